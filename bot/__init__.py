@@ -1,0 +1,1 @@
+"""Composition root: settings, wiring, middlewares and entry points of the Follow-up bot."""

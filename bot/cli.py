@@ -1,0 +1,268 @@
+"""`followup-bot` / `python -m bot`: run the bot and the admin's command-line tasks."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.dispatcher import utc_now
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+NO_TOKEN = (
+    "BOT_TOKEN is not set: create a bot with @BotFather in Telegram (/newbot) and put "
+    "BOT_TOKEN=<the token it gives> into .env, or try the survey offline: followup-bot try"
+)
+
+
+class CommandError(Exception):
+    """A failure the person at the terminal can act on: printed as one line, exit code 2."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.command == "run" else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        settings = Settings()
+        return int(asyncio.run(args.handler(settings, args)))
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in error.errors()
+        )
+        print(f"followup-bot: bad configuration: {problems}", file=sys.stderr)
+    except CommandError as error:
+        print(f"followup-bot: {error}", file=sys.stderr)
+    except KeyboardInterrupt:
+        return 130
+    return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="followup-bot", description="Follow-up: the after-service survey in Telegram."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="apply migrations and run the bot (long polling)")
+    run.set_defaults(handler=_run)
+
+    migrate = commands.add_parser("migrate", help="bring the database schema up to date")
+    migrate.set_defaults(handler=_migrate)
+
+    imports = commands.add_parser("import-visits", help="load service visits from CSV or XLSX")
+    imports.add_argument("file", type=Path)
+    imports.add_argument(
+        "--strict", action="store_true", help="import nothing if any row is rejected"
+    )
+    imports.set_defaults(handler=_import_visits)
+
+    links = commands.add_parser("invite-links", help="one survey link per visit not yet answered")
+    links.add_argument("--out", type=Path, help="write a CSV file instead of printing")
+    links.set_defaults(handler=_invite_links)
+
+    play = commands.add_parser("try", help="play the survey in this terminal, no Telegram needed")
+    play.add_argument(
+        "--database-url",
+        help="database to use (default: a throwaway SQLite file, so real data stays clean)",
+    )
+    play.add_argument("--language", choices=("ru", "en"), default="ru")
+    play.set_defaults(handler=_try)
+    return parser
+
+
+async def _open_database(settings: Settings, *, migrate: bool = True) -> AsyncEngine:
+    from storage.database import create_engine
+    from storage.migrate import upgrade
+
+    try:
+        engine = create_engine(settings.database_url)
+    except (SQLAlchemyError, ValueError) as error:
+        raise CommandError(f"DATABASE_URL is not usable: {error}") from error
+    if migrate:
+        try:
+            await upgrade(engine)
+        except (SQLAlchemyError, OSError) as error:
+            await engine.dispose()
+            raise CommandError(
+                f"cannot open the database at DATABASE_URL ({type(error).__name__}: "
+                f"{str(error).splitlines()[0]})"
+            ) from error
+    return engine
+
+
+async def _migrate(settings: Settings, args: argparse.Namespace) -> int:
+    engine = await _open_database(settings)
+    await engine.dispose()
+    print("database is up to date")
+    return 0
+
+
+async def _run(settings: Settings, args: argparse.Namespace) -> int:
+    if settings.bot_token is None or not settings.bot_token.get_secret_value().strip():
+        raise CommandError(NO_TOKEN)
+    from aiogram.utils.token import TokenValidationError
+
+    from bot.dispatcher import create_bot, create_dispatcher
+    from bot.i18n import create_i18n
+    from bot.lifecycle import set_commands
+    from storage.database import create_session_factory
+
+    engine = await _open_database(settings)
+    try:
+        bot = create_bot(settings, settings.bot_token.get_secret_value())
+    except TokenValidationError as error:
+        await engine.dispose()
+        raise CommandError("BOT_TOKEN does not look like a token from @BotFather") from error
+    dispatcher = create_dispatcher(settings, create_session_factory(engine))
+    try:
+        await set_commands(bot, create_i18n(settings.default_language))
+        await dispatcher.start_polling(bot, handle_signals=True)
+    finally:
+        await bot.session.close()
+        await engine.dispose()
+    return 0
+
+
+async def _import_visits(settings: Settings, args: argparse.Namespace) -> int:
+    from storage.database import create_session_factory
+    from storage.visits import VisitRepository
+    from survey.visit_import import ImportFileError, read_visits
+
+    path: Path = args.file
+    try:
+        data = await asyncio.to_thread(path.read_bytes)
+    except OSError as error:
+        raise CommandError(f"cannot read {path}: {error.strerror}") from error
+    now = utc_now()
+    try:
+        parsed = read_visits(data, path.name, today=now.astimezone(settings.zone).date())
+    except ImportFileError as error:
+        raise CommandError(f"{path.name}: {error}") from error
+
+    for note in parsed.notes:
+        print(f"note: {note}")
+    if parsed.ignored_columns:
+        print("note: ignored columns: " + ", ".join(parsed.ignored_columns))
+    for problem in parsed.errors:
+        print(f"line {problem.line}: {problem.reason}")
+    if parsed.errors and args.strict:
+        print(f"{len(parsed.errors)} problem(s) found; --strict: nothing imported")
+        return 1
+
+    engine = await _open_database(settings)
+    try:
+        async with create_session_factory(engine)() as session:
+            counts = await VisitRepository(session).import_records(parsed.records, now)
+            await session.commit()
+    finally:
+        await engine.dispose()
+    print(
+        f"imported {counts.created} new visit(s), updated {counts.updated}, "
+        f"rejected {len({p.line for p in parsed.errors})} row(s)"
+    )
+    return 1 if parsed.errors else 0
+
+
+async def _invite_links(settings: Settings, args: argparse.Namespace) -> int:
+    from storage.database import create_session_factory
+    from storage.surveys import SurveyRepository
+
+    username = settings.bot_username or await _ask_username(settings)
+    engine = await _open_database(settings)
+    now = utc_now()
+    try:
+        async with create_session_factory(engine)() as session:
+            repository = SurveyRepository(session)
+            surveys = await repository.without_completed_answer()
+            rows = []
+            for survey in surveys:
+                repository.mark_invited(survey, now)
+                visit = survey.visit
+                rows.append(
+                    {
+                        "order_no": visit.order_no,
+                        "visit_date": visit.visit_date.isoformat(),
+                        "customer_name": visit.customer.name,
+                        "phone": visit.customer.phone,
+                        "car": visit.car,
+                        "advisor": visit.advisor,
+                        "status": survey.status,
+                        "link": f"https://t.me/{username}?start={survey.token}",
+                    }
+                )
+            await session.commit()
+    finally:
+        await engine.dispose()
+    if args.out:
+        _write_csv(args.out, rows)
+        print(f"{len(rows)} link(s) written to {args.out}")
+    else:
+        for row in rows:
+            print(f"{row['order_no']}\t{row['customer_name']}\t{row['link']}")
+        print(f"{len(rows)} link(s)", file=sys.stderr)
+    return 0
+
+
+def _write_csv(path: Path, rows: list[dict[str, str]]) -> None:
+    try:
+        with path.open("w", newline="", encoding="utf-8-sig") as file:
+            writer = csv.DictWriter(
+                file,
+                fieldnames=[
+                    "order_no",
+                    "visit_date",
+                    "customer_name",
+                    "phone",
+                    "car",
+                    "advisor",
+                    "status",
+                    "link",
+                ],
+            )
+            writer.writeheader()
+            writer.writerows(rows)
+    except OSError as error:
+        raise CommandError(f"cannot write {path}: {error.strerror}") from error
+
+
+async def _ask_username(settings: Settings) -> str:
+    if settings.bot_token is None:
+        raise CommandError(
+            "set BOT_USERNAME (the bot's @name without @) or BOT_TOKEN to build the links"
+        )
+    from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
+
+    from bot.dispatcher import create_bot
+
+    bot = create_bot(settings, settings.bot_token.get_secret_value())
+    try:
+        me = await bot.get_me()
+    except (TelegramAPIError, TelegramNetworkError) as error:
+        raise CommandError(
+            f"cannot ask Telegram for the bot's username ({error}); set BOT_USERNAME instead"
+        ) from error
+    finally:
+        await bot.session.close()
+    if not me.username:
+        raise CommandError("the bot has no username; set BOT_USERNAME")
+    return me.username
+
+
+async def _try(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.playground import play
+
+    return await play(settings, database_url=args.database_url, language=args.language)

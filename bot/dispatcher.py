@@ -1,0 +1,56 @@
+"""Building the Bot and the Dispatcher: production, `try` and the tests all call these."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.memory import SimpleEventIsolation
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.i18n import LocaleMiddleware, create_i18n
+from bot.middlewares import DbSessionMiddleware
+from bot.settings import Settings
+from handlers import get_routers
+from storage.fsm import SQLAlchemyStorage
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_bot(settings: Settings, token: str) -> Bot:
+    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    return Bot(
+        token=token,
+        session=session,
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML),
+    )
+
+
+def create_dispatcher(
+    settings: Settings,
+    session_factory: async_sessionmaker[AsyncSession],
+    *,
+    storage: BaseStorage | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> Dispatcher:
+    dispatcher = Dispatcher(
+        storage=storage or SQLAlchemyStorage(session_factory),
+        # A quick double tap must not answer the same question twice in parallel.
+        events_isolation=SimpleEventIsolation(),
+        settings=settings,
+        clock=clock,
+    )
+    dispatcher.update.outer_middleware(DbSessionMiddleware(session_factory))
+    # An error handler runs after the update's session has closed; it gets its own.
+    dispatcher.errors.outer_middleware(DbSessionMiddleware(session_factory))
+    LocaleMiddleware(create_i18n(settings.default_language)).setup(dispatcher)
+    dispatcher.include_routers(*get_routers())
+    return dispatcher

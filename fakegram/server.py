@@ -1,0 +1,255 @@
+"""The fake Bot API: the methods our bot calls, with the chat history kept for assertions."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+# Parameters the Bot API receives as JSON-serialised strings inside form data.
+_JSON_FIELDS = {"reply_markup", "entities", "link_preview_options", "reply_parameters", "commands"}
+
+
+@dataclass
+class ApiCall:
+    method: str
+    params: dict[str, Any]
+    at: float
+
+
+@dataclass
+class Failure:
+    """An error the fake answers instead of the real result, for a matching call."""
+
+    method: str
+    status: int
+    description: str
+    chat_id: int | None = None
+    retry_after: int | None = None
+    times: int = 1
+
+
+@dataclass
+class Chat:
+    id: int
+    messages: dict[int, dict[str, Any]] = field(default_factory=dict)
+    ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+
+class FakeTelegram:
+    def __init__(self, *, bot_id: int = 4242, bot_username: str = "followup_test_bot") -> None:
+        self.bot_id = bot_id
+        self.bot_username = bot_username
+        self.calls: list[ApiCall] = []
+        self.chats: dict[int, Chat] = {}
+        self.failures: list[Failure] = []
+        self.listeners: list[Callable[[str, dict[str, Any]], None]] = []
+        self._runner: web.AppRunner | None = None
+        self.base_url = ""
+
+    # --- running -----------------------------------------------------------------------
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        app = web.Application()
+        app.router.add_route("POST", "/bot{token}/{method}", self._serve)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        bound = self._runner.addresses[0]
+        self.base_url = f"http://{bound[0]}:{bound[1]}"
+        return self.base_url
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    # --- what tests look at --------------------------------------------------------------
+
+    def calls_of(self, method: str) -> list[ApiCall]:
+        return [call for call in self.calls if call.method == method]
+
+    def chat(self, chat_id: int) -> Chat:
+        return self.chats.setdefault(chat_id, Chat(chat_id))
+
+    def bot_messages(self, chat_id: int) -> list[dict[str, Any]]:
+        return [m for m in self.chat(chat_id).messages.values() if m["from"]["is_bot"]]
+
+    def fail(self, failure: Failure) -> None:
+        self.failures.append(failure)
+
+    # --- what the user side does -----------------------------------------------------------
+
+    def user_message(self, chat_id: int, user: dict[str, Any], text: str) -> dict[str, Any]:
+        message = self._new_message(chat_id, sender=user, text=text)
+        self._notify("user", message)
+        return message
+
+    # --- the API -------------------------------------------------------------------------
+
+    async def _serve(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        params = await self._params(request)
+        self.calls.append(ApiCall(method, params, time.monotonic()))
+        failure = self._failure_for(method, params)
+        if failure is not None:
+            body: dict[str, Any] = {
+                "ok": False,
+                "error_code": failure.status,
+                "description": failure.description,
+            }
+            if failure.retry_after is not None:
+                body["parameters"] = {"retry_after": failure.retry_after}
+            return web.json_response(body, status=failure.status)
+        handler = getattr(self, "_api_" + method, None)
+        if handler is None:
+            return self._error(404, "Not Found: method not found")
+        try:
+            result = handler(params)
+        except _ApiError as error:
+            return self._error(error.status, error.description)
+        return web.json_response({"ok": True, "result": result})
+
+    @staticmethod
+    async def _params(request: web.Request) -> dict[str, Any]:
+        if request.content_type == "application/json":
+            return dict(await request.json())
+        form = await request.post()
+        params: dict[str, Any] = {}
+        for key, value in form.items():
+            if isinstance(value, str) and key in _JSON_FIELDS:
+                params[key] = json.loads(value)
+            elif isinstance(value, str):
+                params[key] = value
+            elif isinstance(value, web.FileField):
+                params[key] = {"filename": value.filename, "content": value.file.read()}
+        return params
+
+    def _failure_for(self, method: str, params: dict[str, Any]) -> Failure | None:
+        for failure in self.failures:
+            if failure.method != method:
+                continue
+            if failure.chat_id is not None and str(failure.chat_id) != str(params.get("chat_id")):
+                continue
+            failure.times -= 1
+            if failure.times <= 0:
+                self.failures.remove(failure)
+            return failure
+        return None
+
+    @staticmethod
+    def _error(status: int, description: str) -> web.Response:
+        return web.json_response(
+            {"ok": False, "error_code": status, "description": description}, status=status
+        )
+
+    def _bot_user(self) -> dict[str, Any]:
+        return {
+            "id": self.bot_id,
+            "is_bot": True,
+            "first_name": "Follow-up",
+            "username": self.bot_username,
+        }
+
+    def _new_message(self, chat_id: int, sender: dict[str, Any], **content: Any) -> dict[str, Any]:
+        chat = self.chat(chat_id)
+        message = {
+            "message_id": next(chat.ids),
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"},
+            "from": sender,
+            **{key: value for key, value in content.items() if value is not None},
+        }
+        chat.messages[message["message_id"]] = message
+        return message
+
+    def _message(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat = self.chat(int(params["chat_id"]))
+        message = chat.messages.get(int(params["message_id"]))
+        if message is None:
+            raise _ApiError(400, "Bad Request: message to edit not found")
+        return message
+
+    def _notify(self, event: str, message: dict[str, Any]) -> None:
+        for listener in self.listeners:
+            listener(event, message)
+
+    def _api_getMe(self, params: dict[str, Any]) -> dict[str, Any]:
+        return self._bot_user()
+
+    def _api_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
+        text = params.get("text", "")
+        if not text:
+            raise _ApiError(400, "Bad Request: message text is empty")
+        if len(text) > 4096:
+            raise _ApiError(400, "Bad Request: message is too long")
+        message = self._new_message(
+            int(params["chat_id"]),
+            self._bot_user(),
+            text=text,
+            reply_markup=params.get("reply_markup"),
+        )
+        self._notify("sent", message)
+        return message
+
+    def _api_editMessageText(self, params: dict[str, Any]) -> dict[str, Any]:
+        message = self._message(params)
+        markup = params.get("reply_markup")
+        if message.get("text") == params["text"] and message.get("reply_markup") == markup:
+            raise _ApiError(
+                400,
+                "Bad Request: message is not modified: specified new message content and "
+                "reply markup are exactly the same as a current content and reply markup "
+                "of the message",
+            )
+        message["text"] = params["text"]
+        self._set_markup(message, markup)
+        self._notify("edited", message)
+        return message
+
+    def _api_editMessageReplyMarkup(self, params: dict[str, Any]) -> dict[str, Any]:
+        message = self._message(params)
+        markup = params.get("reply_markup")
+        if message.get("reply_markup") == markup:
+            raise _ApiError(400, "Bad Request: message is not modified")
+        self._set_markup(message, markup)
+        self._notify("edited", message)
+        return message
+
+    @staticmethod
+    def _set_markup(message: dict[str, Any], markup: dict[str, Any] | None) -> None:
+        if markup:
+            message["reply_markup"] = markup
+        else:
+            message.pop("reply_markup", None)
+
+    def _api_answerCallbackQuery(self, params: dict[str, Any]) -> bool:
+        return True
+
+    def _api_setMyCommands(self, params: dict[str, Any]) -> bool:
+        return True
+
+    def _api_deleteWebhook(self, params: dict[str, Any]) -> bool:
+        return True
+
+    def _api_getUpdates(self, params: dict[str, Any]) -> list[Any]:
+        return []
+
+    def _api_deleteMessage(self, params: dict[str, Any]) -> bool:
+        chat = self.chat(int(params["chat_id"]))
+        if chat.messages.pop(int(params["message_id"]), None) is None:
+            raise _ApiError(400, "Bad Request: message to delete not found")
+        return True
+
+
+class _ApiError(Exception):
+    def __init__(self, status: int, description: str) -> None:
+        super().__init__(description)
+        self.status = status
+        self.description = description

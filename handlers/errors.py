@@ -1,0 +1,70 @@
+"""Turning domain refusals and unexpected failures into short replies, never tracebacks."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import suppress
+
+from aiogram import Router
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import ExceptionTypeFilter
+from aiogram.types import CallbackQuery, ErrorEvent, Message
+from aiogram.utils.i18n import gettext as _
+
+from survey.dialogue import (
+    DialogueError,
+    InvalidAnswer,
+    NotYourSurvey,
+    StaleStep,
+    SurveyClosed,
+    SurveyStatus,
+)
+
+log = logging.getLogger(__name__)
+
+
+def _refusal(error: DialogueError) -> str:
+    match error:
+        case SurveyClosed(status=SurveyStatus.COMPLETED):
+            return _("You have already answered this survey. Thank you!")
+        case SurveyClosed(status=SurveyStatus.EXPIRED):
+            return _("This survey has closed.")
+        case SurveyClosed(status=SurveyStatus.DECLINED):
+            return _("You declined this survey. Open the invitation link to take it after all.")
+        case NotYourSurvey() | InvalidAnswer() | StaleStep():
+            return _("This button no longer works.")
+    return _("This button no longer works.")
+
+
+async def dialogue_refused(event: ErrorEvent) -> None:
+    assert isinstance(event.exception, DialogueError)
+    text = _refusal(event.exception)
+    if event.update.callback_query is not None:
+        query: CallbackQuery = event.update.callback_query
+        await query.answer(text, show_alert=True)
+        if isinstance(query.message, Message) and isinstance(event.exception, SurveyClosed):
+            with suppress(TelegramBadRequest):  # the keyboard may already be gone
+                await query.message.edit_reply_markup(reply_markup=None)
+    elif event.update.message is not None:
+        await event.update.message.answer(text)
+
+
+async def unexpected_error(event: ErrorEvent) -> None:
+    log.error("update %s failed", event.update.update_id, exc_info=event.exception)
+    text = _("Something went wrong on our side. Your answers are saved; please try again.")
+    try:
+        if event.update.callback_query is not None:
+            await event.update.callback_query.answer(text, show_alert=True)
+        elif event.update.message is not None:
+            await event.update.message.answer(text)
+    except Exception:  # the apology itself failed (Telegram down): the log has it all
+        log.warning(
+            "could not tell the user about the failure of update %s", event.update.update_id
+        )
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.errors.register(dialogue_refused, ExceptionTypeFilter(DialogueError))
+    router.errors.register(unexpected_error)
+    return router

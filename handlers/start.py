@@ -1,0 +1,115 @@
+"""/start (with an invitation token or without) and /help."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import datetime
+
+from aiogram import Bot, F, Router
+from aiogram.enums import ChatType
+from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.fsm.context import FSMContext
+from aiogram.types import Message
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+
+from bot.settings import Settings
+from handlers.survey import show_survey
+from storage.holder import Repositories
+from survey.dialogue import SurveyStatus
+
+TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+async def cmd_start_with_token(
+    message: Message,
+    command: CommandObject,
+    bot: Bot,
+    db: Repositories,
+    state: FSMContext,
+    settings: Settings,
+    clock: Callable[[], datetime],
+    i18n: I18n,
+) -> None:
+    assert message.from_user is not None
+    token = command.args or ""
+    survey = await db.surveys.by_token(token) if TOKEN_PATTERN.match(token) else None
+    if survey is None:
+        await message.answer(
+            _(
+                "This link is not valid. Please open the link from your invitation "
+                "exactly as it was sent, or wait for the next one."
+            )
+        )
+        return
+    customer = survey.visit.customer
+    if customer.telegram_user_id not in (None, message.from_user.id):
+        await message.answer(
+            _(
+                "This invitation was sent to another customer, so it cannot be opened "
+                "from your account."
+            )
+        )
+        return
+    if survey.status == SurveyStatus.COMPLETED:
+        await message.answer(
+            _("You have already answered the survey about this visit. Thank you!")
+        )
+        return
+    if survey.status == SurveyStatus.EXPIRED:
+        await message.answer(
+            _("The survey about this visit has closed. Thank you for your time all the same!")
+        )
+        return
+    db.users.link_customer(customer, message.from_user.id, clock())
+    await show_survey(bot, message.chat.id, survey, db, state, settings, i18n.current_locale)
+
+
+async def cmd_start(
+    message: Message,
+    bot: Bot,
+    db: Repositories,
+    state: FSMContext,
+    settings: Settings,
+    i18n: I18n,
+) -> None:
+    assert message.from_user is not None
+    pending = await db.surveys.pending_for_user(message.from_user.id)
+    if pending:
+        await show_survey(
+            bot, message.chat.id, pending[0], db, state, settings, i18n.current_locale
+        )
+        return
+    await message.answer(
+        _(
+            "Hello! This is the client-service bot of {dealership}.\n\n"
+            "After a service visit we send you a link to a short survey about it. "
+            "Open that link and the survey starts here. There is no survey waiting "
+            "for you right now."
+        ).format(dealership=settings.dealership_name)
+    )
+
+
+async def cmd_help(message: Message) -> None:
+    await message.answer(customer_help())
+
+
+def customer_help() -> str:
+    return _(
+        "I ask a few questions after your visit to the service centre, so that we can "
+        "fix what went wrong and keep what went right.\n\n"
+        "/start: continue your survey\n"
+        "/language: choose the language\n"
+        "/stop: receive no more surveys\n"
+        "/help: this message"
+    )
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.message.filter(F.chat.type == ChatType.PRIVATE)
+    router.message.register(cmd_start_with_token, CommandStart(deep_link=True))
+    router.message.register(cmd_start, CommandStart())
+    router.message.register(cmd_help, Command("help"))
+    return router

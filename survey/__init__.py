@@ -1,0 +1,1 @@
+"""The Follow-up questionnaire and its rules: pure domain, no aiogram or SQLAlchemy."""

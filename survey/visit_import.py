@@ -1,0 +1,242 @@
+"""Reading the visit list an admin exports from the dealer management system.
+
+The whole file is validated before anything is stored: the result lists every valid
+visit and every rejected row with its line number and reason, and storage decides
+whether to take the valid rows or (strict mode) nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from pathlib import PurePath
+
+from survey.phones import normalise_phone
+
+REQUIRED_COLUMNS = ("order_no", "visit_date", "customer_name", "phone", "car", "advisor")
+OPTIONAL_COLUMNS = ("telegram_user_id",)
+MAX_TEXT_CHARS = 200
+MAX_ORDER_NO_CHARS = 64
+MAX_TELEGRAM_ID = 2**52  # Telegram promises ids fit in 52 bits
+
+
+class RowProblem(StrEnum):
+    MISSING = "missing"
+    TOO_LONG = "too_long"
+    BAD_DATE = "bad_date"
+    FUTURE_DATE = "future_date"
+    BAD_PHONE = "bad_phone"
+    BAD_TELEGRAM_ID = "bad_telegram_id"
+    DUPLICATE = "duplicate"
+
+
+_PROBLEM_TEXT = {
+    RowProblem.MISSING: "{column} is empty",
+    RowProblem.TOO_LONG: "{column} is longer than {limit} characters",
+    RowProblem.BAD_DATE: "{column} '{value}' is not a date (use 2026-10-31 or 31.10.2026)",
+    RowProblem.FUTURE_DATE: "{column} {value} is in the future",
+    RowProblem.BAD_PHONE: "{column} '{value}' is not a phone number",
+    RowProblem.BAD_TELEGRAM_ID: "{column} '{value}' is not a Telegram user id",
+    RowProblem.DUPLICATE: "order_no {value} already appears on line {limit}",
+}
+
+
+class ImportFileError(Exception):
+    """The file as a whole cannot be read: wrong type, unreadable, or a wrong header."""
+
+
+@dataclass(frozen=True, slots=True)
+class VisitRecord:
+    line: int
+    order_no: str
+    visit_date: date
+    customer_name: str
+    phone: str
+    car: str
+    advisor: str
+    telegram_user_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    line: int
+    column: str
+    problem: RowProblem
+    value: str = ""
+    limit: int = 0
+
+    @property
+    def reason(self) -> str:
+        return _PROBLEM_TEXT[self.problem].format(
+            column=self.column, value=self.value, limit=self.limit
+        )
+
+
+@dataclass
+class ParsedVisits:
+    records: list[VisitRecord] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def read_visits(data: bytes, filename: str, *, today: date) -> ParsedVisits:
+    suffix = PurePath(filename).suffix.lower()
+    notes: list[str] = []
+    if suffix == ".csv":
+        rows = _csv_rows(data, notes)
+    elif suffix == ".xlsx":
+        rows = _xlsx_rows(data)
+    else:
+        raise ImportFileError(f"{filename}: expected a .csv or .xlsx file")
+    result = _validate(rows, today)
+    result.notes[:0] = notes
+    return result
+
+
+def _csv_rows(data: bytes, notes: list[str]) -> list[list[str]]:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        # Excel in a Russian locale still saves "CSV" in Windows-1251.
+        text = data.decode("cp1251")
+        notes.append("the file is not UTF-8; it was read as Windows-1251")
+    first_line = text.split("\n", 1)[0]
+    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+
+
+def _xlsx_rows(data: bytes) -> list[list[str]]:
+    from openpyxl import load_workbook  # imported here: only XLSX imports pay for it
+
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as error:  # openpyxl raises many unrelated types for a damaged file
+        raise ImportFileError(f"the XLSX file cannot be opened ({error})") from error
+    try:
+        sheet = book.worksheets[0]
+        return [[_cell_text(cell) for cell in row] for row in sheet.iter_rows(values_only=True)]
+    finally:
+        book.close()
+
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _validate(rows: list[list[str]], today: date) -> ParsedVisits:
+    if not rows:
+        raise ImportFileError("the file is empty")
+    header = [cell.strip().lower() for cell in rows[0]]
+    missing = [column for column in REQUIRED_COLUMNS if column not in header]
+    if missing:
+        raise ImportFileError(
+            "the header lacks "
+            + ", ".join(missing)
+            + "; expected: "
+            + ",".join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)
+        )
+    known = set(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)
+    result = ParsedVisits(ignored_columns=[c for c in header if c and c not in known])
+    position = {column: header.index(column) for column in known if column in header}
+    first_line_of: dict[str, int] = {}
+
+    for line, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        cells = {
+            column: (row[index].strip() if index < len(row) else "")
+            for column, index in position.items()
+        }
+        record, errors = _validate_row(line, cells, today)
+        if record is not None and record.order_no in first_line_of:
+            errors.append(
+                RowError(
+                    line,
+                    "order_no",
+                    RowProblem.DUPLICATE,
+                    record.order_no,
+                    first_line_of[record.order_no],
+                )
+            )
+            record = None
+        if record is not None:
+            first_line_of[record.order_no] = line
+            result.records.append(record)
+        result.errors.extend(errors)
+    return result
+
+
+def _validate_row(
+    line: int, cells: dict[str, str], today: date
+) -> tuple[VisitRecord | None, list[RowError]]:
+    errors: list[RowError] = []
+
+    def text(column: str, limit: int = MAX_TEXT_CHARS) -> str:
+        value = cells.get(column, "")
+        if not value:
+            errors.append(RowError(line, column, RowProblem.MISSING))
+        elif len(value) > limit:
+            errors.append(RowError(line, column, RowProblem.TOO_LONG, limit=limit))
+        return value
+
+    order_no = text("order_no", MAX_ORDER_NO_CHARS)
+    customer_name = text("customer_name")
+    car = text("car")
+    advisor = text("advisor")
+
+    visit_date = _parse_date(cells["visit_date"])
+    if not cells["visit_date"]:
+        errors.append(RowError(line, "visit_date", RowProblem.MISSING))
+    elif visit_date is None:
+        errors.append(RowError(line, "visit_date", RowProblem.BAD_DATE, cells["visit_date"]))
+    elif visit_date > today:
+        errors.append(RowError(line, "visit_date", RowProblem.FUTURE_DATE, visit_date.isoformat()))
+
+    phone = normalise_phone(cells["phone"])
+    if not cells["phone"]:
+        errors.append(RowError(line, "phone", RowProblem.MISSING))
+    elif phone is None:
+        errors.append(RowError(line, "phone", RowProblem.BAD_PHONE, cells["phone"]))
+
+    telegram_user_id: int | None = None
+    raw_id = cells.get("telegram_user_id", "")
+    if raw_id:
+        if raw_id.isdigit() and 0 < int(raw_id) < MAX_TELEGRAM_ID:
+            telegram_user_id = int(raw_id)
+        else:
+            errors.append(RowError(line, "telegram_user_id", RowProblem.BAD_TELEGRAM_ID, raw_id))
+
+    if errors or visit_date is None or phone is None:
+        return None, errors
+    record = VisitRecord(
+        line=line,
+        order_no=order_no,
+        visit_date=visit_date,
+        customer_name=customer_name,
+        phone=phone,
+        car=car,
+        advisor=advisor,
+        telegram_user_id=telegram_user_id,
+    )
+    return record, errors
+
+
+def _parse_date(value: str) -> date | None:
+    for pattern in ("%Y-%m-%d", "%d.%m.%Y", "%d.%m.%y"):
+        try:
+            return datetime.strptime(value, pattern).date()
+        except ValueError:
+            continue
+    return None

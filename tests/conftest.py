@@ -1,0 +1,178 @@
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from aiogram import Bot, Dispatcher
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.dispatcher import create_bot, create_dispatcher
+from bot.settings import Settings
+from fakegram import ChatClient, FakeTelegram
+from storage.database import create_engine, create_session_factory
+from storage.migrate import upgrade
+from storage.models import Survey
+from storage.visits import VisitRepository
+from survey.visit_import import VisitRecord
+
+CUSTOMER_ID = 1001
+
+
+class Clock:
+    """The time the bot believes it is; tests move it instead of sleeping."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Migrating once and copying the file keeps each test's fresh database cheap."""
+    import asyncio
+
+    path = tmp_path_factory.mktemp("template") / "template.db"
+
+    async def build() -> None:
+        engine = create_engine(f"sqlite+aiosqlite:///{path}")
+        await upgrade(engine)
+        await engine.dispose()
+
+    asyncio.run(build())
+    return path
+
+
+@pytest.fixture
+def database_url(tmp_path: Path, migrated_template: Path) -> str:
+    target = tmp_path / "followup.db"
+    shutil.copy(migrated_template, target)
+    return f"sqlite+aiosqlite:///{target}"
+
+
+@pytest.fixture
+async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = create_engine(database_url)
+    yield create_session_factory(engine)
+    await engine.dispose()
+
+
+@pytest.fixture
+async def telegram() -> AsyncIterator[FakeTelegram]:
+    fake = FakeTelegram()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(datetime(2026, 10, 20, 9, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def settings(telegram: FakeTelegram, database_url: str) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        bot_token="4242:TEST-token",
+        database_url=database_url,
+        telegram_api_url=telegram.base_url,
+        admin_ids=[1],
+        manager_ids=[2],
+        dealership_name="Фаворит Моторс",
+    )
+
+
+@dataclass
+class App:
+    bot: Bot
+    dispatcher: Dispatcher
+    telegram: FakeTelegram
+    sessions: async_sessionmaker[AsyncSession]
+    settings: Settings
+    clock: Clock
+
+    def customer(self, user_id: int = CUSTOMER_ID, language_code: str | None = "ru") -> ChatClient:
+        return ChatClient(
+            self.dispatcher, self.bot, self.telegram, user_id=user_id, language_code=language_code
+        )
+
+    def restarted(self) -> App:
+        """A new Bot and Dispatcher on the same database, as after a process restart."""
+        return App(
+            bot=create_bot(self.settings, "4242:TEST-token"),
+            dispatcher=create_dispatcher(self.settings, self.sessions, clock=self.clock),
+            telegram=self.telegram,
+            sessions=self.sessions,
+            settings=self.settings,
+            clock=self.clock,
+        )
+
+    async def add_visit(
+        self,
+        order_no: str = "ZN-0001",
+        *,
+        telegram_user_id: int | None = CUSTOMER_ID,
+        phone: str = "+79123456789",
+        name: str = "Иван Петров",
+    ) -> Survey:
+        record = VisitRecord(
+            line=2,
+            order_no=order_no,
+            visit_date=date(2026, 10, 18),
+            customer_name=name,
+            phone=phone,
+            car="Kia Rio, А123ВС77",
+            advisor="Сергей Смирнов",
+            telegram_user_id=telegram_user_id,
+        )
+        async with self.sessions() as session:
+            await VisitRepository(session).import_records([record], self.clock())
+            await session.commit()
+        return await self.survey(order_no)
+
+    async def survey(self, order_no: str = "ZN-0001") -> Survey:
+        from sqlalchemy import select
+
+        from storage.models import Visit
+
+        async with self.sessions() as session:
+            survey = await session.scalar(
+                select(Survey).join(Survey.visit).where(Visit.order_no == order_no)
+            )
+            assert survey is not None
+            return survey
+
+
+@pytest.fixture
+async def app(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    telegram: FakeTelegram,
+    clock: Clock,
+) -> AsyncIterator[App]:
+    application = App(
+        bot=create_bot(settings, "4242:TEST-token"),
+        dispatcher=create_dispatcher(settings, sessions, clock=clock),
+        telegram=telegram,
+        sessions=sessions,
+        settings=settings,
+        clock=clock,
+    )
+    opened = [application]
+    yield application
+    for each in opened:
+        await each.bot.session.close()
+
+
+@pytest.fixture
+def anyio_backend() -> Iterator[str]:
+    return "asyncio"

@@ -1,0 +1,1 @@
+"""How the bot looks: callback data, keyboards and message texts (no handlers here)."""

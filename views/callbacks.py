@@ -1,0 +1,37 @@
+"""Callback data of every inline button. Telegram allows 64 bytes; prefixes stay short."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from aiogram.filters.callback_data import CallbackData
+
+
+class SurveyAction(StrEnum):
+    START = "s"
+    DECLINE = "d"
+    BACK = "b"
+    FORWARD = "f"
+    SKIP_COMMENT = "c"
+    CONTACT_YES = "y"
+    CONTACT_NO = "n"
+
+
+class AnswerCallback(CallbackData, prefix="ans"):
+    survey_id: int
+    step: int
+    value: str
+
+
+class SurveyNavCallback(CallbackData, prefix="nav"):
+    survey_id: int
+    step: int
+    action: SurveyAction
+
+
+class LanguageCallback(CallbackData, prefix="lang"):
+    code: str
+
+
+class OptInCallback(CallbackData, prefix="optin"):
+    """Undo /stop from the button under its confirmation."""

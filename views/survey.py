@@ -1,0 +1,194 @@
+"""Survey screens: each is a pure function of the survey's state and the locale."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from aiogram import html
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from survey.dialogue import COMMENT_MAX_CHARS, COMMENT_STEP, CONTACT_STEP, SurveyRun
+from survey.questionnaire import QUESTION_COUNT, Kind, question
+from views.callbacks import AnswerCallback, SurveyAction, SurveyNavCallback
+
+
+@dataclass(frozen=True, slots=True)
+class VisitCard:
+    """What the customer is asked about, as shown in the survey's greeting."""
+
+    customer_name: str
+    order_no: str
+    visit_date: date
+    car: str
+
+
+@dataclass(frozen=True, slots=True)
+class Screen:
+    text: str
+    keyboard: InlineKeyboardMarkup | None = None
+
+
+def format_date(value: date) -> str:
+    return value.strftime("%d.%m.%Y")
+
+
+def intro(run: SurveyRun, visit: VisitCard, dealership: str) -> Screen:
+    text = _(
+        "Hello, {name}!\n\n"
+        "This is the client service of {dealership}. Thank you for visiting us on {date} "
+        "({car}, work order {order_no}).\n\n"
+        "Please answer {count} short questions about the visit: it takes about two minutes, "
+        "and you can stop and continue at any time."
+    ).format(
+        name=html.quote(visit.customer_name),
+        dealership=html.quote(dealership),
+        date=format_date(visit.visit_date),
+        car=html.quote(visit.car),
+        order_no=html.quote(visit.order_no),
+        count=QUESTION_COUNT,
+    )
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=_("Start the survey"),
+        callback_data=SurveyNavCallback(survey_id=run.id, step=0, action=SurveyAction.START),
+    )
+    builder.button(
+        text=_("I don't want to take part"),
+        callback_data=SurveyNavCallback(survey_id=run.id, step=0, action=SurveyAction.DECLINE),
+    )
+    builder.adjust(1)
+    return Screen(text, builder.as_markup())
+
+
+def step_screen(run: SurveyRun, locale: str) -> Screen:
+    if run.step <= QUESTION_COUNT:
+        return _question_screen(run, locale)
+    if run.step == COMMENT_STEP:
+        return _comment_screen(run)
+    return _contact_screen(run)
+
+
+def _progress(number: int) -> str:
+    return _("Question {number} of {count}").format(number=number, count=QUESTION_COUNT)
+
+
+def _question_screen(run: SurveyRun, locale: str) -> Screen:
+    q = question(run.step)
+    chosen = run.answers.get(q.number)
+    lines = [f"<b>{_progress(q.number)}</b>", "", q.text.get(locale, q.text["ru"])]
+    if q.kind is Kind.RATING:
+        lines += ["", "<i>" + _("1 is very poor, 5 is excellent") + "</i>"]
+    if chosen is not None:
+        lines += ["", _("Your answer: {answer}").format(answer=q.label(chosen, locale))]
+
+    builder = InlineKeyboardBuilder()
+    for value in q.values:
+        label = q.label(value, locale)
+        builder.button(
+            text=f"✓ {label}" if value == chosen else label,
+            callback_data=AnswerCallback(survey_id=run.id, step=q.number, value=value),
+        )
+    builder.adjust(len(q.values) if q.kind is Kind.RATING else 1)
+    builder.row(*_navigation(run, can_go_on=chosen is not None))
+    return Screen("\n".join(lines), builder.as_markup())
+
+
+def _comment_screen(run: SurveyRun) -> Screen:
+    lines = [
+        "<b>" + _("Almost done") + "</b>",
+        "",
+        _(
+            "Would you like to add anything? Write a comment in one message "
+            "(up to {limit} characters), or press the button below."
+        ).format(limit=COMMENT_MAX_CHARS),
+    ]
+    if run.comment:
+        lines += ["", _("Your comment: {comment}").format(comment=html.quote(run.comment))]
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=_("No comment"),
+        callback_data=SurveyNavCallback(
+            survey_id=run.id, step=COMMENT_STEP, action=SurveyAction.SKIP_COMMENT
+        ),
+    )
+    builder.adjust(1)
+    builder.row(*_navigation(run, can_go_on=run.comment is not None))
+    return Screen("\n".join(lines), builder.as_markup())
+
+
+def _contact_screen(run: SurveyRun) -> Screen:
+    text = _("May a client-service manager contact you about this visit?")
+    builder = InlineKeyboardBuilder()
+    for action, label in (
+        (SurveyAction.CONTACT_YES, _("Yes, please contact me")),
+        (SurveyAction.CONTACT_NO, _("No, thank you")),
+    ):
+        builder.button(
+            text=label,
+            callback_data=SurveyNavCallback(survey_id=run.id, step=CONTACT_STEP, action=action),
+        )
+    builder.adjust(1)
+    builder.row(*_navigation(run, can_go_on=False))
+    return Screen("<b>" + _("Last question") + "</b>\n\n" + text, builder.as_markup())
+
+
+def _navigation(run: SurveyRun, *, can_go_on: bool) -> list[InlineKeyboardButton]:
+    buttons = []
+    if run.step > 1:
+        buttons.append(
+            InlineKeyboardButton(
+                text=_("← Back"),
+                callback_data=SurveyNavCallback(
+                    survey_id=run.id, step=run.step, action=SurveyAction.BACK
+                ).pack(),
+            )
+        )
+    if can_go_on:
+        buttons.append(
+            InlineKeyboardButton(
+                text=_("Next →"),
+                callback_data=SurveyNavCallback(
+                    survey_id=run.id, step=run.step, action=SurveyAction.FORWARD
+                ).pack(),
+            )
+        )
+    return buttons
+
+
+def answered_echo(run: SurveyRun, step: int, locale: str, typed: str) -> str:
+    """What an old question message turns into once answered by typing: no live buttons."""
+    if step <= QUESTION_COUNT:
+        q = question(step)
+        chosen = run.answers.get(step)
+        answer = q.label(chosen, locale) if chosen else html.quote(typed)
+        return "\n".join(
+            [
+                f"<b>{_progress(step)}</b>",
+                "",
+                q.text.get(locale, q.text["ru"]),
+                "",
+                _("Your answer: {answer}").format(answer=answer),
+            ]
+        )
+    return _("Your comment: {comment}").format(comment=html.quote(typed[:200]))
+
+
+def thanks(run: SurveyRun) -> Screen:
+    lines = ["<b>" + _("Thank you for your answers!") + "</b>", ""]
+    if run.wants_contact:
+        lines.append(_("A client-service manager will contact you soon."))
+    else:
+        lines.append(_("Your opinion helps us make the service better."))
+    return Screen("\n".join(lines))
+
+
+def declined() -> Screen:
+    return Screen(
+        _(
+            "Understood, we will not ask you about this visit. If you change your mind, "
+            "open the invitation link again."
+        )
+    )
