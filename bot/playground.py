@@ -55,7 +55,8 @@ async def _play(settings: Settings, database_url: str, language: str) -> int:
     dispatcher = create_dispatcher(local, sessions)
     player = ChatClient(dispatcher, bot, telegram, user_id=PLAYER_ID, language_code=language)
     changed: dict[int, dict[str, Any]] = {}
-    telegram.listeners.append(lambda event, message: _remember(changed, event, message))
+    shown: dict[int, str] = {}
+    telegram.listeners.append(lambda event, message: _remember(changed, shown, event, message))
     print("Follow-up survey, as a customer sees it. Type the number of a button or any text;")
     print("an empty line or Ctrl+D ends the session.\n")
     try:
@@ -95,9 +96,16 @@ def _demo_visit(order_no: str, language: str) -> VisitRecord:
     )
 
 
-def _remember(changed: dict[int, dict[str, Any]], event: str, message: dict[str, Any]) -> None:
-    if event in ("sent", "edited") and message["from"]["is_bot"]:
-        changed[message["message_id"]] = message
+def _remember(
+    changed: dict[int, dict[str, Any]], shown: dict[int, str], event: str, message: dict[str, Any]
+) -> None:
+    """Queue a bot message for printing; a message that only lost its buttons is not news."""
+    if event not in ("sent", "edited") or not message["from"]["is_bot"]:
+        return
+    if event == "edited" and shown.get(message["message_id"]) == message["text"]:
+        return
+    shown[message["message_id"]] = message["text"]
+    changed[message["message_id"]] = message
 
 
 def _show(changed: dict[int, dict[str, Any]]) -> None:

@@ -13,9 +13,10 @@ def normalise_phone(raw: str) -> str | None:
     Russian numbers arrive as "+7 (912) 345-67-89", "8 912 345 67 89", "79123456789"
     or just "9123456789"; all four are the same customer.
     """
-    text = _SEPARATORS.sub("", raw.strip())
+    text = raw.strip()
     if text.endswith(".0"):  # a number cell read from a spreadsheet as float
         text = text[:-2]
+    text = _SEPARATORS.sub("", text)
     plus = text.startswith("+")
     digits = text[1:] if plus else text
     if not digits.isdigit():
