@@ -172,7 +172,8 @@ def test_invite_links(
 
 
 def test_console_script_and_module_entry_point_agree() -> None:
-    for command in ([sys.executable, "-m", "bot", "--help"], ["followup-bot", "--help"]):
+    script = str(Path(sys.executable).parent / "followup-bot")
+    for command in ([sys.executable, "-m", "bot", "--help"], [script, "--help"]):
         result = subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT)
         assert result.returncode == 0, result.stderr
         for sub in ("run", "migrate", "import-visits", "invite-links", "try"):
