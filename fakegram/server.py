@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import inspect
 import itertools
 import json
 import time
@@ -51,6 +54,10 @@ class FakeTelegram:
         self.listeners: list[Callable[[str, dict[str, Any]], None]] = []
         self._runner: web.AppRunner | None = None
         self.base_url = ""
+        # Updates waiting for a polling bot (getUpdates), in Telegram's offset semantics.
+        self.pending_updates: list[dict[str, Any]] = []
+        self._update_ids = itertools.count(1)
+        self._new_update = asyncio.Event()
 
     # --- running -----------------------------------------------------------------------
 
@@ -86,6 +93,13 @@ class FakeTelegram:
 
     # --- what the user side does -----------------------------------------------------------
 
+    def queue_update(self, body: dict[str, Any]) -> int:
+        """An update for a bot that polls: `body` is e.g. {"message": {...}}."""
+        update_id = next(self._update_ids)
+        self.pending_updates.append({"update_id": update_id, **body})
+        self._new_update.set()
+        return update_id
+
     def user_message(self, chat_id: int, user: dict[str, Any], text: str) -> dict[str, Any]:
         message = self._new_message(chat_id, sender=user, text=text)
         self._notify("user", message)
@@ -112,6 +126,8 @@ class FakeTelegram:
             return self._error(404, "Not Found: method not found")
         try:
             result = handler(params)
+            if inspect.isawaitable(result):
+                result = await result
         except _ApiError as error:
             return self._error(error.status, error.description)
         return web.json_response({"ok": True, "result": result})
@@ -238,8 +254,16 @@ class FakeTelegram:
     def _api_deleteWebhook(self, params: dict[str, Any]) -> bool:
         return True
 
-    def _api_getUpdates(self, params: dict[str, Any]) -> list[Any]:
-        return []
+    async def _api_getUpdates(self, params: dict[str, Any]) -> list[Any]:
+        offset = int(params.get("offset", 0))
+        # Confirmed updates (below the offset) are gone for good, as in Telegram.
+        self.pending_updates = [u for u in self.pending_updates if u["update_id"] >= offset]
+        if not self.pending_updates:
+            self._new_update.clear()
+            timeout = min(float(params.get("timeout", 0)), 1.0)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._new_update.wait(), timeout)
+        return list(self.pending_updates)
 
     def _api_deleteMessage(self, params: dict[str, Any]) -> bool:
         chat = self.chat(int(params["chat_id"]))

@@ -1,0 +1,78 @@
+"""`followup-bot run` as a real process, long-polling the fake Bot API."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from fakegram import FakeTelegram
+from tests.conftest import CUSTOMER_ID, App
+
+USER = {"id": CUSTOMER_ID, "is_bot": False, "first_name": "Иван", "language_code": "ru"}
+
+
+async def wait_for(condition: Callable[[], bool], seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("the bot did not answer in time")
+        await asyncio.sleep(0.05)
+
+
+async def test_run_polls_applies_migrations_and_answers(
+    app: App, telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    survey = await app.add_visit()
+    env = {
+        **os.environ,
+        "BOT_TOKEN": "4242:TEST-token",
+        "TELEGRAM_API_URL": telegram.base_url,
+        "DATABASE_URL": app.settings.database_url,
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        start = telegram.user_message(CUSTOMER_ID, USER, f"/start {survey.token}")
+        start["entities"] = [{"type": "bot_command", "offset": 0, "length": 6}]
+        telegram.queue_update({"message": start})
+        await wait_for(lambda: bool(telegram.bot_messages(CUSTOMER_ID)))
+        intro = telegram.bot_messages(CUSTOMER_ID)[-1]
+        assert "Здравствуйте, Иван Петров!" in intro["text"]
+
+        button = intro["reply_markup"]["inline_keyboard"][0][0]
+        telegram.queue_update(
+            {
+                "callback_query": {
+                    "id": "1",
+                    "from": USER,
+                    "chat_instance": "1",
+                    "message": intro,
+                    "data": button["callback_data"],
+                }
+            }
+        )
+        await wait_for(lambda: "Вопрос 1 из 12" in telegram.bot_messages(CUSTOMER_ID)[-1]["text"])
+        assert {c.params.get("language_code") for c in telegram.calls_of("setMyCommands")} == {
+            "ru",
+            "en",
+            None,
+        }
+    finally:
+        process.send_signal(signal.SIGINT)
+        output, _ = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 0, output.decode()
+    assert b"Traceback" not in output
+    assert (await app.survey()).status == "in_progress"
