@@ -40,15 +40,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = Settings()
         return int(asyncio.run(args.handler(settings, args)))
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in error.errors()
-        )
+        problems = "; ".join(_problem(e["loc"], e["msg"]) for e in error.errors())
         print(f"followup-bot: bad configuration: {problems}", file=sys.stderr)
     except CommandError as error:
         print(f"followup-bot: {error}", file=sys.stderr)
     except KeyboardInterrupt:
         return 130
     return 2
+
+
+def _problem(location: tuple[int | str, ...], message: str) -> str:
+    message = message.removeprefix("Value error, ")
+    name = ".".join(str(part) for part in location).upper()
+    return f"{name}: {message}" if name else message
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -119,6 +123,7 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
     from bot.dispatcher import create_bot, create_dispatcher
     from bot.i18n import create_i18n
     from bot.lifecycle import set_commands
+    from bot.scheduler import create_scheduler
     from storage.database import create_session_factory
 
     engine = await _open_database(settings)
@@ -128,10 +133,14 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
         await engine.dispose()
         raise CommandError("BOT_TOKEN does not look like a token from @BotFather") from error
     dispatcher = create_dispatcher(settings, create_session_factory(engine))
+    scheduler = create_scheduler(dispatcher["outbox"], bot)
     try:
         await set_commands(bot, create_i18n(settings.default_language))
+        scheduler.start()
         await dispatcher.start_polling(bot, handle_signals=True)
     finally:
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
         await bot.session.close()
         await engine.dispose()
     return 0

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.i18n import LocaleMiddleware, create_i18n
 from bot.middlewares import DbSessionMiddleware
 from bot.settings import Settings
+from casework.outbox import Outbox
 from handlers import get_routers
 from storage.fsm import SQLAlchemyStorage
 
@@ -41,16 +42,18 @@ def create_dispatcher(
     storage: BaseStorage | None = None,
     clock: Callable[[], datetime] = utc_now,
 ) -> Dispatcher:
+    i18n = create_i18n(settings.default_language)
     dispatcher = Dispatcher(
         storage=storage or SQLAlchemyStorage(session_factory),
         # A quick double tap must not answer the same question twice in parallel.
         events_isolation=SimpleEventIsolation(),
         settings=settings,
         clock=clock,
+        outbox=Outbox(session_factory, settings, clock, i18n),
     )
     dispatcher.update.outer_middleware(DbSessionMiddleware(session_factory))
     # An error handler runs after the update's session has closed; it gets its own.
     dispatcher.errors.outer_middleware(DbSessionMiddleware(session_factory))
-    LocaleMiddleware(create_i18n(settings.default_language)).setup(dispatcher)
+    LocaleMiddleware(i18n).setup(dispatcher)
     dispatcher.include_routers(*get_routers())
     return dispatcher

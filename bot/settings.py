@@ -2,13 +2,44 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from survey.escalation import DEFAULT_RULES, EscalationRules, RulesError, parse_rules
+from survey.working_hours import WorkingHours
+
 IdList = Annotated[list[int], NoDecode]
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def _duration(value: object) -> object:
+    """'2h', '90m', '7d' or a number of seconds."""
+    if isinstance(value, str):
+        match = _DURATION.match(value.lower())
+        if match:
+            return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+        if value.strip().isdigit():
+            return timedelta(seconds=int(value))
+        raise ValueError(f"{value!r} is not a duration like 2h, 90m or 7d")
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
 
 
 class Settings(BaseSettings):
@@ -24,6 +55,17 @@ class Settings(BaseSettings):
     timezone: str = "Europe/Moscow"
     dealership_name: str = "Сервисный центр"
     default_language: str = "ru"
+
+    # Escalation of unhappy customers to the client service.
+    managers_chat_id: int | None = None
+    alert_to: Literal["both", "group", "managers"] = "both"
+    escalation_rules: Path | None = None
+    case_take_sla: Duration = timedelta(hours=2)
+    case_resolve_sla: Duration = timedelta(hours=48)
+    work_hours: str = "09:00-20:00"
+
+    _rules: EscalationRules = PrivateAttr(default=DEFAULT_RULES)
+    _hours: WorkingHours | None = PrivateAttr(default=None)
 
     @field_validator("admin_ids", "manager_ids", mode="before")
     @classmethod
@@ -55,6 +97,44 @@ class Settings(BaseSettings):
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
 
+    @model_validator(mode="after")
+    def _load_rules_and_hours(self) -> Settings:
+        self._hours = WorkingHours.parse(self.work_hours, self.zone)
+        if self.escalation_rules is not None:
+            try:
+                text = self.escalation_rules.read_text(encoding="utf-8")
+            except OSError as error:
+                raise ValueError(
+                    f"ESCALATION_RULES: cannot read {self.escalation_rules}: {error.strerror}"
+                ) from error
+            try:
+                self._rules = parse_rules(text)
+            except RulesError as error:
+                raise ValueError(f"ESCALATION_RULES {self.escalation_rules}: {error}") from error
+        return self
+
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def rules(self) -> EscalationRules:
+        return self._rules
+
+    @property
+    def hours(self) -> WorkingHours:
+        assert self._hours is not None
+        return self._hours
+
+    @property
+    def staff_ids(self) -> set[int]:
+        return set(self.admin_ids) | set(self.manager_ids)
+
+    def alert_chats(self) -> list[int]:
+        """Where a new case is announced: the managers' group and/or each manager."""
+        chats: list[int] = []
+        if self.managers_chat_id is not None and self.alert_to in ("both", "group"):
+            chats.append(self.managers_chat_id)
+        if self.alert_to in ("both", "managers") or self.managers_chat_id is None:
+            chats.extend(self.manager_ids or self.admin_ids)
+        return list(dict.fromkeys(chats))

@@ -24,6 +24,7 @@ class ChatClient:
         user_id: int,
         first_name: str = "Иван",
         language_code: str | None = "ru",
+        chat_id: int | None = None,
     ) -> None:
         self.dispatcher = dispatcher
         self.bot = bot
@@ -31,13 +32,15 @@ class ChatClient:
         self.user: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": first_name}
         if language_code:
             self.user["language_code"] = language_code
+        # A private chat by default; a group's id for a member writing in that group.
+        self.chat_id = chat_id if chat_id is not None else user_id
 
-    @property
-    def chat_id(self) -> int:
-        return int(self.user["id"])
-
-    async def send(self, text: str) -> None:
-        message = self.telegram.user_message(self.chat_id, self.user, text)
+    async def send(
+        self, text: str, *, thread_id: int | None = None, reply_to: int | None = None
+    ) -> None:
+        message = self.telegram.user_message(
+            self.chat_id, self.user, text, thread_id=thread_id, reply_to=reply_to
+        )
         if text.startswith("/"):
             command = text.split()[0]
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]

@@ -40,8 +40,20 @@ class Failure:
 @dataclass
 class Chat:
     id: int
+    type: str = "private"
+    title: str | None = None
+    is_forum: bool = False
     messages: dict[int, dict[str, Any]] = field(default_factory=dict)
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    topics: dict[int, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        described: dict[str, Any] = {"id": self.id, "type": self.type}
+        if self.title:
+            described["title"] = self.title
+        if self.is_forum:
+            described["is_forum"] = True
+        return described
 
 
 class FakeTelegram:
@@ -83,7 +95,15 @@ class FakeTelegram:
         return [call for call in self.calls if call.method == method]
 
     def chat(self, chat_id: int) -> Chat:
-        return self.chats.setdefault(chat_id, Chat(chat_id))
+        if chat_id not in self.chats:
+            self.chats[chat_id] = Chat(chat_id, type="private" if chat_id > 0 else "group")
+        return self.chats[chat_id]
+
+    def add_group(
+        self, chat_id: int, *, title: str = "Клиентская служба", forum: bool = False
+    ) -> Chat:
+        self.chats[chat_id] = Chat(chat_id, type="supergroup", title=title, is_forum=forum)
+        return self.chats[chat_id]
 
     def bot_messages(self, chat_id: int) -> list[dict[str, Any]]:
         return [m for m in self.chat(chat_id).messages.values() if m["from"]["is_bot"]]
@@ -100,8 +120,18 @@ class FakeTelegram:
         self._new_update.set()
         return update_id
 
-    def user_message(self, chat_id: int, user: dict[str, Any], text: str) -> dict[str, Any]:
-        message = self._new_message(chat_id, sender=user, text=text)
+    def user_message(
+        self,
+        chat_id: int,
+        user: dict[str, Any],
+        text: str,
+        *,
+        thread_id: int | None = None,
+        reply_to: int | None = None,
+    ) -> dict[str, Any]:
+        message = self._new_message(
+            chat_id, sender=user, text=text, thread_id=thread_id, reply_to=reply_to
+        )
         self._notify("user", message)
         return message
 
@@ -173,17 +203,49 @@ class FakeTelegram:
             "username": self.bot_username,
         }
 
-    def _new_message(self, chat_id: int, sender: dict[str, Any], **content: Any) -> dict[str, Any]:
+    def _new_message(
+        self,
+        chat_id: int,
+        sender: dict[str, Any],
+        *,
+        thread_id: int | None = None,
+        reply_to: int | None = None,
+        **content: Any,
+    ) -> dict[str, Any]:
         chat = self.chat(chat_id)
-        message = {
+        message: dict[str, Any] = {
             "message_id": next(chat.ids),
             "date": int(time.time()),
-            "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"},
+            "chat": chat.as_dict(),
             "from": sender,
             **{key: value for key, value in content.items() if value is not None},
         }
+        if thread_id is not None:
+            if chat.is_forum and thread_id not in chat.topics:
+                raise _ApiError(400, "Bad Request: message thread not found")
+            message["message_thread_id"] = thread_id
+            message["is_topic_message"] = True
+        if reply_to is not None:
+            original = chat.messages.get(reply_to)
+            if original is None:
+                raise _ApiError(400, "Bad Request: message to be replied not found")
+            message["reply_to_message"] = {
+                k: v for k, v in original.items() if k != "reply_to_message"
+            }
         chat.messages[message["message_id"]] = message
         return message
+
+    @staticmethod
+    def _thread(params: dict[str, Any]) -> int | None:
+        value = params.get("message_thread_id")
+        return int(value) if value is not None else None
+
+    @staticmethod
+    def _reply_to(params: dict[str, Any]) -> int | None:
+        if "reply_parameters" in params:
+            return int(params["reply_parameters"]["message_id"])
+        value = params.get("reply_to_message_id")
+        return int(value) if value is not None else None
 
     def _message(self, params: dict[str, Any]) -> dict[str, Any]:
         chat = self.chat(int(params["chat_id"]))
@@ -210,9 +272,65 @@ class FakeTelegram:
             self._bot_user(),
             text=text,
             reply_markup=params.get("reply_markup"),
+            thread_id=self._thread(params),
+            reply_to=self._reply_to(params),
         )
         self._notify("sent", message)
         return message
+
+    def _api_copyMessage(self, params: dict[str, Any]) -> dict[str, Any]:
+        source = self.chat(int(params["from_chat_id"])).messages.get(int(params["message_id"]))
+        if source is None:
+            raise _ApiError(400, "Bad Request: message to copy not found")
+        content = {
+            key: value
+            for key, value in source.items()
+            if key
+            not in {
+                "message_id",
+                "date",
+                "chat",
+                "from",
+                "reply_to_message",
+                "message_thread_id",
+                "is_topic_message",
+                "entities",
+            }
+        }
+        message = self._new_message(
+            int(params["chat_id"]),
+            self._bot_user(),
+            thread_id=self._thread(params),
+            reply_to=self._reply_to(params),
+            **content,
+        )
+        self._notify("sent", message)
+        return {"message_id": message["message_id"]}
+
+    def _api_getChat(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat_id = int(params["chat_id"])
+        if chat_id not in self.chats:
+            raise _ApiError(400, "Bad Request: chat not found")
+        return {
+            **self.chats[chat_id].as_dict(),
+            "accent_color_id": 0,
+            "max_reaction_count": 11,
+            "accepted_gift_types": {
+                "unlimited_gifts": False,
+                "limited_gifts": False,
+                "unique_gifts": False,
+                "premium_subscription": False,
+                "gifts_from_channels": False,
+            },
+        }
+
+    def _api_createForumTopic(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat = self.chat(int(params["chat_id"]))
+        if not chat.is_forum:
+            raise _ApiError(400, "Bad Request: the chat is not a forum")
+        thread_id = next(chat.ids)  # in Telegram a topic's id is its first message's id
+        chat.topics[thread_id] = params["name"]
+        return {"message_thread_id": thread_id, "name": params["name"], "icon_color": 7322096}
 
     def _api_editMessageText(self, params: dict[str, Any]) -> dict[str, Any]:
         message = self._message(params)

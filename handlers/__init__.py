@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import errors, fallback, preferences, start, survey
+from handlers import cases, errors, fallback, preferences, relay, start, survey
 
 
 def get_routers() -> list[Router]:
@@ -18,5 +18,7 @@ def get_routers() -> list[Router]:
         start.create_router(),
         survey.create_router(),
         preferences.create_router(),
+        cases.create_router(),
+        relay.create_router(),
         fallback.create_router(),
     ]

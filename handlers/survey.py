@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import suppress
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
@@ -16,8 +16,10 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.settings import Settings
+from casework.escalate import escalate
+from casework.outbox import Outbox
 from storage.holder import Repositories
-from storage.models import Survey
+from storage.models import Case, Survey
 from survey.dialogue import (
     COMMENT_STEP,
     NotYourSurvey,
@@ -134,6 +136,7 @@ async def answer_chosen(
     settings: Settings,
     clock: Clock,
     i18n: I18n,
+    outbox: Outbox,
 ) -> None:
     survey = await own_survey(db, callback_data.survey_id, query.from_user.id)
     run = db.surveys.run_of(survey)
@@ -141,7 +144,11 @@ async def answer_chosen(
         return
     run.answer(callback_data.step, callback_data.value)
     db.surveys.save_run(survey, run, clock())
-    await _show_in_pressed_message(query, survey, run, db, state, settings, i18n.current_locale)
+    case = await escalate(db, survey, run, settings, clock())
+    await _show_in_pressed_message(
+        query, survey, run, db, state, settings, i18n.current_locale, case, clock
+    )
+    await _alert(outbox, query.bot, case)
 
 
 async def navigation_pressed(
@@ -152,6 +159,7 @@ async def navigation_pressed(
     settings: Settings,
     clock: Clock,
     i18n: I18n,
+    outbox: Outbox,
 ) -> None:
     survey = await own_survey(db, callback_data.survey_id, query.from_user.id)
     run = db.surveys.run_of(survey)
@@ -169,7 +177,13 @@ async def navigation_pressed(
         case _:
             raise StaleStep
     db.surveys.save_run(survey, run, clock())
-    await _show_in_pressed_message(query, survey, run, db, state, settings, i18n.current_locale)
+    case = await escalate(
+        db, survey, run, settings, clock(), details_changed=callback_data.step >= COMMENT_STEP
+    )
+    await _show_in_pressed_message(
+        query, survey, run, db, state, settings, i18n.current_locale, case, clock
+    )
+    await _alert(outbox, query.bot, case)
 
 
 async def text_received(
@@ -180,6 +194,7 @@ async def text_received(
     settings: Settings,
     clock: Clock,
     i18n: I18n,
+    outbox: Outbox,
 ) -> None:
     assert message.text is not None
     assert message.from_user is not None
@@ -215,6 +230,7 @@ async def text_received(
         run.choose_contact(wants)
 
     db.surveys.save_run(survey, run, clock())
+    case = await escalate(db, survey, run, settings, clock(), details_changed=step >= COMMENT_STEP)
     await db.commit()
     if survey.live_message_id is not None:
         try:
@@ -228,9 +244,12 @@ async def text_received(
     if notice:
         await message.answer(notice)
     if run.is_completed:
-        await _finish(message.chat.id, bot, survey, run, db, state)
-        return
-    await show_survey(bot, message.chat.id, survey, db, state, settings, locale)
+        await _finish(
+            message.chat.id, bot, survey, run, db, state, _thanks(run, case, settings, clock)
+        )
+    else:
+        await show_survey(bot, message.chat.id, survey, db, state, settings, locale)
+    await _alert(outbox, bot, case)
 
 
 async def non_text_received(message: Message) -> None:
@@ -283,13 +302,16 @@ async def _show_in_pressed_message(
     state: FSMContext,
     settings: Settings,
     locale: str,
+    case: Case | None = None,
+    clock: Clock | None = None,
 ) -> None:
     chat_id = query.message.chat.id if query.message else query.from_user.id
     if run.status is SurveyStatus.COMPLETED:
         db.surveys.set_live_message(survey, chat_id, survey.live_message_id)
         await db.commit()
         await state.clear()
-        await _edit(query, screens.thanks(run))
+        assert clock is not None
+        await _edit(query, _thanks(run, case, settings, clock))
         await query.answer()
         return
     if not isinstance(query.message, Message):
@@ -311,12 +333,34 @@ async def _show_in_pressed_message(
 
 
 async def _finish(
-    chat_id: int, bot: Bot, survey: Survey, run: SurveyRun, db: Repositories, state: FSMContext
+    chat_id: int,
+    bot: Bot,
+    survey: Survey,
+    run: SurveyRun,
+    db: Repositories,
+    state: FSMContext,
+    screen: screens.Screen,
 ) -> None:
-    sent = await bot.send_message(chat_id, screens.thanks(run).text)
+    sent = await bot.send_message(chat_id, screen.text, reply_markup=screen.keyboard)
     db.surveys.set_live_message(survey, chat_id, sent.message_id)
     await db.commit()
     await state.clear()
+
+
+def _thanks(run: SurveyRun, case: Case | None, settings: Settings, clock: Clock) -> screens.Screen:
+    """The last screen; a customer who asked for a call also picks a convenient time."""
+    if not run.wants_contact or case is None:
+        return screens.thanks(run)
+    now = clock()
+    # "Today" only while at least an hour of the working day is left.
+    today = settings.hours.contains(now) and settings.hours.contains(now + timedelta(hours=1))
+    return screens.thanks(run, call_case_id=case.id, offer_today=today)
+
+
+async def _alert(outbox: Outbox, bot: Bot | None, case: Case | None) -> None:
+    """Send the case's alerts right away; whatever fails stays queued for the scheduler."""
+    if case is not None and bot is not None:
+        await outbox.deliver(bot, case.id)
 
 
 async def _edit(query: CallbackQuery, screen: screens.Screen) -> None:

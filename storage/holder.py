@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.cases import CaseRepository
 from storage.surveys import SurveyRepository
 from storage.users import TelegramUserRepository
 from storage.visits import VisitRepository
@@ -15,6 +16,7 @@ class Repositories:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
         self.surveys = SurveyRepository(session)
+        self.cases = CaseRepository(session)
         self.users = TelegramUserRepository(session)
         self.visits = VisitRepository(session)
 

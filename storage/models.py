@@ -147,3 +147,81 @@ class FsmRecord(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     state: Mapped[str | None] = mapped_column(String(200))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Case(Base):
+    """An escalation: one per survey, opened by the first problem answer."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(IntPK, primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id"), unique=True)
+    severity: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(10), index=True)
+    # Snapshot of what opened it: [{"question": 7, "value": "yes", "severity": "high"}, ...]
+    problems: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # Bumped on every change, so each alert message knows whether it shows the latest.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    assignee_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    assignee_name: Mapped[str | None] = mapped_column(String(200))
+    cause: Mapped[str | None] = mapped_column(String(16))
+    resolution_note: Mapped[str | None] = mapped_column(Text)
+    call_window: Mapped[str | None] = mapped_column(String(16))
+    call_window_date: Mapped[date | None] = mapped_column(Date)
+    topic_id: Mapped[int | None] = mapped_column(BigInteger)
+    customer_confirmed: Mapped[bool | None] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    take_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    take_reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolve_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    resolve_reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    survey: Mapped[Survey] = relationship(lazy="joined", innerjoin=True)
+    events: Mapped[list[CaseEvent]] = relationship(
+        lazy="selectin", order_by="CaseEvent.id", cascade="all, delete-orphan"
+    )
+
+
+class CaseEvent(Base):
+    __tablename__ = "case_events"
+
+    id: Mapped[int] = mapped_column(IntPK, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    actor_id: Mapped[int | None] = mapped_column(BigInteger)
+    actor_name: Mapped[str | None] = mapped_column(String(200))
+    text: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Delivery(Base):
+    """A message the bot owes someone: saved first, sent (and retried) from here.
+
+    kind "alert": the case's live card, rendered at send time and edited when the case
+    changes; kind "notice": a fixed text (reminder, question to the customer).
+    """
+
+    __tablename__ = "deliveries"
+
+    id: Mapped[int] = mapped_column(IntPK, primary_key=True)
+    case_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(8))
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    thread_id: Mapped[int | None] = mapped_column(BigInteger)
+    text: Mapped[str | None] = mapped_column(Text)
+    reply_markup: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    rendered_version: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(8), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    case: Mapped[Case | None] = relationship()

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.dispatcher import create_bot, create_dispatcher
 from bot.settings import Settings
+from casework.outbox import Outbox
 from fakegram import ChatClient, FakeTelegram
 from storage.database import create_engine, create_session_factory
 from storage.migrate import upgrade
@@ -105,14 +106,31 @@ class App:
             self.dispatcher, self.bot, self.telegram, user_id=user_id, language_code=language_code
         )
 
-    def restarted(self) -> App:
+    def member(self, user_id: int, name: str, chat_id: int | None = None) -> ChatClient:
+        """A staff member (or anyone) writing in a group, or privately when chat_id is None."""
+        return ChatClient(
+            self.dispatcher,
+            self.bot,
+            self.telegram,
+            user_id=user_id,
+            first_name=name,
+            chat_id=chat_id,
+        )
+
+    @property
+    def outbox(self) -> Outbox:
+        outbox: Outbox = self.dispatcher["outbox"]
+        return outbox
+
+    def restarted(self, **changes: object) -> App:
         """A new Bot and Dispatcher on the same database, as after a process restart."""
+        settings = self.settings.model_copy(update=changes) if changes else self.settings
         return App(
-            bot=create_bot(self.settings, "4242:TEST-token"),
-            dispatcher=create_dispatcher(self.settings, self.sessions, clock=self.clock),
+            bot=create_bot(settings, "4242:TEST-token"),
+            dispatcher=create_dispatcher(settings, self.sessions, clock=self.clock),
             telegram=self.telegram,
             sessions=self.sessions,
-            settings=self.settings,
+            settings=settings,
             clock=self.clock,
         )
 

@@ -69,6 +69,9 @@ async def test_full_walk_is_stored_answer_by_answer(app: App) -> None:
 
     assert "Спасибо за ваши ответы!" in customer.last["text"]
     assert "скоро свяжется с вами" in customer.last["text"]
+    assert "Завтра утром" in customer.buttons()  # a convenient time for the call
+    await customer.click("Завтра утром")
+    assert "позвонит вам утром 21.10.2026" in customer.last["text"]
     assert customer.live_keyboards() == []
     assert await stored_answers(app, survey.id) == EXPECTED
     done = await app.survey()

@@ -35,3 +35,30 @@ class LanguageCallback(CallbackData, prefix="lang"):
 
 class OptInCallback(CallbackData, prefix="optin"):
     """Undo /stop from the button under its confirmation."""
+
+
+class CaseAction(StrEnum):
+    TAKE = "t"
+    CLOSE = "c"
+    REOPEN = "r"
+    SHOW = "s"
+
+
+class CaseCallback(CallbackData, prefix="case"):
+    case_id: int
+    action: CaseAction
+
+
+class CauseCallback(CallbackData, prefix="cause"):
+    case_id: int
+    cause: str
+
+
+class CallWindowCallback(CallbackData, prefix="win"):
+    case_id: int
+    window: str
+
+
+class FixedCallback(CallbackData, prefix="fixed"):
+    case_id: int
+    fixed: bool

@@ -12,7 +12,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from survey.dialogue import COMMENT_MAX_CHARS, COMMENT_STEP, CONTACT_STEP, SurveyRun
 from survey.questionnaire import QUESTION_COUNT, Kind, question
-from views.callbacks import AnswerCallback, SurveyAction, SurveyNavCallback
+from views.callbacks import AnswerCallback, CallWindowCallback, SurveyAction, SurveyNavCallback
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,13 +176,28 @@ def answered_echo(run: SurveyRun, step: int, locale: str, typed: str) -> str:
     return _("Your comment: {comment}").format(comment=html.quote(typed[:200]))
 
 
-def thanks(run: SurveyRun) -> Screen:
+def thanks(run: SurveyRun, call_case_id: int | None = None, offer_today: bool = False) -> Screen:
     lines = ["<b>" + _("Thank you for your answers!") + "</b>", ""]
-    if run.wants_contact:
-        lines.append(_("A client-service manager will contact you soon."))
-    else:
+    if not run.wants_contact:
         lines.append(_("Your opinion helps us make the service better."))
-    return Screen("\n".join(lines))
+        return Screen("\n".join(lines))
+    lines.append(_("A client-service manager will contact you soon."))
+    if call_case_id is None:
+        return Screen("\n".join(lines))
+    lines += ["", _("When is it convenient for us to call?")]
+    builder = InlineKeyboardBuilder()
+    windows = [("today", _("Today"))] if offer_today else []
+    windows += [
+        ("morning", _("Tomorrow morning")),
+        ("evening", _("Tomorrow evening")),
+        ("any", _("Any time")),
+    ]
+    for window, label in windows:
+        builder.button(
+            text=label, callback_data=CallWindowCallback(case_id=call_case_id, window=window)
+        )
+    builder.adjust(1)
+    return Screen("\n".join(lines), builder.as_markup())
 
 
 def declined() -> Screen:

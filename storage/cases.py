@@ -1,0 +1,178 @@
+"""Escalation cases, their history, and the deliveries that announce them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import case as sql_case
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Case, CaseEvent, Customer, Delivery, Survey, Visit
+
+
+class CaseStatus:
+    OPEN = "open"
+    TAKEN = "taken"
+    RESOLVED = "resolved"
+    ACTIVE = (OPEN, TAKEN)
+
+
+class DeliveryStatus:
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class CaseRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get(self, case_id: int) -> Case | None:
+        return await self._session.get(Case, case_id)
+
+    async def for_survey(self, survey_id: int) -> Case | None:
+        return await self._session.scalar(select(Case).where(Case.survey_id == survey_id))
+
+    async def active(self, assignee_id: int | None = None, limit: int = 30) -> Sequence[Case]:
+        """Open and taken cases: most severe first, then newest."""
+        query = select(Case).where(Case.status.in_(CaseStatus.ACTIVE))
+        if assignee_id is not None:
+            query = query.where(Case.assignee_id == assignee_id)
+        severity_rank = sql_case((Case.severity == "high", 0), else_=1)
+        query = query.order_by(severity_rank, Case.created_at.desc(), Case.id.desc())
+        return (await self._session.scalars(query.limit(limit))).all()
+
+    async def latest_for_customer_chat(self, telegram_user_id: int) -> Case | None:
+        """The customer's most recent case, for relaying what they write to the managers."""
+        return await self._session.scalar(
+            select(Case)
+            .join(Case.survey)
+            .join(Survey.visit)
+            .join(Visit.customer)
+            .where(Customer.telegram_user_id == telegram_user_id)
+            .order_by(Case.created_at.desc(), Case.id.desc())
+            .limit(1)
+        )
+
+    async def by_topic(self, topic_id: int) -> Case | None:
+        return await self._session.scalar(select(Case).where(Case.topic_id == topic_id))
+
+    async def by_alert_message(self, chat_id: int, message_id: int) -> Case | None:
+        return await self._session.scalar(
+            select(Case)
+            .join(Delivery, Delivery.case_id == Case.id)
+            .where(
+                Delivery.kind == "alert",
+                Delivery.chat_id == chat_id,
+                Delivery.message_id == message_id,
+            )
+        )
+
+    def add(self, case: Case) -> None:
+        self._session.add(case)
+
+    @staticmethod
+    def record(
+        case: Case,
+        kind: str,
+        now: datetime,
+        *,
+        actor_id: int | None = None,
+        actor_name: str | None = None,
+        text: str | None = None,
+    ) -> None:
+        case.events.append(
+            CaseEvent(
+                kind=kind, actor_id=actor_id, actor_name=actor_name, text=text, created_at=now
+            )
+        )
+
+    @staticmethod
+    def changed(case: Case, now: datetime) -> None:
+        """Mark the case's alert cards stale, so every copy gets edited to the new state."""
+        case.version = (case.version or 1) + 1
+        case.updated_at = now
+
+    # --- deliveries ------------------------------------------------------------------------
+
+    async def alert_deliveries(self, case_id: int) -> Sequence[Delivery]:
+        return (
+            await self._session.scalars(
+                select(Delivery)
+                .where(Delivery.case_id == case_id, Delivery.kind == "alert")
+                .order_by(Delivery.id)
+            )
+        ).all()
+
+    def add_delivery(self, delivery: Delivery) -> None:
+        self._session.add(delivery)
+
+    async def refresh_alerts(self, case_id: int, now: datetime) -> None:
+        """Queue an edit of every sent card (and keep unsent ones due)."""
+        await self._session.execute(
+            update(Delivery)
+            .where(
+                Delivery.case_id == case_id,
+                Delivery.kind == "alert",
+                Delivery.status.in_((DeliveryStatus.PENDING, DeliveryStatus.SENT)),
+            )
+            .values(status=DeliveryStatus.PENDING, next_attempt_at=now)
+        )
+
+    async def due_delivery_ids(
+        self, now: datetime, case_id: int | None = None, limit: int = 100
+    ) -> Sequence[int]:
+        query = select(Delivery.id).where(
+            Delivery.status == DeliveryStatus.PENDING, Delivery.next_attempt_at <= now
+        )
+        if case_id is not None:
+            query = query.where(Delivery.case_id == case_id)
+        return (await self._session.scalars(query.order_by(Delivery.id).limit(limit))).all()
+
+    async def claim_delivery(self, delivery_id: int, now: datetime, lease: timedelta) -> bool:
+        """Take a due delivery for sending; False if another worker already has it."""
+        result = await self._session.execute(
+            update(Delivery)
+            .where(
+                Delivery.id == delivery_id,
+                Delivery.status == DeliveryStatus.PENDING,
+                Delivery.next_attempt_at <= now,
+            )
+            .values(next_attempt_at=now + lease)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def get_delivery(self, delivery_id: int) -> Delivery | None:
+        return await self._session.get(Delivery, delivery_id)
+
+    async def cases_past_take_sla(self, now: datetime) -> Sequence[Case]:
+        return (
+            await self._session.scalars(
+                select(Case).where(
+                    Case.status == CaseStatus.OPEN,
+                    Case.take_due_at <= now,
+                    Case.take_reminded_at.is_(None),
+                )
+            )
+        ).all()
+
+    async def cases_past_resolve_sla(self, now: datetime) -> Sequence[Case]:
+        return (
+            await self._session.scalars(
+                select(Case).where(
+                    Case.status == CaseStatus.TAKEN,
+                    Case.resolve_due_at <= now,
+                    Case.resolve_reminded_at.is_(None),
+                )
+            )
+        ).all()
+
+    async def claim_reminder(self, case_id: int, column: str, now: datetime) -> bool:
+        """Mark a reminder as sent exactly once, even with two workers racing."""
+        attribute = getattr(Case, column)
+        result = await self._session.execute(
+            update(Case).where(Case.id == case_id, attribute.is_(None)).values({column: now})
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
