@@ -133,7 +133,10 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
         await engine.dispose()
         raise CommandError("BOT_TOKEN does not look like a token from @BotFather") from error
     dispatcher = create_dispatcher(settings, create_session_factory(engine))
-    scheduler = create_scheduler(dispatcher["outbox"], bot)
+    sender = dispatcher["sender"]
+    scheduler = create_scheduler(dispatcher["outbox"], sender, dispatcher["progress"], bot)
+    stop_sending = asyncio.Event()
+    sending = asyncio.create_task(sender.run_until_stopped(bot, stop_sending))
     try:
         await set_commands(bot, create_i18n(settings.default_language))
         scheduler.start()
@@ -141,14 +144,17 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         if scheduler.running:
             scheduler.shutdown(wait=False)
+        stop_sending.set()
+        await sending  # the batch in flight finishes and is recorded
         await bot.session.close()
         await engine.dispose()
     return 0
 
 
 async def _import_visits(settings: Settings, args: argparse.Namespace) -> int:
+    from outreach.imports import import_visits
     from storage.database import create_session_factory
-    from storage.visits import VisitRepository
+    from storage.holder import Repositories
     from survey.visit_import import ImportFileError, read_visits
 
     path: Path = args.file
@@ -175,7 +181,7 @@ async def _import_visits(settings: Settings, args: argparse.Namespace) -> int:
     engine = await _open_database(settings)
     try:
         async with create_session_factory(engine)() as session:
-            counts = await VisitRepository(session).import_records(parsed.records, now)
+            counts = await import_visits(Repositories(session), parsed, settings, now)
             await session.commit()
     finally:
         await engine.dispose()
@@ -206,7 +212,7 @@ async def _invite_links(settings: Settings, args: argparse.Namespace) -> int:
                         "order_no": visit.order_no,
                         "visit_date": visit.visit_date.isoformat(),
                         "customer_name": visit.customer.name,
-                        "phone": visit.customer.phone,
+                        "phone": visit.customer.phone or "",
                         "car": visit.car,
                         "advisor": visit.advisor,
                         "status": survey.status,

@@ -19,6 +19,8 @@ from bot.middlewares import DbSessionMiddleware
 from bot.settings import Settings
 from casework.outbox import Outbox
 from handlers import get_routers
+from outreach.broadcasts import ProgressReporter
+from outreach.sender import Sender
 from storage.fsm import SQLAlchemyStorage
 
 
@@ -50,6 +52,8 @@ def create_dispatcher(
         settings=settings,
         clock=clock,
         outbox=Outbox(session_factory, settings, clock, i18n),
+        sender=Sender(session_factory, settings, clock, i18n),
+        progress=ProgressReporter(session_factory, settings, clock, i18n),
     )
     dispatcher.update.outer_middleware(DbSessionMiddleware(session_factory))
     # An error handler runs after the update's session has closed; it gets its own.

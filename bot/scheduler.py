@@ -9,6 +9,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from casework.outbox import Outbox
 from casework.sla import check_sla
+from outreach.broadcasts import ProgressReporter
+from outreach.sender import Sender, expire_surveys
 
 
 async def deliver_job(outbox: Outbox, bot: Bot) -> None:
@@ -19,12 +21,27 @@ async def sla_job(outbox: Outbox, bot: Bot) -> None:
     await check_sla(outbox, bot)
 
 
-def create_scheduler(outbox: Outbox, bot: Bot) -> AsyncIOScheduler:
+async def progress_job(progress: ProgressReporter, bot: Bot) -> None:
+    await progress.report(bot)
+
+
+async def expiry_job(sender: Sender) -> None:
+    await expire_surveys(sender.sessions, sender.clock())
+
+
+def create_scheduler(
+    outbox: Outbox, sender: Sender, progress: ProgressReporter, bot: Bot
+) -> AsyncIOScheduler:
+    """The periodic chores; the sender itself runs as its own loop (see bot.cli)."""
     scheduler = AsyncIOScheduler(timezone=UTC)
     # One run at a time per job; a run missed while busy is merged, not queued up.
     options = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 30}
-    scheduler.add_job(
-        deliver_job, "interval", seconds=20, args=[outbox, bot], id="deliver", **options
+    jobs = (
+        (deliver_job, 20, [outbox, bot]),
+        (sla_job, 60, [outbox, bot]),
+        (progress_job, 3, [progress, bot]),
+        (expiry_job, 60, [sender]),
     )
-    scheduler.add_job(sla_job, "interval", seconds=60, args=[outbox, bot], id="sla", **options)
+    for job, seconds, args in jobs:
+        scheduler.add_job(job, "interval", seconds=seconds, args=args, id=job.__name__, **options)
     return scheduler

@@ -64,8 +64,18 @@ class Settings(BaseSettings):
     case_resolve_sla: Duration = timedelta(hours=48)
     work_hours: str = "09:00-20:00"
 
+    # Invitations and broadcasts.
+    invite_delay: Duration = timedelta(hours=24)
+    quiet_hours: str = "20:00-10:00"
+    survey_cooldown: Duration = timedelta(days=30)
+    reminder_after: Duration = timedelta(hours=24)
+    survey_ttl: Duration = timedelta(days=7)
+    send_rate: float = Field(default=25, gt=0, le=30)
+    privacy_url: str | None = None
+
     _rules: EscalationRules = PrivateAttr(default=DEFAULT_RULES)
     _hours: WorkingHours | None = PrivateAttr(default=None)
+    _send_hours: WorkingHours | None = PrivateAttr(default=None)
 
     @field_validator("admin_ids", "manager_ids", mode="before")
     @classmethod
@@ -100,6 +110,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _load_rules_and_hours(self) -> Settings:
         self._hours = WorkingHours.parse(self.work_hours, self.zone)
+        self._send_hours = WorkingHours.outside_quiet(self.quiet_hours, self.zone)
         if self.escalation_rules is not None:
             try:
                 text = self.escalation_rules.read_text(encoding="utf-8")
@@ -127,14 +138,10 @@ class Settings(BaseSettings):
         return self._hours
 
     @property
+    def send_hours(self) -> WorkingHours:
+        assert self._send_hours is not None
+        return self._send_hours
+
+    @property
     def staff_ids(self) -> set[int]:
         return set(self.admin_ids) | set(self.manager_ids)
-
-    def alert_chats(self) -> list[int]:
-        """Where a new case is announced: the managers' group and/or each manager."""
-        chats: list[int] = []
-        if self.managers_chat_id is not None and self.alert_to in ("both", "group"):
-            chats.append(self.managers_chat_id)
-        if self.alert_to in ("both", "managers") or self.managers_chat_id is None:
-            chats.extend(self.manager_ids or self.admin_ids)
-        return list(dict.fromkeys(chats))

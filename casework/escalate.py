@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bot.roles import alert_chats
 from bot.settings import Settings
 from storage.cases import CaseStatus, DeliveryStatus
 from storage.holder import Repositories
@@ -49,7 +50,7 @@ async def escalate(
         )
         db.cases.add(case)
         db.cases.record(case, "created", now, text=_summary(problems))
-        for chat_id in settings.alert_chats():
+        for chat_id in await alert_chats(settings, db):
             db.cases.add_delivery(
                 Delivery(
                     case=case,

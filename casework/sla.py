@@ -10,6 +10,7 @@ from datetime import datetime
 
 from aiogram import Bot
 
+from bot.roles import admin_chats, alert_chats
 from casework.outbox import Outbox
 from storage.cases import DeliveryStatus
 from storage.holder import Repositories
@@ -30,7 +31,8 @@ async def check_sla(outbox: Outbox, bot: Bot) -> int:
                 # Re-announced to the managers, and escalated to the head of client service.
                 text = take_reminder(case, settings.zone)
                 markup = alert_keyboard(case).model_dump(mode="json", exclude_none=True)
-                for chat_id in dict.fromkeys([*settings.alert_chats(), *settings.admin_ids]):
+                chats = [*await alert_chats(settings, db), *await admin_chats(settings, db)]
+                for chat_id in dict.fromkeys(chats):
                     _notice(db, case, chat_id, text, markup, now)
                 db.cases.record(case, "reminder_sent", now, text="take SLA")
                 reminded += 1

@@ -46,6 +46,8 @@ class Chat:
     messages: dict[int, dict[str, Any]] = field(default_factory=dict)
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     topics: dict[int, str] = field(default_factory=dict)
+    # The reply keyboard the user sees under the input field (not part of any message).
+    reply_keyboard: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         described: dict[str, Any] = {"id": self.id, "type": self.type}
@@ -267,14 +269,20 @@ class FakeTelegram:
             raise _ApiError(400, "Bad Request: message text is empty")
         if len(text) > 4096:
             raise _ApiError(400, "Bad Request: message is too long")
+        markup = params.get("reply_markup")
+        inline = markup if markup and "inline_keyboard" in markup else None
         message = self._new_message(
             int(params["chat_id"]),
             self._bot_user(),
             text=text,
-            reply_markup=params.get("reply_markup"),
+            reply_markup=inline,
             thread_id=self._thread(params),
             reply_to=self._reply_to(params),
         )
+        if markup and "keyboard" in markup:
+            self.chat(int(params["chat_id"])).reply_keyboard = markup
+        elif markup and markup.get("remove_keyboard"):
+            self.chat(int(params["chat_id"])).reply_keyboard = None
         self._notify("sent", message)
         return message
 

@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import cases, errors, fallback, preferences, relay, start, survey
+from handlers import (
+    cases,
+    errors,
+    fallback,
+    outreach_admin,
+    preferences,
+    privacy,
+    relay,
+    start,
+    survey,
+)
 
 
 def get_routers() -> list[Router]:
@@ -17,6 +27,8 @@ def get_routers() -> list[Router]:
         errors.create_router(),
         start.create_router(),
         survey.create_router(),
+        privacy.create_router(),
+        outreach_admin.create_router(),
         preferences.create_router(),
         cases.create_router(),
         relay.create_router(),

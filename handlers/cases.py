@@ -16,7 +16,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.roles import IsStaff
+from bot.roles import IsStaff, alert_chats
 from bot.settings import Settings
 from casework.outbox import Outbox
 from storage.cases import CaseStatus, DeliveryStatus
@@ -415,7 +415,7 @@ async def fixed_answered(
         reopen(db, case, settings, now)
         case.customer_confirmed = False
         db.cases.record(case, "reopened", now, text="customer")
-        for chat_id in settings.alert_chats():
+        for chat_id in await alert_chats(settings, db):
             db.cases.add_delivery(
                 Delivery(
                     case=case,

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from datetime import datetime
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, F, Router, html
 from aiogram.enums import ChatType
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
@@ -15,6 +15,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.settings import Settings
+from handlers.privacy import share_phone_keyboard
 from handlers.survey import show_survey
 from storage.holder import Repositories
 from survey.dialogue import SurveyStatus
@@ -81,14 +82,27 @@ async def cmd_start(
             bot, message.chat.id, pending[0], db, state, settings, i18n.current_locale
         )
         return
-    await message.answer(
+    lines = [
         _(
             "Hello! This is the client-service bot of {dealership}.\n\n"
             "After a service visit we send you a link to a short survey about it. "
             "Open that link and the survey starts here. There is no survey waiting "
             "for you right now."
-        ).format(dealership=settings.dealership_name)
-    )
+        ).format(dealership=html.quote(settings.dealership_name)),
+        "",
+        _(
+            "Were you at our service recently? Share your phone number with the button "
+            "below and we will find your visit."
+        ),
+    ]
+    if settings.privacy_url:
+        lines += [
+            "",
+            _("How we handle your personal data: {url}").format(
+                url=html.quote(settings.privacy_url)
+            ),
+        ]
+    await message.answer("\n".join(lines), reply_markup=share_phone_keyboard())
 
 
 async def cmd_help(message: Message) -> None:
@@ -102,6 +116,8 @@ def customer_help() -> str:
         "/start: continue your survey\n"
         "/language: choose the language\n"
         "/stop: receive no more surveys\n"
+        "/mydata: what we store about you\n"
+        "/forget: erase your personal data\n"
         "/help: this message"
     )
 

@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -76,9 +77,13 @@ class Customer(Base):
 
     id: Mapped[int] = mapped_column(IntPK, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
-    phone: Mapped[str] = mapped_column(String(20), unique=True)
+    # None once the customer asked us to forget them (/forget).
+    phone: Mapped[str | None] = mapped_column(String(20), unique=True)
     # Not unique: one person may have several customer records (a family's cars).
     telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    # Set when a message to them failed for good (e.g. "blocked"): the call centre phones.
+    unreachable_reason: Mapped[str | None] = mapped_column(String(16))
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -117,6 +122,8 @@ class Survey(Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     declined_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     expired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when the invitation goes out: the survey closes (expires) unanswered after this.
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     visit: Mapped[Visit] = relationship(lazy="joined", innerjoin=True)
@@ -225,3 +232,69 @@ class Delivery(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     case: Mapped[Case | None] = relationship()
+
+
+class StaffMember(Base):
+    """Staff added in the bot by an admin, on top of ADMIN_IDS and MANAGER_IDS."""
+
+    __tablename__ = "staff"
+
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    role: Mapped[str] = mapped_column(String(8))
+    added_by: Mapped[int | None] = mapped_column(BigInteger)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Send(Base):
+    """A message to a customer about their survey: the invitation or the one reminder.
+
+    Unique per survey and kind, so however many broadcasts overlap, a customer gets each
+    message for a visit at most once.
+    """
+
+    __tablename__ = "sends"
+    __table_args__ = (UniqueConstraint("survey_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(IntPK, primary_key=True)
+    survey_id: Mapped[int] = mapped_column(
+        ForeignKey("surveys.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(12))
+    broadcast_id: Mapped[int | None] = mapped_column(ForeignKey("broadcasts.id"), index=True)
+    status: Mapped[str] = mapped_column(String(10), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(String(300))
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    survey: Mapped[Survey] = relationship(lazy="joined", innerjoin=True)
+
+
+class Broadcast(Base):
+    __tablename__ = "broadcasts"
+
+    id: Mapped[int] = mapped_column(IntPK, primary_key=True)
+    audience: Mapped[str] = mapped_column(String(16))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_by: Mapped[int | None] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(10), index=True)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    progress_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    progress_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    progress_shown_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class BroadcastRecipient(Base):
+    __tablename__ = "broadcast_recipients"
+
+    broadcast_id: Mapped[int] = mapped_column(
+        ForeignKey("broadcasts.id", ondelete="CASCADE"), primary_key=True
+    )
+    send_id: Mapped[int] = mapped_column(
+        ForeignKey("sends.id", ondelete="CASCADE"), primary_key=True
+    )

@@ -46,6 +46,16 @@ class SurveyRepository:
             )
         ).all()
 
+    async def of_customer(self, customer_id: int) -> Sequence[Survey]:
+        return (
+            await self._session.scalars(
+                select(Survey)
+                .join(Survey.visit)
+                .where(Visit.customer_id == customer_id)
+                .order_by(Visit.visit_date.desc())
+            )
+        ).all()
+
     async def without_completed_answer(self) -> Sequence[Survey]:
         return (
             await self._session.scalars(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,6 +25,7 @@ _Row = TypeVar("_Row", Customer, Visit)
 class ImportCounts:
     created: int
     updated: int
+    new_surveys: tuple[Survey, ...] = ()
 
 
 class VisitRepository:
@@ -42,6 +43,7 @@ class VisitRepository:
             for v in await self._load(Visit, Visit.order_no, {r.order_no for r in records})
         }
         created = updated = 0
+        new_surveys: list[Survey] = []
         for record in records:
             customer = customers.get(record.phone)
             if customer is None:
@@ -58,16 +60,16 @@ class VisitRepository:
                 visit = Visit(order_no=record.order_no, created_at=now)
                 self._session.add(visit)
                 visits[record.order_no] = visit
-                self._session.add(
-                    Survey(
-                        visit=visit,
-                        token=new_token(),
-                        status=SurveyStatus.INVITED,
-                        step=1,
-                        created_at=now,
-                        updated_at=now,
-                    )
+                survey = Survey(
+                    visit=visit,
+                    token=new_token(),
+                    status=SurveyStatus.INVITED,
+                    step=1,
+                    created_at=now,
+                    updated_at=now,
                 )
+                self._session.add(survey)
+                new_surveys.append(survey)
                 created += 1
             else:
                 updated += 1
@@ -77,10 +79,24 @@ class VisitRepository:
             visit.customer = customer
             visit.updated_at = now
         await self._session.flush()
-        return ImportCounts(created=created, updated=updated)
+        return ImportCounts(created=created, updated=updated, new_surveys=tuple(new_surveys))
+
+    async def customer_by_phone(self, phone: str) -> Customer | None:
+        return await self._session.scalar(
+            select(Customer).where(Customer.phone == phone, Customer.erased_at.is_(None))
+        )
+
+    async def customers_of(self, telegram_user_id: int) -> Sequence[Customer]:
+        return (
+            await self._session.scalars(
+                select(Customer)
+                .where(Customer.telegram_user_id == telegram_user_id, Customer.erased_at.is_(None))
+                .order_by(Customer.id)
+            )
+        ).all()
 
     async def _load(
-        self, model: type[_Row], column: InstrumentedAttribute[str], keys: Iterable[str]
+        self, model: type[_Row], column: InstrumentedAttribute[Any], keys: Iterable[str]
     ) -> list[_Row]:
         ordered = sorted(keys)
         found: list[_Row] = []

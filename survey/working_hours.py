@@ -25,6 +25,26 @@ class WorkingHours:
             raise ValueError(f"working hours {text!r} end before they start")
         return cls(start, end, zone)
 
+    @classmethod
+    def outside_quiet(cls, text: str, zone: ZoneInfo) -> WorkingHours:
+        """Quiet hours '20:00-10:00' (over midnight) leave 10:00-20:00 for sending."""
+        try:
+            first, last = (part.strip() for part in text.split("-"))
+            quiet_from, quiet_to = time.fromisoformat(first), time.fromisoformat(last)
+        except ValueError as error:
+            raise ValueError(f"quiet hours {text!r} are not like 20:00-10:00") from error
+        if quiet_to >= quiet_from:
+            raise ValueError(f"quiet hours {text!r} must run over midnight, like 20:00-10:00")
+        return cls(quiet_to, quiet_from, zone)
+
+    def next_open(self, moment: datetime) -> datetime:
+        """`moment` itself inside the hours, else the next time they start."""
+        if self.contains(moment):
+            return moment
+        local = moment.astimezone(self.zone)
+        day = local.date() if local.time() < self.start else local.date() + timedelta(days=1)
+        return datetime.combine(day, self.start, self.zone).astimezone(moment.tzinfo)
+
     def contains(self, moment: datetime) -> bool:
         local = moment.astimezone(self.zone).time()
         return self.start <= local < self.end

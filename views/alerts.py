@@ -93,7 +93,7 @@ def alert_text(case: Case, zone: ZoneInfo) -> str:
         status_line(case, zone),
         "",
         _("Customer: {name}, {phone}").format(
-            name=html.quote(customer.name), phone=html.quote(customer.phone)
+            name=html.quote(customer.name), phone=html.quote(customer.phone or "")
         ),
         _("Car: {car}, work order {order_no} of {date}").format(
             car=html.quote(visit.car),

@@ -62,3 +62,26 @@ class CallWindowCallback(CallbackData, prefix="win"):
 class FixedCallback(CallbackData, prefix="fixed"):
     case_id: int
     fixed: bool
+
+
+class BroadcastCallback(CallbackData, prefix="bc"):
+    broadcast_id: int
+    action: str
+
+
+class AudienceCallback(CallbackData, prefix="aud"):
+    audience: str
+
+
+class ConfirmCallback(CallbackData, prefix="ok"):
+    """Start the broadcast previewed in this admin's dialogue (the plan is in FSM data)."""
+
+    go: bool
+
+
+class StaffCallback(CallbackData, prefix="staff"):
+    user_id: int
+
+
+class ForgetCallback(CallbackData, prefix="forget"):
+    confirmed: bool

@@ -207,3 +207,30 @@ def declined() -> Screen:
             "open the invitation link again."
         )
     )
+
+
+def invitation(
+    run: SurveyRun, visit: VisitCard, dealership: str, privacy_url: str | None
+) -> Screen:
+    """The first message a customer gets from us: who writes, why, and their data rights."""
+    screen = intro(run, visit, dealership)
+    lines = [screen.text, ""]
+    if privacy_url:
+        lines.append(
+            _("How we handle your personal data: {url}").format(url=html.quote(privacy_url))
+        )
+    lines.append(_("/stop: receive no more surveys, /mydata: what we store about you."))
+    return Screen("\n".join(lines), screen.keyboard)
+
+
+def reminder(run: SurveyRun, visit: VisitCard, dealership: str, locale: str) -> Screen:
+    if run.answered_count:
+        header = _(
+            "A reminder: you have answered {done} of {count} questions about your visit "
+            "on {date}. Shall we finish?"
+        ).format(done=run.answered_count, count=QUESTION_COUNT, date=format_date(visit.visit_date))
+        screen = step_screen(run, locale)
+        return Screen(header + "\n\n" + screen.text, screen.keyboard)
+    screen = intro(run, visit, dealership)
+    header = _("A reminder about our short survey; it closes in a few days.")
+    return Screen(header + "\n\n" + screen.text, screen.keyboard)
