@@ -12,9 +12,10 @@ from pathlib import Path
 
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.dispatcher import utc_now
+from bot.logs import configure as configure_logging
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -32,10 +33,7 @@ class CommandError(Exception):
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.command == "run" else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(logging.INFO if args.command == "run" else logging.WARNING)
     try:
         settings = Settings()
         return int(asyncio.run(args.handler(settings, args)))
@@ -77,6 +75,23 @@ def _parser() -> argparse.ArgumentParser:
     links = commands.add_parser("invite-links", help="one survey link per visit not yet answered")
     links.add_argument("--out", type=Path, help="write a CSV file instead of printing")
     links.set_defaults(handler=_invite_links)
+
+    broadcast = commands.add_parser("broadcast", help="send survey invitations or reminders now")
+    audience = broadcast.add_mutually_exclusive_group(required=True)
+    audience.add_argument(
+        "--period",
+        help="visits in these dates not yet invited: 30d, 2026-10, 2026-10-01..2026-10-31",
+    )
+    audience.add_argument(
+        "--not-completed", action="store_true", help="remind those invited who did not finish"
+    )
+    audience.add_argument("--order", help="one work order number")
+    broadcast.add_argument("--yes", action="store_true", help="start without asking")
+    broadcast.set_defaults(handler=_broadcast)
+
+    calls = commands.add_parser("call-list", help="customers to phone: unreachable in Telegram")
+    calls.add_argument("--out", type=Path, help=".csv or .xlsx file (default: CSV to stdout)")
+    calls.set_defaults(handler=_call_list)
 
     play = commands.add_parser("try", help="play the survey in this terminal, no Telegram needed")
     play.add_argument(
@@ -252,6 +267,127 @@ def _write_csv(path: Path, rows: list[dict[str, str]]) -> None:
             writer.writerows(rows)
     except OSError as error:
         raise CommandError(f"cannot write {path}: {error.strerror}") from error
+
+
+async def _broadcast(settings: Settings, args: argparse.Namespace) -> int:
+    from outreach import broadcasts
+    from outreach.broadcasts import Audience
+    from storage.database import create_session_factory
+    from storage.holder import Repositories
+    from survey.periods import PeriodError, parse_period
+
+    if settings.bot_token is None:
+        raise CommandError(NO_TOKEN)
+    now = utc_now()
+    engine = await _open_database(settings)
+    sessions = create_session_factory(engine)
+    try:
+        async with sessions() as session:
+            db = Repositories(session)
+            if args.period:
+                try:
+                    period = parse_period(args.period, now.astimezone(settings.zone).date())
+                except PeriodError as error:
+                    raise CommandError(
+                        f"--period: {error}; e.g. 2026-10-01..2026-10-31"
+                    ) from error
+                if period.first is None:
+                    raise CommandError("--period needs a first day, e.g. 2026-10-01..2026-10-31")
+                plan = await broadcasts.preview(db, Audience.PERIOD, now, period=period)
+            elif args.order:
+                plan = await broadcasts.preview(db, Audience.ORDER, now, order_no=args.order)
+            else:
+                plan = await broadcasts.preview(db, Audience.NOT_COMPLETED, now)
+            print(
+                f"reach: {plan.reach}, without Telegram (call list): {plan.no_telegram}, "
+                f"opted out: {plan.opted_out}, already messaged: {plan.already}"
+            )
+            if not plan.targets:
+                print("nobody to write to")
+                return 0
+            if not args.yes and not _confirmed("start the broadcast? [y/N] "):
+                print("not started")
+                return 1
+            broadcast = await broadcasts.start(db, plan, now, created_by=None)
+            await session.commit()
+            number = broadcast.id
+        return await _send_broadcast(settings, sessions, number)
+    finally:
+        await engine.dispose()
+
+
+def _confirmed(question: str) -> bool:
+    try:
+        return input(question).strip().lower() in ("y", "yes", "д", "да")
+    except EOFError:
+        return False
+
+
+async def _send_broadcast(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], number: int
+) -> int:
+    """Send until the broadcast is done; what quiet hours hold back is left to the bot."""
+    from bot.dispatcher import create_bot
+    from bot.i18n import create_i18n
+    from outreach.broadcasts import Progress
+    from outreach.sender import Sender
+    from storage.holder import Repositories
+
+    assert settings.bot_token is not None
+    bot = create_bot(settings, settings.bot_token.get_secret_value())
+    sender = Sender(sessions, settings, utc_now, create_i18n(settings.default_language))
+    try:
+        while True:
+            taken = await sender.run_once(bot)
+            async with sessions() as session:
+                db = Repositories(session)
+                progress = Progress.of(await db.outreach.broadcast_counts(number))
+                broadcast = await db.outreach.get_broadcast(number)
+                assert broadcast is not None
+                print(
+                    f"broadcast #{number}: sent {progress.sent}, failed {progress.failed}, "
+                    f"blocked {progress.blocked}, skipped {progress.skipped}, "
+                    f"remaining {progress.remaining}",
+                    flush=True,
+                )
+                if progress.remaining == 0:
+                    broadcast.status, broadcast.finished_at = "finished", utc_now()
+                    await session.commit()
+                    return 0
+            if not taken:
+                print(
+                    f"{progress.remaining} message(s) wait for the end of quiet hours or a retry; "
+                    "the running bot sends them"
+                )
+                return 0
+    finally:
+        await bot.session.close()
+
+
+async def _call_list(settings: Settings, args: argparse.Namespace) -> int:
+    from outreach.call_list import as_csv, as_xlsx
+    from storage.database import create_session_factory
+    from storage.holder import Repositories
+
+    engine = await _open_database(settings)
+    try:
+        async with create_session_factory(engine)() as session:
+            rows = await Repositories(session).outreach.call_list()
+    finally:
+        await engine.dispose()
+    if args.out is None:
+        sys.stdout.write(as_csv(rows).decode("utf-8-sig"))
+        return 0
+    suffix = args.out.suffix.lower()
+    if suffix not in (".csv", ".xlsx"):
+        raise CommandError("--out must end in .csv or .xlsx")
+    data = as_xlsx(rows) if suffix == ".xlsx" else as_csv(rows)
+    try:
+        await asyncio.to_thread(args.out.write_bytes, data)
+    except OSError as error:
+        raise CommandError(f"cannot write {args.out}: {error.strerror}") from error
+    print(f"{len(rows)} customer(s) written to {args.out}")
+    return 0
 
 
 async def _ask_username(settings: Settings) -> str:

@@ -110,7 +110,7 @@ def _remember(
 
 def _show(changed: dict[int, dict[str, Any]]) -> None:
     for message in changed.values():
-        print(_TAGS.sub("", message["text"]))
+        print(_TAGS.sub("", message.get("text", "")))
         rows = message.get("reply_markup", {}).get("inline_keyboard", [])
         labels = [button["text"] for row in rows for button in row]
         for number, label in enumerate(labels, start=1):

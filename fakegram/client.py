@@ -93,7 +93,9 @@ class ChatClient:
         return [m for m in self.messages() if m.get("reply_markup", {}).get("inline_keyboard")]
 
     def describe(self) -> str:
-        return "\n---\n".join(f"{m['text']} {self.buttons(m)}" for m in self.messages()[-3:])
+        return "\n---\n".join(
+            f"{m.get('text', '')} {self.buttons(m)}" for m in self.messages()[-3:]
+        )
 
     async def _feed(self, body: dict[str, Any]) -> None:
         update = Update.model_validate(

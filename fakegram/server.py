@@ -72,12 +72,15 @@ class FakeTelegram:
         self.pending_updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
         self._new_update = asyncio.Event()
+        # Files users "uploaded": file_id -> bytes, served at /file/bot<token>/<path>.
+        self.files: dict[str, bytes] = {}
 
     # --- running -----------------------------------------------------------------------
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         app = web.Application()
         app.router.add_route("POST", "/bot{token}/{method}", self._serve)
+        app.router.add_route("GET", "/file/bot{token}/{path:.+}", self._serve_file)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
@@ -136,6 +139,26 @@ class FakeTelegram:
         )
         self._notify("user", message)
         return message
+
+    def upload(
+        self, content: bytes, file_name: str, mime_type: str = "text/csv"
+    ) -> dict[str, Any]:
+        """A document as a user sends it: the `document` field of their message."""
+        file_id = f"file-{len(self.files) + 1}"
+        self.files[file_id] = content
+        return {
+            "file_id": file_id,
+            "file_unique_id": file_id,
+            "file_name": file_name,
+            "mime_type": mime_type,
+            "file_size": len(content),
+        }
+
+    async def _serve_file(self, request: web.Request) -> web.Response:
+        file_id = request.match_info["path"].rsplit("/", 1)[-1]
+        if file_id not in self.files:
+            return web.Response(status=404)
+        return web.Response(body=self.files[file_id])
 
     # --- the API -------------------------------------------------------------------------
 
@@ -314,6 +337,37 @@ class FakeTelegram:
         )
         self._notify("sent", message)
         return {"message_id": message["message_id"]}
+
+    def _api_getFile(self, params: dict[str, Any]) -> dict[str, Any]:
+        file_id = params["file_id"]
+        if file_id not in self.files:
+            raise _ApiError(400, "Bad Request: invalid file_id")
+        return {
+            "file_id": file_id,
+            "file_unique_id": file_id,
+            "file_size": len(self.files[file_id]),
+            "file_path": f"documents/{file_id}",
+        }
+
+    def _api_sendDocument(self, params: dict[str, Any]) -> dict[str, Any]:
+        document = params["document"]
+        if isinstance(document, str) and document.startswith("attach://"):
+            document = params[document.removeprefix("attach://")]  # aiogram's multipart upload
+        file_id = f"sent-{len(self.files) + 1}"
+        self.files[file_id] = document["content"]
+        message = self._new_message(
+            int(params["chat_id"]),
+            self._bot_user(),
+            caption=params.get("caption"),
+            document={
+                "file_id": file_id,
+                "file_unique_id": file_id,
+                "file_name": document["filename"],
+                "file_size": len(document["content"]),
+            },
+        )
+        self._notify("sent", message)
+        return message
 
     def _api_getChat(self, params: dict[str, Any]) -> dict[str, Any]:
         chat_id = int(params["chat_id"])

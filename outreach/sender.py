@@ -53,11 +53,13 @@ class Sender:
     i18n: I18n
     limiter: AsyncLimiter = field(init=False)
     _resume_at: float = field(default=0.0, init=False)
+    _stop: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _last_to_chat: dict[int, float] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
-        # max_rate per 1 s; the bucket holds one second's worth, so bursts stay in the limit.
-        self.limiter = AsyncLimiter(self.settings.send_rate, 1)
+        # A bucket of one, refilled every 1/SEND_RATE s: evenly spaced messages. A bucket of
+        # a whole second's worth would allow up to twice the rate across a window's edge.
+        self.limiter = AsyncLimiter(1, 1 / self.settings.send_rate)
 
     async def run_once(self, bot: Bot, limit: int = 200) -> int:
         """Work through the sends due now; returns how many were taken."""
@@ -75,7 +77,12 @@ class Sender:
         return len(due)
 
     async def run_until_stopped(self, bot: Bot, stop: asyncio.Event, idle: float = 1.0) -> None:
-        """Keep sending until `stop` is set; a batch in flight is finished, never cut."""
+        """Keep sending until `stop` is set.
+
+        A message already handed to Telegram is recorded; the ones of the batch not yet
+        started are released at once for the next run, so stopping never loses or doubles one.
+        """
+        self._stop = stop
         while not stop.is_set():
             try:
                 taken = await self.run_once(bot)
@@ -159,9 +166,12 @@ class Sender:
                 )
             else:
                 screen = screens.reminder(run, card, self.settings.dealership_name, locale)
+        await self._pace(chat_id)
+        if self._stop.is_set():
+            send.claimed_until = None  # not sent: free for whoever runs next
+            return
         send.attempts += 1
         try:
-            await self._pace(chat_id)
             message = await bot.send_message(chat_id, screen.text, reply_markup=screen.keyboard)
         except TelegramRetryAfter as error:
             # Telegram says slow down: everybody waits, this one goes again afterwards.

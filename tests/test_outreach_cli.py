@@ -1,0 +1,123 @@
+"""`followup-bot broadcast` and `followup-bot call-list` as an admin runs them."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import os
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from bot.cli import main
+from fakegram import FakeTelegram
+from storage.database import create_engine, create_session_factory
+from storage.holder import Repositories
+from storage.migrate import upgrade
+from survey.visit_import import VisitRecord
+from tests.conftest import App
+
+
+def midday_zone() -> str:
+    """A time zone where it is midday now, so quiet hours never hold the test's messages."""
+    offset = datetime.now(UTC).hour - 12
+    return "Etc/GMT" if offset == 0 else f"Etc/GMT{'+' if offset > 0 else '-'}{abs(offset)}"
+
+
+def record(n: int, telegram: int | None) -> VisitRecord:
+    return VisitRecord(
+        n + 1, f"ZN-{n}", date.today(), f"Клиент {n}", f"+7922{n:07d}", "Kia", "Смирнов", telegram
+    )
+
+
+async def test_broadcast_from_the_command_line(
+    app: App, telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    async with app.sessions() as session:
+        await Repositories(session).visits.import_records(
+            [record(1, 31_001), record(2, 31_002), record(3, None)], app.clock()
+        )
+        await session.commit()
+    env = {
+        **os.environ,
+        "BOT_TOKEN": "4242:TEST-token",
+        "TELEGRAM_API_URL": telegram.base_url,
+        "DATABASE_URL": app.settings.database_url,
+        "TIMEZONE": midday_zone(),
+    }
+    today = date.today().isoformat()
+
+    async def cli(*args: str, stdin: bytes = b"") -> tuple[int, str]:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "broadcast",
+            *args,
+            cwd=tmp_path,
+            env=env,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        out, _ = await asyncio.wait_for(process.communicate(stdin), 60)
+        assert process.returncode is not None
+        return process.returncode, out.decode()
+
+    code, out = await cli("--period", f"{today}..{today}", stdin=b"n\n")
+    assert code == 1
+    assert "reach: 2, without Telegram (call list): 1" in out
+    assert "not started" in out
+    assert telegram.calls_of("sendMessage") == []
+
+    code, out = await cli("--period", f"{today}..{today}", "--yes")
+    assert code == 0, out
+    assert "sent 2, failed 0, blocked 0, skipped 1, remaining 0" in out
+    assert len(telegram.bot_messages(31_001)) == 1
+    assert len(telegram.bot_messages(31_002)) == 1
+
+    code, out = await cli("--period", f"{today}..{today}", "--yes")
+    assert "nobody to write to" in out  # everyone has had the invitation
+    code, out = await cli("--period", "someday")
+    assert code == 2
+    assert "--period" in out
+
+
+def test_call_list_to_csv_and_xlsx(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    url = f"sqlite+aiosqlite:///{tmp_path / 'calls.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+
+    async def prepare() -> None:
+        engine = create_engine(url)
+        await upgrade(engine)
+        async with create_session_factory(engine)() as session:
+            db = Repositories(session)
+            await db.visits.import_records([record(1, None)], datetime.now(UTC))
+            survey = await db.outreach.by_order("ZN-1")
+            assert survey is not None
+            send, _ = await db.outreach.schedule(
+                survey, "invitation", datetime.now(UTC), datetime.now(UTC)
+            )
+            send.status, send.error = "skipped", "no_telegram"
+            await session.commit()
+        await engine.dispose()
+
+    asyncio.run(prepare())
+    assert main(["call-list"]) == 0
+    rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    assert rows[0] == ["name", "phone", "car", "order_no", "visit_date", "reason"]
+    assert rows[1][:4] == ["Клиент 1", "+79220000001", "Kia", "ZN-1"]
+    assert rows[1][5] == "нет Telegram"
+
+    assert main(["call-list", "--out", str(tmp_path / "calls.xlsx")]) == 0
+    sheet = load_workbook(tmp_path / "calls.xlsx").active
+    assert sheet is not None
+    assert list(sheet.iter_rows(values_only=True))[1][3] == "ZN-1"
+    assert main(["call-list", "--out", str(tmp_path / "calls.txt")]) == 2
