@@ -1,15 +1,15 @@
-"""`python -m fakegram [PORT]`: run the fake Bot API alone, for manual runs against it."""
+"""`python -m fakegram [--port P] [--rate-limit N]`: the fake Bot API alone, e.g. for bench/."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
-import sys
 
 from fakegram.server import FakeTelegram
 
 
-async def serve(port: int) -> None:
-    telegram = FakeTelegram()
+async def serve(port: int, rate_limit: int | None) -> None:
+    telegram = FakeTelegram(rate_limit=rate_limit)
     print(await telegram.start(port=port), flush=True)
     try:
         await asyncio.Event().wait()
@@ -18,4 +18,8 @@ async def serve(port: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(serve(int(sys.argv[1]) if len(sys.argv) > 1 else 8081))
+    parser = argparse.ArgumentParser(prog="fakegram")
+    parser.add_argument("--port", type=int, default=8081)
+    parser.add_argument("--rate-limit", type=int, help="messages a second before 429s")
+    args = parser.parse_args()
+    asyncio.run(serve(args.port, args.rate_limit))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import inspect
 import itertools
@@ -59,13 +60,23 @@ class Chat:
 
 
 class FakeTelegram:
-    def __init__(self, *, bot_id: int = 4242, bot_username: str = "followup_test_bot") -> None:
+    def __init__(
+        self,
+        *,
+        bot_id: int = 4242,
+        bot_username: str = "followup_test_bot",
+        rate_limit: int | None = None,
+    ) -> None:
         self.bot_id = bot_id
         self.bot_username = bot_username
         self.calls: list[ApiCall] = []
         self.chats: dict[int, Chat] = {}
         self.failures: list[Failure] = []
         self.listeners: list[Callable[[str, dict[str, Any]], None]] = []
+        # Like Telegram: more than `rate_limit` messages within a second get a 429.
+        self.rate_limit = rate_limit
+        self.recent_sends: collections.deque[float] = collections.deque()
+        self.throttled = 0
         self._runner: web.AppRunner | None = None
         self.base_url = ""
         # Updates waiting for a polling bot (getUpdates), in Telegram's offset semantics.
@@ -81,6 +92,7 @@ class FakeTelegram:
         app = web.Application()
         app.router.add_route("POST", "/bot{token}/{method}", self._serve)
         app.router.add_route("GET", "/file/bot{token}/{path:.+}", self._serve_file)
+        app.router.add_route("GET", "/stats", self._serve_stats)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
@@ -166,6 +178,17 @@ class FakeTelegram:
         method = request.match_info["method"]
         params = await self._params(request)
         self.calls.append(ApiCall(method, params, time.monotonic()))
+        if method == "sendMessage" and self._over_rate_limit():
+            self.throttled += 1
+            return web.json_response(
+                {
+                    "ok": False,
+                    "error_code": 429,
+                    "description": "Too Many Requests: retry after 1",
+                    "parameters": {"retry_after": 1},
+                },
+                status=429,
+            )
         failure = self._failure_for(method, params)
         if failure is not None:
             body: dict[str, Any] = {
@@ -201,6 +224,35 @@ class FakeTelegram:
             elif isinstance(value, web.FileField):
                 params[key] = {"filename": value.filename, "content": value.file.read()}
         return params
+
+    def _over_rate_limit(self) -> bool:
+        if self.rate_limit is None:
+            return False
+        now = time.monotonic()
+        while self.recent_sends and now - self.recent_sends[0] >= 1.0:
+            self.recent_sends.popleft()
+        if len(self.recent_sends) >= self.rate_limit:
+            return True
+        self.recent_sends.append(now)
+        return False
+
+    def stats(self) -> dict[str, Any]:
+        """Figures for benchmarks: messages accepted, 429s given, repeats per chat."""
+        per_chat = collections.Counter(
+            int(call.params["chat_id"]) for call in self.calls_of("sendMessage")
+        )
+        accepted = sum(len(self.bot_messages(chat)) for chat in per_chat)
+        return {
+            "accepted": accepted,
+            "throttled": self.throttled,
+            "chats": len(per_chat),
+            "chats_with_repeats": sum(
+                1 for chat in per_chat if len(self.bot_messages(chat)) > 1
+            ),
+        }
+
+    async def _serve_stats(self, request: web.Request) -> web.Response:
+        return web.json_response(self.stats())
 
     def _failure_for(self, method: str, params: dict[str, Any]) -> Failure | None:
         for failure in self.failures:
