@@ -9,14 +9,18 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.dispatcher import utc_now
+from bot.clock import utc_now
 from bot.logs import configure as configure_logging
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from survey.periods import Period
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +96,17 @@ def _parser() -> argparse.ArgumentParser:
     calls = commands.add_parser("call-list", help="customers to phone: unreachable in Telegram")
     calls.add_argument("--out", type=Path, help=".csv or .xlsx file (default: CSV to stdout)")
     calls.set_defaults(handler=_call_list)
+
+    report = commands.add_parser("stats", help="survey statistics for a period")
+    report.add_argument(
+        "--period", default="30d", help="7d, 30d, 2026-10, 2026-10-01..2026-10-31, all"
+    )
+    report.set_defaults(handler=_stats)
+
+    export = commands.add_parser("export", help="answers, summary, advisors, segments as a file")
+    export.add_argument("--period", default="30d", help="as for stats")
+    export.add_argument("--out", type=Path, required=True, help=".xlsx or .csv (raw answers)")
+    export.set_defaults(handler=_export)
 
     play = commands.add_parser("try", help="play the survey in this terminal, no Telegram needed")
     play.add_argument(
@@ -387,6 +402,76 @@ async def _call_list(settings: Settings, args: argparse.Namespace) -> int:
     except OSError as error:
         raise CommandError(f"cannot write {args.out}: {error.strerror}") from error
     print(f"{len(rows)} customer(s) written to {args.out}")
+    return 0
+
+
+def _cli_period(settings: Settings, text: str) -> Period:
+    from survey.periods import EXAMPLE, PeriodError, parse_period
+
+    try:
+        return parse_period(text, utc_now().astimezone(settings.zone).date())
+    except PeriodError as error:
+        raise CommandError(f"--period: {error}; examples: {EXAMPLE}, all") from error
+
+
+async def _stats(settings: Settings, args: argparse.Namespace) -> int:
+    import re
+
+    from bot.i18n import create_i18n
+    from reports.summary import build_report
+    from storage.database import create_session_factory
+    from views.stats import summary
+
+    period = _cli_period(settings, args.period)
+    engine = await _open_database(settings)
+    try:
+        async with create_session_factory(engine)() as session:
+            report = await build_report(session, period)
+    finally:
+        await engine.dispose()
+    i18n = create_i18n(settings.default_language)
+    with i18n.context(), i18n.use_locale(settings.default_language):
+        text = summary(report, settings.default_language)
+    print(
+        re.sub(r"</?[bi]>", "", text)
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+    )
+    return 0
+
+
+async def _export(settings: Settings, args: argparse.Namespace) -> int:
+    from reports.export import write_csv, write_xlsx
+    from storage.database import create_session_factory
+
+    period = _cli_period(settings, args.period)
+    out: Path = args.out
+    suffix = out.suffix.lower()
+    if suffix not in (".xlsx", ".csv"):
+        raise CommandError("--out must end in .xlsx or .csv")
+    engine = await _open_database(settings)
+    try:
+        async with create_session_factory(engine)() as session:
+            try:
+                if suffix == ".csv":
+                    with out.open("w", newline="", encoding="utf-8-sig") as text:
+                        count = await write_csv(session, period, text)
+                else:
+                    with out.open("wb") as binary:
+                        count = await write_xlsx(
+                            session,
+                            period,
+                            binary,
+                            today=utc_now().astimezone(settings.zone).date(),
+                            csi_threshold=settings.segment_csi_threshold,
+                            repeat_at=settings.segment_repeat_visits,
+                        )
+            except OSError as error:
+                raise CommandError(f"cannot write {out}: {error.strerror}") from error
+    finally:
+        await engine.dispose()
+    print(f"{count} survey(s) for {period.label()} written to {out}")
     return 0
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -14,6 +14,7 @@ from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.clock import utc_now
 from bot.i18n import LocaleMiddleware, create_i18n
 from bot.middlewares import DbSessionMiddleware
 from bot.settings import Settings
@@ -22,10 +23,6 @@ from handlers import get_routers
 from outreach.broadcasts import ProgressReporter
 from outreach.sender import Sender
 from storage.fsm import SQLAlchemyStorage
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def create_bot(settings: Settings, token: str) -> Bot:

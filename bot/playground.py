@@ -15,7 +15,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.dispatcher import create_bot, create_dispatcher, utc_now
+from bot.clock import utc_now
+from bot.dispatcher import create_bot, create_dispatcher
 from bot.settings import Settings
 from fakegram import ChatClient, FakeTelegram
 from storage.database import create_engine, create_session_factory

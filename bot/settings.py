@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     send_rate: float = Field(default=25, gt=0, le=30)
     privacy_url: str | None = None
 
+    # Loyalty segments (Dick & Basu): satisfied at or above this CSI, returning at this
+    # many visits in the last 12 months.
+    segment_csi_threshold: float = Field(default=80, ge=0, le=100)
+    segment_repeat_visits: int = Field(default=2, ge=1)
+
     _rules: EscalationRules = PrivateAttr(default=DEFAULT_RULES)
     _hours: WorkingHours | None = PrivateAttr(default=None)
     _send_hours: WorkingHours | None = PrivateAttr(default=None)

@@ -16,7 +16,14 @@ from typing import Any
 from aiohttp import web
 
 # Parameters the Bot API receives as JSON-serialised strings inside form data.
-_JSON_FIELDS = {"reply_markup", "entities", "link_preview_options", "reply_parameters", "commands"}
+_JSON_FIELDS = {
+    "reply_markup",
+    "entities",
+    "link_preview_options",
+    "reply_parameters",
+    "commands",
+    "media",
+}
 
 
 @dataclass
@@ -246,9 +253,7 @@ class FakeTelegram:
             "accepted": accepted,
             "throttled": self.throttled,
             "chats": len(per_chat),
-            "chats_with_repeats": sum(
-                1 for chat in per_chat if len(self.bot_messages(chat)) > 1
-            ),
+            "chats_with_repeats": sum(1 for chat in per_chat if len(self.bot_messages(chat)) > 1),
         }
 
     async def _serve_stats(self, request: web.Request) -> web.Response:
@@ -420,6 +425,25 @@ class FakeTelegram:
         )
         self._notify("sent", message)
         return message
+
+    def _api_sendMediaGroup(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        sent = []
+        group = f"group-{len(self.files)}"
+        for item in params["media"]:
+            content = params[item["media"].removeprefix("attach://")]["content"]
+            file_id = f"photo-{len(self.files) + 1}"
+            self.files[file_id] = content
+            message = self._new_message(
+                int(params["chat_id"]),
+                self._bot_user(),
+                media_group_id=group,
+                photo=[
+                    {"file_id": file_id, "file_unique_id": file_id, "width": 800, "height": 600}
+                ],
+            )
+            self._notify("sent", message)
+            sent.append(message)
+        return sent
 
     def _api_getChat(self, params: dict[str, Any]) -> dict[str, Any]:
         chat_id = int(params["chat_id"])

@@ -16,6 +16,7 @@ from handlers import (
     preferences,
     privacy,
     relay,
+    reports,
     start,
     survey,
 )
@@ -31,6 +32,7 @@ def get_routers() -> list[Router]:
         outreach_admin.create_router(),
         preferences.create_router(),
         cases.create_router(),
+        reports.create_router(),
         relay.create_router(),
         fallback.create_router(),
     ]

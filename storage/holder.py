@@ -74,6 +74,11 @@ class Repositories:
     async def commit(self) -> None:
         await self._session.commit()
 
+    @property
+    def session(self) -> AsyncSession:
+        """For read-only reports that run their own aggregate queries on this session."""
+        return self._session
+
     async def flush(self) -> None:
         await self._session.flush()
 

@@ -85,3 +85,7 @@ class StaffCallback(CallbackData, prefix="staff"):
 
 class ForgetCallback(CallbackData, prefix="forget"):
     confirmed: bool
+
+
+class SegmentCallback(CallbackData, prefix="seg"):
+    segment: str

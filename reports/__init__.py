@@ -1,0 +1,1 @@
+"""Results for managers and admins: one report object, its charts, its files."""

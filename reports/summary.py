@@ -1,0 +1,54 @@
+"""Collecting a period's figures from the database into one Report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.reports import AdvisorRow, ReportRepository, month_start, roll_up, week_start
+from survey.metrics import Escalations, Funnel, QuestionFigures, Segment, csi
+from survey.periods import Period
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    period: Period
+    funnel: Funnel
+    csi: float | None
+    csi_surveys: int
+    median_completion_seconds: float | None
+    questions: list[QuestionFigures]
+    escalations: Escalations
+    advisors: list[AdvisorRow]
+    weeks: list[tuple[date, int, float | None]]
+    months: list[tuple[date, int, float | None]]
+
+    def rating_mean(self, question: int) -> float | None:
+        return self.questions[question - 1].mean_rating
+
+
+async def build_report(session: AsyncSession, period: Period) -> Report:
+    repository = ReportRepository(session)
+    first, last = period.first, period.last
+    mean_score, surveys = await repository.csi_mean_score(first, last)
+    days = await repository.by_day(first, last)
+    return Report(
+        period=period,
+        funnel=await repository.funnel(first, last),
+        csi=csi(mean_score),
+        csi_surveys=surveys,
+        median_completion_seconds=await repository.median_completion_seconds(first, last),
+        questions=await repository.questions(first, last),
+        escalations=await repository.escalations(first, last),
+        advisors=await repository.by_advisor(first, last),
+        weeks=roll_up(days, week_start),
+        months=roll_up(days, month_start),
+    )
+
+
+async def segment_counts(
+    session: AsyncSession, today: date, csi_threshold: float, repeat_at: int
+) -> dict[Segment, int]:
+    return await ReportRepository(session).segment_counts(today, csi_threshold, repeat_at)

@@ -1,0 +1,371 @@
+"""Reports against a small data set with every figure computed by hand."""
+
+from __future__ import annotations
+
+import io
+import struct
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from reports.summary import build_report, segment_counts
+from storage.models import Answer, Case, Customer, Survey, Visit
+from survey.metrics import Segment, csi, median, middle_offset, segment, share
+from survey.periods import Period, PeriodError, parse_period
+from survey.questionnaire import question
+from tests.conftest import App
+
+OCTOBER = Period(date(2026, 10, 1), date(2026, 10, 31))
+T0 = datetime(2026, 10, 8, 9, 0, tzinfo=UTC)
+
+S1 = {
+    1: "no",
+    2: "yes",
+    3: "no",
+    4: "unsure",
+    5: "yes",
+    6: "yes",
+    7: "no",
+    8: "yes",
+    9: "yes",
+    10: "no",
+    11: "5",
+    12: "3",
+}
+S2 = {
+    1: "yes",
+    2: "no",
+    3: "no",
+    4: "no",
+    5: "no",
+    6: "no",
+    7: "yes",
+    8: "no",
+    9: "no",
+    10: "yes",
+    11: "1",
+    12: "2",
+}
+S3 = {1: "no", 2: "unsure", 3: "yes"}  # unfinished
+S5 = {n: ("no" if n in (1, 7, 10) else "yes") for n in range(1, 11)} | {11: "5", 12: "5"}
+
+S1_SCORE = 9.5 / 11  # Q4 "don't remember" left out; Q3 bad; Q12 = 3 -> 0.5
+S2_SCORE = 0.25 / 12  # everything bad but Q12 = 2 -> 0.25
+
+
+async def seed(app: App) -> None:
+    """Four October visits (two advisors) and one September visit of customer 1."""
+    async with app.sessions() as session:
+        c1 = Customer(
+            name="Анна", phone="+79000000001", telegram_user_id=1, created_at=T0, updated_at=T0
+        )
+        c2 = Customer(
+            name="Борис", phone="+79000000002", telegram_user_id=2, created_at=T0, updated_at=T0
+        )
+        c3 = Customer(
+            name="Вера", phone="+79000000003", telegram_user_id=3, created_at=T0, updated_at=T0
+        )
+        session.add_all([c1, c2, c3])
+
+        def survey(
+            n: int,
+            customer: Customer,
+            day: date,
+            advisor: str,
+            status: str,
+            answers: dict[int, str],
+            hours_to_complete: float | None,
+        ) -> Survey:
+            visit = Visit(
+                order_no=f"ZN-{n}",
+                visit_date=day,
+                car="Kia",
+                advisor=advisor,
+                customer=customer,
+                created_at=T0,
+                updated_at=T0,
+            )
+            started = answers or status != "invited"
+            row = Survey(
+                visit=visit,
+                token=f"t{n}",
+                status=status,
+                step=1,
+                created_at=T0,
+                updated_at=T0,
+                invited_at=T0,
+                started_at=T0 if started else None,
+                completed_at=T0 + timedelta(hours=hours_to_complete)
+                if hours_to_complete
+                else None,
+            )
+            for number, value in answers.items():
+                q = question(number)
+                row.answers.append(
+                    Answer(
+                        question=number,
+                        value=value,
+                        score=q.score(value),
+                        is_problem=q.is_problem(value),
+                        answered_at=T0,
+                    )
+                )
+            session.add(row)
+            return row
+
+        survey(1, c1, date(2026, 10, 5), "Смирнов", "completed", S1, 2)
+        s2 = survey(2, c2, date(2026, 10, 7), "Смирнов", "completed", S2, 6)
+        survey(3, c3, date(2026, 10, 9), "Кузнецов", "in_progress", S3, None)
+        survey(4, c3, date(2026, 10, 10), "Кузнецов", "invited", {}, None)
+        s5 = survey(
+            5, c1, date(2026, 9, 20), "Кузнецов", "completed", S5, -200
+        )  # answered earlier
+        await session.flush()
+        for survey_row, taken_after, resolved_after in ((s2, 0.5, 5), (s5, 3, None)):
+            session.add(
+                Case(
+                    survey_id=survey_row.id,
+                    severity="high",
+                    status="resolved" if resolved_after else "taken",
+                    problems=[],
+                    version=1,
+                    created_at=T0,
+                    updated_at=T0,
+                    take_due_at=T0 + timedelta(hours=2),
+                    taken_at=T0 + timedelta(hours=taken_after),
+                    resolved_at=T0 + timedelta(hours=resolved_after) if resolved_after else None,
+                )
+            )
+        await session.commit()
+
+
+async def test_every_metric_by_hand(app: App) -> None:
+    await seed(app)
+    async with app.sessions() as session:
+        report = await build_report(session, OCTOBER)
+        everything = await build_report(session, Period(None, date(2026, 10, 31)))
+        segments = await segment_counts(session, date(2026, 10, 20), 80, 2)
+
+    assert (report.funnel.invited, report.funnel.started, report.funnel.completed) == (4, 3, 2)
+    assert report.funnel.response_rate == 0.5
+    assert report.csi_surveys == 2
+    assert report.csi == pytest.approx((S1_SCORE + S2_SCORE) / 2 * 100)
+    assert report.median_completion_seconds == pytest.approx(4 * 3600)  # 2 h and 6 h
+
+    by_number = {q.question: q for q in report.questions}
+    assert (by_number[1].answered, by_number[1].problems) == (3, 1)
+    assert by_number[2].answered == 2
+    assert by_number[2].unsure == 1
+    assert by_number[2].problem_share == 0.5
+    assert by_number[3].problem_share == pytest.approx(2 / 3)
+    assert (by_number[4].answered, by_number[4].problems, by_number[4].unsure) == (1, 1, 1)
+    assert by_number[11].mean_rating == 3.0
+    assert by_number[11].problem_share == 0.5
+    assert by_number[12].mean_rating == 2.5
+    assert by_number[5].problem_share == 0.5
+    assert by_number[1].mean_rating is None
+
+    [smirnov, kuznetsov] = report.advisors
+    assert (smirnov.advisor, smirnov.completed) == ("Смирнов", 2)
+    assert smirnov.csi_mean_score == pytest.approx((S1_SCORE + S2_SCORE) / 2)
+    assert (smirnov.friendliness, smirnov.responsiveness) == (3.0, 2.5)
+    assert (kuznetsov.advisor, kuznetsov.completed, kuznetsov.csi_mean_score) == (
+        "Кузнецов",
+        0,
+        None,
+    )
+    assert (kuznetsov.problems, kuznetsov.answered) == (0, 2)
+
+    assert report.weeks == [(date(2026, 10, 5), 2, pytest.approx((S1_SCORE + S2_SCORE) / 2))]
+    assert [w[1] for w in everything.weeks] == [1, 2]  # the September week, then October's
+    assert everything.csi == pytest.approx((S1_SCORE + S2_SCORE + 1.0) / 3 * 100)
+
+    # Cases of October visits: only survey 2's (survey 5's visit is in September).
+    cases = report.escalations
+    assert (cases.opened, cases.taken, cases.taken_within_sla, cases.resolved) == (1, 1, 1, 1)
+    assert cases.median_take_seconds == pytest.approx(1800)
+    assert cases.median_resolve_seconds == pytest.approx(5 * 3600)
+    all_cases = everything.escalations
+    assert (all_cases.opened, all_cases.taken_within_sla) == (2, 1)
+    assert all_cases.median_take_seconds == pytest.approx((0.5 + 3) / 2 * 3600)
+
+    # Anna: latest survey (Oct, CSI 86), two visits this year: true loyalty. Boris: CSI 2, once.
+    assert segments == {Segment.TRUE: 1, Segment.LATENT: 0, Segment.SPURIOUS: 0, Segment.NONE: 1}
+
+
+def test_metric_definitions() -> None:
+    assert share(1, 3) == pytest.approx(1 / 3)
+    assert share(0, 0) is None
+    assert csi(0.5) == 50
+    assert csi(None) is None
+    assert middle_offset(5) == (2, 1)
+    assert middle_offset(4) == (1, 2)
+    assert median([2.0, 6.0]) == 4.0
+    assert median([]) is None
+    assert segment(80, 2, 80, 2) is Segment.TRUE
+    assert segment(95, 1, 80, 2) is Segment.LATENT
+    assert segment(40, 5, 80, 2) is Segment.SPURIOUS
+    assert segment(79.9, 0, 80, 2) is Segment.NONE
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("7d", Period(date(2026, 10, 14), date(2026, 10, 20))),
+        ("30d", Period(date(2026, 9, 21), date(2026, 10, 20))),
+        (None, Period(date(2026, 9, 21), date(2026, 10, 20))),
+        ("2026-02", Period(date(2026, 2, 1), date(2026, 2, 28))),
+        ("2026-10-01..2026-10-31", OCTOBER),
+        ("01.10.2026..31.10.2026", OCTOBER),
+        ("2026-10-05", Period(date(2026, 10, 5), date(2026, 10, 5))),
+        ("all", Period(None, date(2026, 10, 20))),
+    ],
+)
+def test_periods(text: str | None, expected: Period) -> None:
+    assert parse_period(text, date(2026, 10, 20)) == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["0d", "2026-13", "2026-10-31..2026-10-01", "last week", "31/10/2026"]
+)
+def test_bad_periods(text: str) -> None:
+    with pytest.raises(PeriodError):
+        parse_period(text, date(2026, 10, 20))
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert data[12:16] == b"IHDR"
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
+
+
+async def test_stats_in_telegram_with_charts(app: App) -> None:
+    await seed(app)
+    manager = app.member(2, "Менеджер")
+    await manager.send("/stats 2026-10")
+    summary = [m for m in manager.messages() if "Статистика" in m.get("text", "")][-1]["text"]
+    assert "Статистика за 2026-10-01..2026-10-31" in summary
+    assert "Приглашено: 4 · начали: 3 · завершили: 2 (50%)" in summary
+    assert f"CSI: {(S1_SCORE + S2_SCORE) / 2 * 100:.1f} (по 2 завершённым опросам)" in summary
+    assert "Q1 Ожидание ответа на звонок: 33% (n=3)" in summary
+    assert "Открыто 1 · взяты в срок 1 из 1 · решено 1" in summary
+    assert "Смирнов: 44 (n=2)" in summary
+    photos = [m for m in manager.messages() if "photo" in m]
+    assert len(photos) == 3
+    for photo in photos:
+        width, height = png_size(app.telegram.files[photo["photo"][0]["file_id"]])
+        assert width > 400
+        assert height > 200
+
+    await manager.send("/stats last week")
+    assert (
+        "Не понял период. Примеры: 30d, 2026-10 or 2026-10-01..2026-10-31" in manager.last["text"]
+    )
+
+
+async def test_reports_are_staff_only(app: App) -> None:
+    await seed(app)
+    customer = app.customer(3)  # Vera: a customer, not staff
+    for command in ("/stats", "/export", "/segments"):
+        await customer.send(command)
+        assert "/language" in customer.last["text"]
+        assert "CSI" not in customer.last["text"]
+    await customer.press("seg:true", customer.last)
+    assert (
+        app.telegram.calls_of("answerCallbackQuery")[-1].params["text"]
+        == "Эта кнопка больше не действует."
+    )
+
+
+async def test_export_xlsx_and_csv(app: App) -> None:
+    await seed(app)
+    manager = app.member(2, "Менеджер")
+    await manager.send("/export 2026-10")
+    document = manager.last["document"]
+    assert document["file_name"].endswith(".xlsx")
+    assert manager.last["caption"] == "Опросов в файле: 3"
+    book = load_workbook(io.BytesIO(app.telegram.files[document["file_id"]]))
+    assert book.sheetnames == ["answers", "summary", "advisors", "segments"]
+    answers = list(book["answers"].iter_rows(values_only=True))
+    assert answers[0][:3] == ("order_no", "visit_date", "advisor")
+    assert answers[0][7] == "Q1 Ожидание ответа на звонок"
+    assert [row[0] for row in answers[1:]] == ["ZN-1", "ZN-2", "ZN-3"]
+    assert answers[1][6] == pytest.approx(round(S1_SCORE * 100, 1))
+    assert answers[1][7:19] == (
+        "нет",
+        "да",
+        "нет",
+        "не помню",
+        "да",
+        "да",
+        "нет",
+        "да",
+        "да",
+        "нет",
+        "5",
+        "3",
+    )
+    assert answers[3][6] is None  # unfinished survey: no CSI
+    summary = {
+        row[0]: row[1] for row in book["summary"].iter_rows(values_only=True) if row and row[0]
+    }
+    assert summary["completed"] == 2
+    assert summary["response rate, %"] == 50
+    assert summary["median hours from invitation to completion"] == 4
+    advisors = list(book["advisors"].iter_rows(values_only=True))
+    assert advisors[1][:2] == ("Смирнов", 2)
+    segments = {row[0]: row[1] for row in book["segments"].iter_rows(values_only=True)}
+    assert segments["Истинная лояльность"] == 1
+    assert segments["Нет лояльности"] == 1
+
+    await manager.send("/export 2026-10 csv")
+    data = app.telegram.files[manager.last["document"]["file_id"]].decode("utf-8-sig")
+    assert data.splitlines()[0].startswith("order_no,visit_date,advisor")
+    assert len(data.splitlines()) == 4
+
+
+async def test_segments_with_customer_lists(app: App) -> None:
+    await seed(app)
+    manager = app.member(2, "Менеджер")
+    await manager.send("/segments")
+    assert "Истинная лояльность</b>: 1" in manager.last["text"]
+    assert "Беречь и поощрять" in manager.last["text"]
+    await manager.click("Нет лояльности")
+    assert "Борис, +79000000002: CSI 2, визитов за год: 1" in manager.last["text"]
+
+
+async def test_stats_and_export_from_the_command_line(
+    app: App, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    import asyncio
+
+    from bot.cli import main
+
+    await seed(app)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", app.settings.database_url)
+    assert await asyncio.to_thread(main, ["stats", "--period", "2026-10"]) == 0
+    out = capsys.readouterr().out
+    assert "Статистика за 2026-10-01..2026-10-31" in out
+    assert "Приглашено: 4 · начали: 3 · завершили: 2 (50%)" in out
+    assert "<b>" not in out
+
+    target = tmp_path / "october.xlsx"
+    assert (
+        await asyncio.to_thread(main, ["export", "--period", "2026-10", "--out", str(target)]) == 0
+    )
+    assert "3 survey(s) for 2026-10-01..2026-10-31 written to" in capsys.readouterr().out
+    assert load_workbook(target).sheetnames == ["answers", "summary", "advisors", "segments"]
+    csv_target = tmp_path / "october.csv"
+    assert (
+        await asyncio.to_thread(main, ["export", "--period", "2026-10", "--out", str(csv_target)])
+        == 0
+    )
+    assert len(csv_target.read_text(encoding="utf-8-sig").splitlines()) == 4
+
+    assert await asyncio.to_thread(main, ["stats", "--period", "soon"]) == 2
+    assert "examples: 30d, 2026-10" in capsys.readouterr().err
+    assert await asyncio.to_thread(main, ["export", "--out", str(tmp_path / "x.pdf")]) == 2
