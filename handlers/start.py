@@ -14,6 +14,7 @@ from aiogram.types import Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from bot.roles import ADMIN, role_of
 from bot.settings import Settings
 from handlers.privacy import share_phone_keyboard
 from handlers.survey import show_survey
@@ -105,8 +106,24 @@ async def cmd_start(
     await message.answer("\n".join(lines), reply_markup=share_phone_keyboard())
 
 
-async def cmd_help(message: Message) -> None:
-    await message.answer(customer_help())
+async def cmd_help(message: Message, settings: Settings, db: Repositories) -> None:
+    assert message.from_user is not None
+    role = await role_of(message.from_user.id, settings, db)
+    if role is None:
+        await message.answer(customer_help())
+        return
+    lines = [
+        "<b>" + _("Client-service commands") + "</b>",
+        _("/cases: open cases · /my: cases you have taken · /case N: one case"),
+        _("/stats [period]: statistics and charts · /export [period] [csv]: a file"),
+        _("/segments: loyalty segments · /calllist: customers to phone"),
+    ]
+    if role == ADMIN:
+        lines += [
+            _("/broadcast: invite or remind customers · /staff: who is staff"),
+            _("Send a .csv or .xlsx file to import visits."),
+        ]
+    await message.answer("\n".join(lines))
 
 
 def customer_help() -> str:

@@ -424,3 +424,16 @@ async def test_resolve_sla_reminds_the_owner(desk: App) -> None:
     assert CUSTOMER_ID not in {
         c.params.get("chat_id") for c in desk.telegram.calls_of("sendMessage")[-1:]
     }
+
+
+async def test_help_tells_staff_their_commands(desk: App) -> None:
+    anna = desk.member(ANNA, "Анна")
+    await anna.send("/help")
+    assert "/cases" in anna.last["text"]
+    assert "/broadcast" not in anna.last["text"]
+    admin = desk.member(ADMIN, "Руководитель")
+    await admin.send("/help")
+    assert "/broadcast" in admin.last["text"]
+    customer = desk.customer()
+    await customer.send("/help")
+    assert "/cases" not in customer.last["text"]
