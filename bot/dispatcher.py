@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import utc_now
 from bot.i18n import LocaleMiddleware, create_i18n
-from bot.middlewares import DbSessionMiddleware
+from bot.middlewares import DbSessionMiddleware, OnceOnlyMiddleware, RetryRequestMiddleware
 from bot.settings import Settings
 from casework.outbox import Outbox
 from handlers import get_routers
@@ -27,6 +27,7 @@ from storage.fsm import SQLAlchemyStorage
 
 def create_bot(settings: Settings, token: str) -> Bot:
     session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    session.middleware(RetryRequestMiddleware())
     return Bot(
         token=token,
         session=session,
@@ -53,6 +54,7 @@ def create_dispatcher(
         progress=ProgressReporter(session_factory, settings, clock, i18n),
     )
     dispatcher.update.outer_middleware(DbSessionMiddleware(session_factory))
+    dispatcher.update.outer_middleware(OnceOnlyMiddleware(clock))
     # An error handler runs after the update's session has closed; it gets its own.
     dispatcher.errors.outer_middleware(DbSessionMiddleware(session_factory))
     LocaleMiddleware(i18n).setup(dispatcher)

@@ -13,6 +13,7 @@ from aiogram.types import TelegramObject, User
 from aiogram.utils.i18n import I18n, I18nMiddleware
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from sqlalchemy.exc import DBAPIError
 
 from storage.holder import Repositories
 
@@ -71,7 +72,10 @@ class LocaleMiddleware(I18nMiddleware):
             return self.i18n.default_locale
         db: Repositories | None = data.get("db")
         if db is not None:
-            stored = await db.users.get(user.id)
+            try:
+                stored = await db.users.get(user.id)
+            except (DBAPIError, OSError):
+                stored = None  # the database is down: answer in the app's language anyway
             if stored is not None and stored.language:
                 return stored.language
         return language_from_telegram(user.language_code, self.i18n.default_locale)

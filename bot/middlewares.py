@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
-from aiogram import BaseMiddleware
-from aiogram.types import TelegramObject
+from aiogram import BaseMiddleware, Bot
+from aiogram.client.session.middlewares.base import (
+    BaseRequestMiddleware,
+    NextRequestMiddlewareType,
+)
+from aiogram.dispatcher.event.bases import UNHANDLED
+from aiogram.exceptions import TelegramNetworkError, TelegramServerError
+from aiogram.methods import Response, TelegramMethod
+from aiogram.methods.base import TelegramType
+from aiogram.types import TelegramObject, Update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.holder import Repositories
+
+log = logging.getLogger(__name__)
 
 
 class DbSessionMiddleware(BaseMiddleware):
@@ -27,3 +40,71 @@ class DbSessionMiddleware(BaseMiddleware):
         async with self._sessions() as session:
             data["db"] = Repositories(session)
             return await handler(event, data)
+
+
+class OnceOnlyMiddleware(BaseMiddleware):
+    """Skip an update whose id was handled before (Telegram re-delivers a webhook it
+    thinks failed): an answer, a case action or an import is applied once.
+
+    The id is recorded after the handler: writing it first would hold SQLite's write
+    lock across the handler, and the FSM storage writes on its own connection. A crash
+    between the handler's commit and this one can let a re-delivery through; the
+    dialogue rules make those repeats harmless (a repeated answer is a stale step, a
+    repeated "take" is refused, a re-import updates the same rows).
+    """
+
+    def __init__(self, clock: Callable[[], datetime]) -> None:
+        self._clock = clock
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        assert isinstance(event, Update)
+        db: Repositories = data["db"]
+        bot: Bot = data["bot"]
+        if await db.updates.seen(bot.id, event.update_id):
+            log.info("update %s was delivered again; skipped", event.update_id)
+            return UNHANDLED
+        result = await handler(event, data)
+        db.updates.mark(bot.id, event.update_id, self._clock())
+        await db.commit()
+        return result
+
+
+class RetryRequestMiddleware(BaseRequestMiddleware):
+    """Telegram timeouts, network errors and 5xx are retried a few times with backoff.
+
+    429 is not retried here: the callers decide (the sender pauses everyone). A request
+    that timed out may have reached Telegram; retrying risks a rare repeat, which beats
+    a lost alert or reply.
+    """
+
+    def __init__(self, attempts: int = 3, first_delay: float = 0.5) -> None:
+        self._attempts = attempts
+        self._first_delay = first_delay
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        for attempt in range(1, self._attempts + 1):
+            try:
+                return await make_request(bot, method)
+            except (TelegramNetworkError, TelegramServerError) as error:
+                if attempt == self._attempts:
+                    raise
+                delay = self._first_delay * 2 ** (attempt - 1)
+                log.warning(
+                    "%s failed (%s); retry %s in %.1f s",
+                    type(method).__name__,
+                    type(error).__name__,
+                    attempt,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")

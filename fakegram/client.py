@@ -34,6 +34,7 @@ class ChatClient:
             self.user["language_code"] = language_code
         # A private chat by default; a group's id for a member writing in that group.
         self.chat_id = chat_id if chat_id is not None else user_id
+        self.last_update: Update | None = None
 
     async def send(
         self, text: str, *, thread_id: int | None = None, reply_to: int | None = None
@@ -97,8 +98,14 @@ class ChatClient:
             f"{m.get('text', '')} {self.buttons(m)}" for m in self.messages()[-3:]
         )
 
+    async def redeliver(self) -> None:
+        """The last update once more, with the same update_id, as Telegram re-delivers."""
+        assert self.last_update is not None
+        await self.dispatcher.feed_update(self.bot, self.last_update)
+
     async def _feed(self, body: dict[str, Any]) -> None:
         update = Update.model_validate(
             {"update_id": next(_update_ids), **body}, context={"bot": self.bot}
         )
+        self.last_update = update
         await self.dispatcher.feed_update(self.bot, update)

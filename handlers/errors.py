@@ -10,6 +10,7 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import ExceptionTypeFilter
 from aiogram.types import CallbackQuery, ErrorEvent, Message
 from aiogram.utils.i18n import gettext as _
+from sqlalchemy.exc import DBAPIError
 
 from survey.dialogue import (
     DialogueError,
@@ -49,6 +50,27 @@ async def dialogue_refused(event: ErrorEvent) -> None:
         await event.update.message.answer(text)
 
 
+async def database_unavailable(event: ErrorEvent) -> None:
+    """The database is down or unreachable: nothing was half-written (the transaction
+    rolled back), and the customer's earlier answers are safe on disk."""
+    log.warning(
+        "update %s: database unavailable (%s)",
+        event.update.update_id,
+        type(event.exception).__name__,
+    )
+    text = _(
+        "The service is temporarily unavailable. Your answers are safe; "
+        "please try again in a minute."
+    )
+    try:
+        if event.update.callback_query is not None:
+            await event.update.callback_query.answer(text, show_alert=True)
+        elif event.update.message is not None:
+            await event.update.message.answer(text)
+    except Exception:  # Telegram unreachable too: the log has it
+        log.warning("could not tell the user about update %s", event.update.update_id)
+
+
 async def unexpected_error(event: ErrorEvent) -> None:
     log.error("update %s failed", event.update.update_id, exc_info=event.exception)
     text = _("Something went wrong on our side. Your answers are saved; please try again.")
@@ -66,5 +88,6 @@ async def unexpected_error(event: ErrorEvent) -> None:
 def create_router() -> Router:
     router = Router(name=__name__)
     router.errors.register(dialogue_refused, ExceptionTypeFilter(DialogueError))
+    router.errors.register(database_unavailable, ExceptionTypeFilter(DBAPIError, ConnectionError))
     router.errors.register(unexpected_error)
     return router

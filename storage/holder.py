@@ -12,6 +12,7 @@ from storage.models import Case, CaseEvent, Customer, Delivery, Survey, Telegram
 from storage.outreach import OutreachRepository
 from storage.staff import StaffRepository
 from storage.surveys import SurveyRepository
+from storage.updates import UpdateLog
 from storage.users import TelegramUserRepository
 from storage.visits import VisitRepository
 
@@ -25,6 +26,7 @@ class Repositories:
         self.cases = CaseRepository(session)
         self.staff = StaffRepository(session)
         self.outreach = OutreachRepository(session)
+        self.updates = UpdateLog(session)
         self.users = TelegramUserRepository(session)
         self.visits = VisitRepository(session)
 

@@ -298,3 +298,13 @@ class BroadcastRecipient(Base):
     send_id: Mapped[int] = mapped_column(
         ForeignKey("sends.id", ondelete="CASCADE"), primary_key=True
     )
+
+
+class ProcessedUpdate(Base):
+    """Update ids already handled: Telegram re-delivers a webhook it thinks failed."""
+
+    __tablename__ = "processed_updates"
+
+    bot_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    processed_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

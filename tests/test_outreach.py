@@ -197,7 +197,10 @@ async def test_blocked_server_errors_and_429_are_each_handled_and_recorded(desk:
     desk.telegram.fail(
         Failure("sendMessage", 403, "Forbidden: bot was blocked by the user", chat_id=10_001)
     )
-    desk.telegram.fail(Failure("sendMessage", 500, "Internal Server Error", chat_id=10_002))
+    # Three 500s in a row outlast the HTTP-level retries; the sender then retries later.
+    desk.telegram.fail(
+        Failure("sendMessage", 500, "Internal Server Error", chat_id=10_002, times=3)
+    )
     desk.telegram.fail(
         Failure(
             "sendMessage", 429, "Too Many Requests: retry after 1", chat_id=10_003, retry_after=1
