@@ -27,6 +27,7 @@ from reports import charts
 from reports.summary import build_report
 from storage.database import create_engine, create_session_factory
 from storage.migrate import upgrade
+from survey.metrics import survey_score
 from survey.periods import Period
 from survey.questionnaire import QUESTIONS
 
@@ -68,6 +69,7 @@ def generate(path: Path, surveys: int, advisors: int) -> None:
             )
         )
         invited = datetime.combine(day, datetime.min.time()) + timedelta(days=1, hours=10)
+        values = {q.number: answer(q.number, rng) for q in QUESTIONS}
         done = invited + timedelta(minutes=rng.randrange(5, 3000))
         rows.append(
             (
@@ -81,12 +83,12 @@ def generate(path: Path, surveys: int, advisors: int) -> None:
                 invited.strftime("%Y-%m-%d %H:%M:%S.000000"),
                 done.strftime("%Y-%m-%d %H:%M:%S.000000"),
                 stamp,
+                survey_score(values),
             )
         )
         for q in QUESTIONS:
-            value = answer(q.number, rng)
-            score = q.score(value)
-            answers.append((n, q.number, value, score, q.is_problem(value), stamp))
+            value = values[q.number]
+            answers.append((n, q.number, value, q.score(value), q.is_problem(value), stamp))
     db.executemany(
         "INSERT INTO visits (id, order_no, visit_date, car, advisor, customer_id, created_at,"
         " updated_at) VALUES (?,?,?,?,?,?,?,?)",
@@ -94,7 +96,7 @@ def generate(path: Path, surveys: int, advisors: int) -> None:
     )
     db.executemany(
         "INSERT INTO surveys (id, visit_id, token, status, step, created_at, invited_at,"
-        " started_at, completed_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+        " started_at, completed_at, updated_at, score) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
         rows,
     )
     db.executemany(

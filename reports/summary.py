@@ -34,15 +34,16 @@ async def build_report(session: AsyncSession, period: Period) -> Report:
     first, last = period.first, period.last
     mean_score, surveys = await repository.csi_mean_score(first, last)
     days = await repository.by_day(first, last)
+    questions, advisor_answers = await repository.answer_figures(first, last)
     return Report(
         period=period,
         funnel=await repository.funnel(first, last),
         csi=csi(mean_score),
         csi_surveys=surveys,
         median_completion_seconds=await repository.median_completion_seconds(first, last),
-        questions=await repository.questions(first, last),
+        questions=questions,
         escalations=await repository.escalations(first, last),
-        advisors=await repository.by_advisor(first, last),
+        advisors=await repository.by_advisor(first, last, advisor_answers),
         weeks=roll_up(days, week_start),
         months=roll_up(days, month_start),
     )

@@ -113,6 +113,9 @@ class Survey(Base):
     step: Mapped[int] = mapped_column(SmallInteger, default=1)
     comment: Mapped[str | None] = mapped_column(Text)
     wants_contact: Mapped[bool | None] = mapped_column(Boolean)
+    # The survey's score (see survey.metrics.csi), kept when it completes so that reports
+    # average 100k surveys instead of re-reading 1.2M answers.
+    score: Mapped[float | None] = mapped_column(Float)
     # The one message whose buttons are live; presses on any other message are stale.
     chat_id: Mapped[int | None] = mapped_column(BigInteger)
     live_message_id: Mapped[int | None] = mapped_column(BigInteger)

@@ -4,14 +4,15 @@ SQLite and PostgreSQL; nothing loads every answer into Python."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Float, Integer, Select, and_, case, cast, func, literal, select
+from sqlalchemy import Float, Select, and_, case, cast, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import Subquery
 
 from storage.models import Answer, Case, Customer, Survey, Visit
 from survey.dialogue import SurveyStatus
@@ -46,6 +47,29 @@ class AdvisorRow:
     responsiveness: float | None
     problems: int
     answered: int
+
+
+@dataclass
+class AdvisorAnswers:
+    """An advisor's answers in a period, summed from the per-question groups."""
+
+    answered: int = 0
+    problems: int = 0
+    rating_sums: dict[int, float] = field(default_factory=dict)
+    rating_counts: dict[int, int] = field(default_factory=dict)
+
+    def add(
+        self, question: int, answered: int, problems: int, rating_sum: float, ratings: int
+    ) -> None:
+        self.answered += answered
+        self.problems += problems
+        if ratings:
+            self.rating_sums[question] = self.rating_sums.get(question, 0.0) + rating_sum
+            self.rating_counts[question] = self.rating_counts.get(question, 0) + ratings
+
+    def mean_rating(self, question: int) -> float | None:
+        count = self.rating_counts.get(question, 0)
+        return self.rating_sums[question] / count if count else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,50 +109,67 @@ class ReportRepository:
         ).one()
         return Funnel(invited=int(row[0]), started=int(row[1]), completed=int(row[2]))
 
-    async def questions(self, first: date | None, last: date) -> list[QuestionFigures]:
-        """Per question, over every recorded answer (unfinished surveys included)."""
-        rating = case((Answer.question >= 11, cast(Answer.value, Integer)), else_=None)
+    async def answer_figures(
+        self, first: date | None, last: date
+    ) -> tuple[list[QuestionFigures], dict[str, AdvisorAnswers]]:
+        """One pass over the answers, grouped by advisor and question; rolled up here.
+
+        Per question over every recorded answer (unfinished surveys included).
+        """
+        rating = case((Answer.question >= 11, cast(Answer.value, Float)), else_=None)
         rows = await self._session.execute(
             select(
+                Visit.advisor,
                 Answer.question,
                 _count_if(Answer.value != "unsure"),
                 _count_if(Answer.is_problem),
                 _count_if(Answer.value == "unsure"),
-                func.avg(rating),
+                func.coalesce(func.sum(rating), 0.0),
+                func.count(rating),
             )
             .join(Survey, Survey.id == Answer.survey_id)
             .join(Survey.visit)
             .where(self._in_period(first, last))
-            .group_by(Answer.question)
+            .group_by(Visit.advisor, Answer.question)
         )
-        found = {
-            int(q): QuestionFigures(
-                int(q), int(a), int(p), int(u), None if m is None else float(m)
+        totals: dict[int, list[float]] = {}
+        advisors: dict[str, AdvisorAnswers] = {}
+        for advisor, number, answered, problems, unsure, rating_sum, ratings in rows.all():
+            total = totals.setdefault(int(number), [0, 0, 0, 0.0, 0])
+            for index, value in enumerate((answered, problems, unsure, rating_sum, ratings)):
+                total[index] += value
+            mine = advisors.setdefault(advisor, AdvisorAnswers())
+            mine.add(int(number), int(answered), int(problems), float(rating_sum), int(ratings))
+        questions = []
+        for number in range(1, QUESTION_COUNT + 1):
+            answered, problems, unsure, rating_sum, ratings = totals.get(number, [0, 0, 0, 0.0, 0])
+            questions.append(
+                QuestionFigures(
+                    number,
+                    int(answered),
+                    int(problems),
+                    int(unsure),
+                    rating_sum / ratings if ratings else None,
+                )
             )
-            for q, a, p, u, m in rows.all()
-        }
-        return [
-            found.get(number, QuestionFigures(number, 0, 0, 0, None))
-            for number in range(1, QUESTION_COUNT + 1)
-        ]
+        return questions, advisors
 
-    def _survey_scores(self, first: date | None, last: date) -> Select[Any]:
-        """One row per completed survey: its score (mean of its answers' scores)."""
+    def _survey_scores(self, first: date | None, last: date) -> Subquery:
+        """One row per completed survey with its score (kept on the survey row)."""
         return (
             select(
                 Survey.id.label("survey_id"),
                 Visit.visit_date.label("visit_date"),
                 Visit.advisor.label("advisor"),
-                func.avg(Answer.score).label("score"),
+                Survey.score.label("score"),
             )
             .join(Survey.visit)
-            .join(Answer, Answer.survey_id == Survey.id)
             .where(Survey.status == SurveyStatus.COMPLETED, self._in_period(first, last))
-            .group_by(Survey.id, Visit.visit_date, Visit.advisor)
+            .subquery()
         )
 
     async def csi_mean_score(self, first: date | None, last: date) -> tuple[float | None, int]:
-        scores = self._survey_scores(first, last).subquery()
+        scores = self._survey_scores(first, last)
         row = (await self._session.execute(select(func.avg(scores.c.score), func.count()))).one()
         return (None if row[0] is None else float(row[0])), int(row[1])
 
@@ -156,7 +197,6 @@ class ReportRepository:
         return median([float(v) for v in middle])
 
     async def escalations(self, first: date | None, last: date) -> Escalations:
-        in_period = and_(Case.survey_id == Survey.id, self._in_period(first, last))
         base = select(Case).join(Survey, Survey.id == Case.survey_id).join(Survey.visit)
         row = (
             await self._session.execute(
@@ -167,8 +207,9 @@ class ReportRepository:
                     _count_if(Case.status == "resolved"),
                 )
                 .select_from(Case)
-                .join(Survey, in_period)
+                .join(Survey, Survey.id == Case.survey_id)
                 .join(Survey.visit)
+                .where(self._in_period(first, last))
             )
         ).one()
         take = _seconds_between(Case.taken_at, Case.created_at, self._dialect)
@@ -189,61 +230,37 @@ class ReportRepository:
             median_resolve_seconds=median_resolve,
         )
 
-    async def by_advisor(self, first: date | None, last: date) -> list[AdvisorRow]:
-        scores = self._survey_scores(first, last).subquery()
-        per_advisor = (
-            select(
-                scores.c.advisor,
-                func.count().label("completed"),
-                func.avg(scores.c.score).label("score"),
-            )
-            .group_by(scores.c.advisor)
-            .subquery()
-        )
-        rating = cast(Answer.value, Float)
-        answers = (
-            select(
-                Visit.advisor.label("advisor"),
-                func.avg(case((Answer.question == 11, rating), else_=None)).label("q11"),
-                func.avg(case((Answer.question == 12, rating), else_=None)).label("q12"),
-                _count_if(Answer.is_problem).label("problems"),
-                _count_if(Answer.value != "unsure").label("answered"),
-            )
-            .join(Survey, Survey.id == Answer.survey_id)
-            .join(Survey.visit)
-            .where(self._in_period(first, last))
-            .group_by(Visit.advisor)
-            .subquery()
-        )
+    async def by_advisor(
+        self, first: date | None, last: date, answers: dict[str, AdvisorAnswers]
+    ) -> list[AdvisorRow]:
+        scores = self._survey_scores(first, last)
         rows = await self._session.execute(
-            select(
-                answers.c.advisor,
-                func.coalesce(per_advisor.c.completed, 0),
-                per_advisor.c.score,
-                answers.c.q11,
-                answers.c.q12,
-                answers.c.problems,
-                answers.c.answered,
+            select(scores.c.advisor, func.count(), func.avg(scores.c.score)).group_by(
+                scores.c.advisor
             )
-            .outerjoin(per_advisor, per_advisor.c.advisor == answers.c.advisor)
-            .order_by(func.coalesce(per_advisor.c.completed, 0).desc(), answers.c.advisor)
         )
-        return [
-            AdvisorRow(
-                advisor=a,
-                completed=int(c),
-                csi_mean_score=None if s is None else float(s),
-                friendliness=None if f is None else float(f),
-                responsiveness=None if r is None else float(r),
-                problems=int(p),
-                answered=int(n),
+        completed = {advisor: (int(count), score) for advisor, count, score in rows.all()}
+        result = []
+        for advisor in sorted(set(answers) | set(completed)):
+            count, score = completed.get(advisor, (0, None))
+            mine = answers.get(advisor, AdvisorAnswers())
+            result.append(
+                AdvisorRow(
+                    advisor=advisor,
+                    completed=count,
+                    csi_mean_score=None if score is None else float(score),
+                    friendliness=mine.mean_rating(11),
+                    responsiveness=mine.mean_rating(12),
+                    problems=mine.problems,
+                    answered=mine.answered,
+                )
             )
-            for a, c, s, f, r, p, n in rows.all()
-        ]
+        result.sort(key=lambda row: (-row.completed, row.advisor))
+        return result
 
     async def by_day(self, first: date | None, last: date) -> list[DayRow]:
         """Completed surveys and their score sums per visit day (rolled up to weeks later)."""
-        scores = self._survey_scores(first, last).subquery()
+        scores = self._survey_scores(first, last)
         rows = await self._session.execute(
             select(scores.c.visit_date, func.count(), func.sum(scores.c.score))
             .group_by(scores.c.visit_date)
@@ -259,12 +276,10 @@ class ReportRepository:
             select(
                 Visit.customer_id.label("customer_id"),
                 Survey.completed_at.label("completed_at"),
-                func.avg(Answer.score).label("score"),
+                Survey.score.label("score"),
             )
             .join(Survey.visit)
-            .join(Answer, Answer.survey_id == Survey.id)
-            .where(Survey.status == SurveyStatus.COMPLETED)
-            .group_by(Survey.id, Visit.customer_id, Survey.completed_at)
+            .where(Survey.status == SurveyStatus.COMPLETED, Survey.score.is_not(None))
             .subquery()
         )
         ranked = select(

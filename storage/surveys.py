@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Answer, Customer, Survey, Visit
 from survey.dialogue import SurveyRun, SurveyStatus
+from survey.metrics import survey_score
 from survey.questionnaire import question
 
 OPEN_STATUSES = (SurveyStatus.INVITED, SurveyStatus.IN_PROGRESS)
@@ -87,6 +88,7 @@ class SurveyRepository:
                 survey.started_at = now
             elif status is SurveyStatus.COMPLETED:
                 survey.completed_at = now
+                survey.score = survey_score(run.answers)
             elif status is SurveyStatus.DECLINED:
                 survey.declined_at = now
         survey.step = run.step

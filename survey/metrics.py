@@ -6,13 +6,22 @@ the figures managers read, so SQLite and PostgreSQL give the same numbers.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+
+from survey.questionnaire import question
 
 
 def share(part: int, whole: int) -> float | None:
     """part / whole, or None when there is nothing to divide (never a fake 0 %)."""
     return part / whole if whole else None
+
+
+def survey_score(answers: Mapping[int, str]) -> float | None:
+    """A survey's score: the mean of its answers' scores, "don't remember" left out."""
+    scores = [s for n, value in answers.items() if (s := question(n).score(value)) is not None]
+    return sum(scores) / len(scores) if scores else None
 
 
 def csi(mean_survey_score: float | None) -> float | None:

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import os
 import shutil
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -8,6 +10,8 @@ from pathlib import Path
 
 import pytest
 from aiogram import Bot, Dispatcher
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.dispatcher import create_bot, create_dispatcher
@@ -36,27 +40,64 @@ class Clock:
         self.now += timedelta(**delta)
 
 
+# Set (e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/test) to run the whole suite
+# against PostgreSQL: each test then gets its own database made from a migrated template.
+PG_URL = os.environ.get("TEST_DATABASE_URL")
+PG_TEMPLATE = "followup_test_template"
+
+
+async def _pg_admin(*statements: str) -> None:
+    assert PG_URL is not None
+    engine = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as connection:
+            for statement in statements:
+                await connection.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+def _pg_url(database: str) -> str:
+    assert PG_URL is not None
+    return make_url(PG_URL).set(database=database).render_as_string(hide_password=False)
+
+
 @pytest.fixture(scope="session")
-def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Migrating once and copying the file keeps each test's fresh database cheap."""
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Migrating once and copying the result keeps each test's fresh database cheap."""
     import asyncio
 
-    path = tmp_path_factory.mktemp("template") / "template.db"
+    if PG_URL is not None:
+        url = _pg_url(PG_TEMPLATE)
+        asyncio.run(
+            _pg_admin(
+                f'DROP DATABASE IF EXISTS "{PG_TEMPLATE}" WITH (FORCE)',
+                f'CREATE DATABASE "{PG_TEMPLATE}"',
+            )
+        )
+    else:
+        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('template') / 'template.db'}"
 
     async def build() -> None:
-        engine = create_engine(f"sqlite+aiosqlite:///{path}")
+        engine = create_engine(url)
         await upgrade(engine)
         await engine.dispose()
 
     asyncio.run(build())
-    return path
+    return url
 
 
 @pytest.fixture
-def database_url(tmp_path: Path, migrated_template: Path) -> str:
-    target = tmp_path / "followup.db"
-    shutil.copy(migrated_template, target)
-    return f"sqlite+aiosqlite:///{target}"
+async def database_url(tmp_path: Path, migrated_template: str) -> AsyncIterator[str]:
+    if PG_URL is None:
+        target = tmp_path / "followup.db"
+        shutil.copy(migrated_template.removeprefix("sqlite+aiosqlite:///"), target)
+        yield f"sqlite+aiosqlite:///{target}"
+        return
+    name = f"followup_test_{uuid.uuid4().hex[:12]}"
+    await _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{PG_TEMPLATE}"')
+    yield _pg_url(name)
+    await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

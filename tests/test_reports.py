@@ -12,7 +12,15 @@ from openpyxl import load_workbook
 
 from reports.summary import build_report, segment_counts
 from storage.models import Answer, Case, Customer, Survey, Visit
-from survey.metrics import Segment, csi, median, middle_offset, segment, share
+from survey.metrics import (
+    Segment,
+    csi,
+    median,
+    middle_offset,
+    segment,
+    share,
+    survey_score,
+)
 from survey.periods import Period, PeriodError, parse_period
 from survey.questionnaire import question
 from tests.conftest import App
@@ -100,6 +108,7 @@ async def seed(app: App) -> None:
                 completed_at=T0 + timedelta(hours=hours_to_complete)
                 if hours_to_complete
                 else None,
+                score=survey_score(answers) if status == "completed" else None,
             )
             for number, value in answers.items():
                 q = question(number)
@@ -193,6 +202,12 @@ async def test_every_metric_by_hand(app: App) -> None:
 
     # Anna: latest survey (Oct, CSI 86), two visits this year: true loyalty. Boris: CSI 2, once.
     assert segments == {Segment.TRUE: 1, Segment.LATENT: 0, Segment.SPURIOUS: 0, Segment.NONE: 1}
+
+
+def test_survey_score_is_the_mean_of_answered_questions() -> None:
+    assert survey_score(S1) == pytest.approx(S1_SCORE)
+    assert survey_score(S2) == pytest.approx(S2_SCORE)
+    assert survey_score({4: "unsure"}) is None
 
 
 def test_metric_definitions() -> None:

@@ -6,10 +6,14 @@ import os
 from pathlib import Path
 
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 
+from bot.dispatcher import create_bot, create_dispatcher
 from fakegram.server import Failure
+from storage.database import create_engine, create_session_factory
 from storage.models import Answer, ProcessedUpdate
 from tests.conftest import App
+from tests.tcp_proxy import TcpProxy
 
 
 async def answers(app: App) -> dict[int, str]:
@@ -46,34 +50,86 @@ async def test_telegram_5xx_and_timeouts_are_retried(app: App) -> None:
     assert len(app.telegram.calls_of("sendMessage")) == 3
 
 
+class DatabaseOutage:
+    """Takes the database away and brings it back: SQLite's file is moved aside; for
+    PostgreSQL the bot reaches the server through a relay that is cut."""
+
+    def __init__(self, app: App, database_url: str) -> None:
+        self.app = app
+        self.url = make_url(database_url)
+        self.proxy: TcpProxy | None = None
+
+    async def connect(self) -> App:
+        if self.url.get_backend_name() == "sqlite":
+            return self.app
+        self.proxy = TcpProxy(self.url.host or "127.0.0.1", self.url.port or 5432)
+        port = await self.proxy.start()
+        proxied = self.url.set(host="127.0.0.1", port=port).render_as_string(hide_password=False)
+        engine = create_engine(proxied, pool_pre_ping=True)
+        sessions = create_session_factory(engine)
+        settings = self.app.settings.model_copy(update={"database_url": proxied})
+        return App(
+            bot=create_bot(settings, "4242:TEST-token"),
+            dispatcher=create_dispatcher(settings, sessions, clock=self.app.clock),
+            telegram=self.app.telegram,
+            sessions=sessions,
+            settings=settings,
+            clock=self.app.clock,
+        )
+
+    @property
+    def _file(self) -> Path:
+        return Path(str(self.url.database))
+
+    async def go_away(self, app: App) -> None:
+        if self.proxy is not None:
+            self.proxy.sever()
+            return
+        await app.sessions.kw["bind"].dispose()
+        os.rename(self._file, self._file.with_suffix(".away"))
+
+    async def come_back(self, app: App) -> None:
+        if self.proxy is not None:
+            self.proxy.restore()
+            return
+        await app.sessions.kw["bind"].dispose()
+        for leftover in self._file.parent.glob(self._file.name + "*"):
+            leftover.unlink()  # the empty file SQLite made meanwhile
+        os.rename(self._file.with_suffix(".away"), self._file)
+
+    async def close(self, app: App) -> None:
+        if self.proxy is not None:
+            await app.bot.session.close()
+            await app.sessions.kw["bind"].dispose()
+            await self.proxy.stop()
+
+
 async def test_database_away_then_back(app: App, database_url: str) -> None:
-    survey = await app.add_visit()
-    customer = app.customer()
-    await customer.send(f"/start {survey.token}")
-    await customer.click("Начать опрос")
-    await customer.click("Ответили быстро")
-    await customer.click("Да, предложили")
-
-    # The database goes away: close every connection and move the file aside.
-    path = Path(database_url.removeprefix("sqlite+aiosqlite:///"))
-    engine = app.sessions.kw["bind"]
-    await engine.dispose()
-    os.rename(path, path.with_suffix(".away"))
+    outage = DatabaseOutage(app, database_url)
+    bot = await outage.connect()
     try:
-        await customer.click("Да, у автомобиля")
-        notice = app.telegram.calls_of("answerCallbackQuery")[-1].params["text"]
-        assert notice.startswith("Сервис временно недоступен. Ваши ответы сохранены")
-        await customer.send("да")
-        assert customer.last["text"].startswith("Сервис временно недоступен")
-    finally:
-        await engine.dispose()
-        for leftover in path.parent.glob(path.name + "*"):
-            leftover.unlink()
-        os.rename(path.with_suffix(".away"), path)
+        survey = await bot.add_visit()
+        customer = bot.customer()
+        await customer.send(f"/start {survey.token}")
+        await customer.click("Начать опрос")
+        await customer.click("Ответили быстро")
+        await customer.click("Да, предложили")
 
-    # Back: nothing given before is lost, and the bot goes on by itself.
-    assert await answers(app) == {1: "no", 2: "yes"}
-    await customer.click("Да, у автомобиля")
-    assert await answers(app) == {1: "no", 2: "yes", 3: "yes"}
-    [question] = customer.live_keyboards()
-    assert "Вопрос 4 из 12" in question["text"]
+        await outage.go_away(bot)
+        try:
+            await customer.click("Да, у автомобиля")
+            notice = bot.telegram.calls_of("answerCallbackQuery")[-1].params["text"]
+            assert notice.startswith("Сервис временно недоступен. Ваши ответы сохранены")
+            await customer.send("да")
+            assert customer.last["text"].startswith("Сервис временно недоступен")
+        finally:
+            await outage.come_back(bot)
+
+        # Back: nothing given before is lost, and the bot goes on by itself.
+        assert await answers(app) == {1: "no", 2: "yes"}
+        await customer.click("Да, у автомобиля")
+        assert await answers(app) == {1: "no", 2: "yes", 3: "yes"}
+        [question] = customer.live_keyboards()
+        assert "Вопрос 4 из 12" in question["text"]
+    finally:
+        await outage.close(bot)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from storage.models import Answer, Survey
@@ -80,6 +81,8 @@ async def test_full_walk_is_stored_answer_by_answer(app: App) -> None:
     assert done.wants_contact is True
     assert done.started_at is not None
     assert done.completed_at is not None
+    # Kept on completion for the reports: 7 good, Q2/Q7 bad, Q4 left out, 0.75 and 0.25.
+    assert done.score == pytest.approx((7 + 0.75 + 0.25) / 11)
     # Buttons edit one message in place: intro/questions, the typed comment's echo, then new ones.
     assert len(customer.messages()) <= 4
 
