@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import os
 import random
-import resource
 import sqlite3
 import subprocess
 import sys
@@ -29,7 +28,7 @@ from storage.database import create_engine, create_session_factory
 from storage.migrate import upgrade
 from survey.metrics import survey_score
 from survey.periods import Period
-from survey.questionnaire import QUESTIONS
+from survey.questionnaire import QUESTIONS, encode_answers
 
 ROOT = Path(__file__).resolve().parents[1]
 TODAY = date.today()
@@ -84,6 +83,7 @@ def generate(path: Path, surveys: int, advisors: int) -> None:
                 done.strftime("%Y-%m-%d %H:%M:%S.000000"),
                 stamp,
                 survey_score(values),
+                encode_answers(values),
             )
         )
         for q in QUESTIONS:
@@ -96,7 +96,8 @@ def generate(path: Path, surveys: int, advisors: int) -> None:
     )
     db.executemany(
         "INSERT INTO surveys (id, visit_id, token, status, step, created_at, invited_at,"
-        " started_at, completed_at, updated_at, score) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        " started_at, completed_at, updated_at, score, answer_codes)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
         rows,
     )
     db.executemany(
@@ -156,15 +157,25 @@ def main() -> None:
 
         out = Path(folder) / "export.xlsx"
         started = time.perf_counter()
-        subprocess.run(
-            [sys.executable, "-m", "bot", "export", "--period", "all", "--out", str(out)],
+        # The child reports its own peak: RUSAGE_CHILDREN would count the fork of this
+        # (large) process before the exec.
+        probe = (
+            "import resource, sys; from bot.cli import main; code = main(sys.argv[1:]); "
+            "print('PEAK', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); sys.exit(code)"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", probe, "export", "--period", "all", "--out", str(out)],
             check=True,
             env={**os.environ, "DATABASE_URL": url},
             cwd=folder,
             capture_output=True,
+            text=True,
         )
         export_seconds = time.perf_counter() - started
-        export_peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        peak_kb = next(
+            int(line.split()[1]) for line in done.stdout.splitlines() if line.startswith("PEAK")
+        )
+        export_peak_mb = peak_kb / 1024
         export_mb = out.stat().st_size / 1e6
 
     line = (

@@ -64,6 +64,15 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="apply migrations and run the bot (long polling)")
+    mode = run.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--webhook", action="store_true", help="serve a webhook (also when WEBHOOK_URL is set)"
+    )
+    mode.add_argument(
+        "--jobs-only",
+        action="store_true",
+        help="no updates, only invitations, alerts and reminders (a second instance)",
+    )
     run.set_defaults(handler=_run)
 
     migrate = commands.add_parser("migrate", help="bring the database schema up to date")
@@ -167,10 +176,21 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
     scheduler = create_scheduler(dispatcher["outbox"], sender, dispatcher["progress"], bot)
     stop_sending = asyncio.Event()
     sending = asyncio.create_task(sender.run_until_stopped(bot, stop_sending))
+    webhook = args.webhook or settings.webhook_url is not None
     try:
-        await set_commands(bot, create_i18n(settings.default_language))
+        if webhook and (settings.webhook_url is None or settings.webhook_secret is None):
+            raise CommandError("webhook mode needs WEBHOOK_URL and WEBHOOK_SECRET")
         scheduler.start()
-        await dispatcher.start_polling(bot, handle_signals=True)
+        if args.jobs_only:
+            await _until_stopped()
+        else:
+            await set_commands(bot, create_i18n(settings.default_language))
+            if webhook:
+                from bot.webhook import serve
+
+                await serve(settings, bot, dispatcher, engine)
+            else:
+                await dispatcher.start_polling(bot, handle_signals=True)
     finally:
         if scheduler.running:
             scheduler.shutdown(wait=False)
@@ -179,6 +199,16 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
         await bot.session.close()
         await engine.dispose()
     return 0
+
+
+async def _until_stopped() -> None:
+    import signal
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
 
 
 async def _import_visits(settings: Settings, args: argparse.Namespace) -> int:

@@ -10,8 +10,9 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
-from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.memory import SimpleEventIsolation
+from aiogram.fsm.storage.redis import RedisStorage
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import utc_now
@@ -43,10 +44,17 @@ def create_dispatcher(
     clock: Callable[[], datetime] = utc_now,
 ) -> Dispatcher:
     i18n = create_i18n(settings.default_language)
+    isolation: BaseEventIsolation = SimpleEventIsolation()
+    if storage is None and settings.redis_url:
+        redis = RedisStorage.from_url(
+            settings.redis_url, key_builder=DefaultKeyBuilder(with_bot_id=True, with_destiny=True)
+        )
+        # Locks in Redis too, so two processes never handle one chat's updates at once.
+        storage, isolation = redis, redis.create_isolation()
     dispatcher = Dispatcher(
         storage=storage or SQLAlchemyStorage(session_factory),
         # A quick double tap must not answer the same question twice in parallel.
-        events_isolation=SimpleEventIsolation(),
+        events_isolation=isolation,
         settings=settings,
         clock=clock,
         outbox=Outbox(session_factory, settings, clock, i18n),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime
 
 from aiogram import Bot
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -43,5 +43,14 @@ def create_scheduler(
         (expiry_job, 60, [sender]),
     )
     for job, seconds, args in jobs:
-        scheduler.add_job(job, "interval", seconds=seconds, args=args, id=job.__name__, **options)
+        # First run at start: whatever fell due while the bot was down goes out at once.
+        scheduler.add_job(
+            job,
+            "interval",
+            seconds=seconds,
+            args=args,
+            id=job.__name__,
+            next_run_time=datetime.now(UTC),
+            **options,
+        )
     return scheduler

@@ -56,6 +56,16 @@ class Settings(BaseSettings):
     dealership_name: str = "Сервисный центр"
     default_language: str = "ru"
 
+    # Webhook mode (instead of long polling): the public HTTPS URL Telegram posts to, the
+    # secret it sends in X-Telegram-Bot-Api-Secret-Token, and the local address to listen on.
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_listen: str = "0.0.0.0:8080"
+
+    # Shared dialogue state for several bot processes (aiogram's RedisStorage); without
+    # it the FSM state lives in the database.
+    redis_url: str | None = None
+
     # Escalation of unhappy customers to the client service.
     managers_chat_id: int | None = None
     alert_to: Literal["both", "group", "managers"] = "both"
@@ -128,6 +138,16 @@ class Settings(BaseSettings):
             except RulesError as error:
                 raise ValueError(f"ESCALATION_RULES {self.escalation_rules}: {error}") from error
         return self
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _telegram_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        # Telegram accepts 1-256 characters of A-Z, a-z, 0-9, _ and -.
+        if value is not None and not re.fullmatch(
+            r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()
+        ):
+            raise ValueError("WEBHOOK_SECRET must be 1-256 characters of A-Z a-z 0-9 _ -")
+        return value
 
     @property
     def zone(self) -> ZoneInfo:

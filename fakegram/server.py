@@ -23,6 +23,7 @@ _JSON_FIELDS = {
     "reply_parameters",
     "commands",
     "media",
+    "allowed_updates",
 }
 
 
@@ -508,6 +509,13 @@ class FakeTelegram:
         return True
 
     def _api_deleteWebhook(self, params: dict[str, Any]) -> bool:
+        return True
+
+    def _api_setWebhook(self, params: dict[str, Any]) -> bool:
+        if not str(params.get("url", "")).startswith("https://"):
+            raise _ApiError(
+                400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook"
+            )
         return True
 
     async def _api_getUpdates(self, params: dict[str, Any]) -> list[Any]:

@@ -18,7 +18,7 @@ from reports.summary import Report, build_report, segment_counts
 from storage.reports import ReportRepository
 from survey.metrics import SEGMENT_NAMES, STRATEGIES
 from survey.periods import Period
-from survey.questionnaire import QUESTION_COUNT, question
+from survey.questionnaire import QUESTION_COUNT, decode_answers, question
 
 VALUE_WORDS = {"yes": "да", "no": "нет", "unsure": "не помню"}
 ANSWER_HEADER = [
@@ -36,8 +36,9 @@ ANSWER_HEADER = [
 
 
 def _answer_row(row: tuple[Any, ...]) -> list[Any]:
-    order_no, visit_date, advisor, car, status, completed_at, score, *rest = row
-    answers, comment, wants_contact = rest[:QUESTION_COUNT], rest[-2], rest[-1]
+    order_no, visit_date, advisor, car, status, completed_at, score, codes, comment, wants = row
+    given = decode_answers(codes)
+    answers = [given.get(n) for n in range(1, QUESTION_COUNT + 1)]
     return [
         order_no,
         visit_date.isoformat(),
@@ -48,7 +49,7 @@ def _answer_row(row: tuple[Any, ...]) -> list[Any]:
         round(score * 100, 1) if score is not None and status == "completed" else "",
         *[VALUE_WORDS.get(value, value) if value else "" for value in answers],
         comment or "",
-        {True: "да", False: "нет"}.get(wants_contact, ""),
+        {True: "да", False: "нет"}.get(wants, ""),
     ]
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import Answer, Customer, Survey, Visit
 from survey.dialogue import SurveyRun, SurveyStatus
 from survey.metrics import survey_score
-from survey.questionnaire import question
+from survey.questionnaire import encode_answers, question
 
 OPEN_STATUSES = (SurveyStatus.INVITED, SurveyStatus.IN_PROGRESS)
 
@@ -92,6 +92,7 @@ class SurveyRepository:
             elif status is SurveyStatus.DECLINED:
                 survey.declined_at = now
         survey.step = run.step
+        survey.answer_codes = encode_answers(run.answers)
         survey.comment = run.comment
         survey.wants_contact = run.wants_contact
         survey.updated_at = now

@@ -14,6 +14,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from storage.models import Customer, Survey, Visit
 from storage.surveys import new_token
 from survey.dialogue import SurveyStatus
+from survey.questionnaire import encode_answers
 from survey.visit_import import VisitRecord
 
 # Keeps every IN (...) well below SQLite's bound-parameter limit.
@@ -65,6 +66,7 @@ class VisitRepository:
                     token=new_token(),
                     status=SurveyStatus.INVITED,
                     step=1,
+                    answer_codes=encode_answers({}),
                     created_at=now,
                     updated_at=now,
                 )

@@ -236,3 +236,32 @@ def question(number: int) -> Question:
     if not 1 <= number <= QUESTION_COUNT:
         raise KeyError(number)
     return QUESTIONS[number - 1]
+
+
+# One character per answer, so a survey's twelve answers fit one short column that
+# reports can aggregate without reading the answers table ("-": not answered).
+_CODE = {Choice.YES.value: "y", Choice.NO.value: "n", Choice.UNSURE.value: "u"} | {
+    value: value for value in RATING_VALUES
+}
+_VALUE = {code: value for value, code in _CODE.items()}
+NOT_ANSWERED = "-"
+
+
+def encode_answers(answers: dict[int, str]) -> str:
+    return "".join(
+        _CODE[answers[n]] if n in answers else NOT_ANSWERED for n in range(1, QUESTION_COUNT + 1)
+    )
+
+
+def decode_answers(codes: str) -> dict[int, str]:
+    return {n: _VALUE[code] for n, code in enumerate(codes, start=1) if code != NOT_ANSWERED}
+
+
+def answer_code(value: str) -> str:
+    return _CODE[value]
+
+
+def problem_codes(number: int) -> tuple[str, ...]:
+    """The codes that are problem answers to this question."""
+    q = question(number)
+    return tuple(_CODE[value] for value in q.values if q.is_problem(value))

@@ -44,6 +44,9 @@ class Clock:
 # against PostgreSQL: each test then gets its own database made from a migrated template.
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 PG_TEMPLATE = "followup_test_template"
+# Set (e.g. redis://127.0.0.1:6379/15) to keep the dialogue state in Redis, as several
+# bot processes do; the database is flushed before each test.
+REDIS_URL = os.environ.get("TEST_REDIS_URL")
 
 
 async def _pg_admin(*statements: str) -> None:
@@ -107,6 +110,20 @@ async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncS
     await engine.dispose()
 
 
+@pytest.fixture(autouse=True)
+async def clean_redis() -> AsyncIterator[None]:
+    if REDIS_URL is None:
+        yield
+        return
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(REDIS_URL)
+    await client.flushdb()
+    yield
+    await client.flushdb()
+    await client.aclose()
+
+
 @pytest.fixture
 async def telegram() -> AsyncIterator[FakeTelegram]:
     fake = FakeTelegram()
@@ -130,6 +147,7 @@ def settings(telegram: FakeTelegram, database_url: str) -> Settings:
         admin_ids=[1],
         manager_ids=[2],
         dealership_name="Фаворит Моторс",
+        redis_url=REDIS_URL,
     )
 
 

@@ -22,7 +22,7 @@ from survey.metrics import (
     survey_score,
 )
 from survey.periods import Period, PeriodError, parse_period
-from survey.questionnaire import question
+from survey.questionnaire import encode_answers, question
 from tests.conftest import App
 
 OCTOBER = Period(date(2026, 10, 1), date(2026, 10, 31))
@@ -109,6 +109,7 @@ async def seed(app: App) -> None:
                 if hours_to_complete
                 else None,
                 score=survey_score(answers) if status == "completed" else None,
+                answer_codes=encode_answers(answers),
             )
             for number, value in answers.items():
                 q = question(number)

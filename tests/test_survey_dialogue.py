@@ -111,6 +111,7 @@ async def test_back_changes_the_previous_answer_in_place(app: App) -> None:
 
     answers = await stored_answers(app, survey.id)
     assert answers == {1: ("no", 1.0, False), 2: ("no", 0.0, True)}
+    assert (await app.survey()).answer_codes == "nn----------"  # kept in step for reports
 
 
 async def test_press_on_an_outdated_message_is_never_recorded(app: App) -> None:

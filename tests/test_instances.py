@@ -1,0 +1,129 @@
+"""Two bot processes on one database: every invitation, alert and reminder goes out once."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from fakegram import FakeTelegram
+from outreach.imports import import_visits
+from storage.holder import Repositories
+from storage.models import Case, Delivery
+from survey.visit_import import ParsedVisits, VisitRecord
+from tests.conftest import App
+
+CUSTOMERS = 30
+MANAGER, ADMIN = 2, 1
+
+
+def midday_zone() -> str:
+    offset = datetime.now(UTC).hour - 12
+    return "Etc/GMT" if offset == 0 else f"Etc/GMT{'+' if offset > 0 else '-'}{abs(offset)}"
+
+
+async def test_two_processes_send_everything_exactly_once(
+    app: App, telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    now = datetime.now(UTC)
+    records = [
+        VisitRecord(
+            n + 2,
+            f"M-{n:03d}",
+            date.today() - timedelta(days=2),
+            f"Клиент {n}",
+            f"+7966{n:07d}",
+            "Kia",
+            "Смирнов",
+            50_000 + n,
+        )
+        for n in range(CUSTOMERS)
+    ]
+    async with app.sessions() as session:
+        db = Repositories(session)
+        # Invitations fell due yesterday; one case waits for its alert and is past its take SLA.
+        await import_visits(
+            db,
+            ParsedVisits(records),
+            app.settings.model_copy(update={"survey_ttl": timedelta(days=30)}),
+            now,
+        )
+        survey = await db.outreach.by_order("M-000")
+        assert survey is not None
+        case = Case(
+            survey_id=survey.id,
+            severity="high",
+            status="open",
+            problems=[{"question": 7, "value": "yes", "severity": "high"}],
+            version=1,
+            created_at=now - timedelta(hours=3),
+            updated_at=now,
+            take_due_at=now - timedelta(hours=1),
+        )
+        session.add(case)
+        await session.flush()
+        session.add(
+            Delivery(
+                case_id=case.id,
+                kind="alert",
+                chat_id=MANAGER,
+                status="pending",
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+        await session.commit()
+
+    env = {
+        **os.environ,
+        "BOT_TOKEN": "4242:TEST-token",
+        "TELEGRAM_API_URL": telegram.base_url,
+        "DATABASE_URL": app.settings.database_url,
+        "TIMEZONE": midday_zone(),
+        "MANAGER_IDS": str(MANAGER),
+        "ADMIN_IDS": str(ADMIN),
+        "WORK_HOURS": "00:00-23:59",
+    }
+    if app.settings.redis_url:
+        env["REDIS_URL"] = app.settings.redis_url
+    processes = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            "--jobs-only",
+            cwd=tmp_path,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        for _ in range(2)
+    ]
+    try:
+        deadline = time.monotonic() + 60
+
+        def everything_sent() -> bool:
+            customers = sum(1 for n in range(CUSTOMERS) if telegram.bot_messages(50_000 + n))
+            return customers == CUSTOMERS and len(telegram.bot_messages(ADMIN)) >= 1
+
+        while not everything_sent():
+            assert time.monotonic() < deadline, "not everything was sent in time"
+            await asyncio.sleep(0.2)
+        await asyncio.sleep(3)  # room for a late duplicate to show up
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        outputs = [await asyncio.wait_for(p.communicate(), 40) for p in processes]
+    for process, (output, _) in zip(processes, outputs, strict=True):
+        assert process.returncode == 0, output.decode()
+        assert b"Traceback" not in output
+    assert [len(telegram.bot_messages(50_000 + n)) for n in range(CUSTOMERS)] == [1] * CUSTOMERS
+    manager = [m["text"] for m in telegram.bot_messages(MANAGER)]
+    assert sum("Кейс №" in text and "⏰" not in text for text in manager) == 1  # the alert
+    assert sum("⏰" in text for text in manager) == 1  # the take-SLA reminder
+    assert len(telegram.bot_messages(ADMIN)) == 1

@@ -1,0 +1,143 @@
+"""`followup-bot run --webhook` as a real process behind a (pretend) balancer."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from fakegram import FakeTelegram
+from tests.conftest import CUSTOMER_ID, App
+
+USER = {"id": CUSTOMER_ID, "is_bot": False, "first_name": "Иван", "language_code": "ru"}
+SECRET = "s3cret-Token_42"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def wait_until(condition: Any, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not await condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        await asyncio.sleep(0.1)
+
+
+def start_update(telegram: FakeTelegram, token: str, update_id: int) -> dict[str, Any]:
+    message = telegram.user_message(CUSTOMER_ID, USER, f"/start {token}")
+    message["entities"] = [{"type": "bot_command", "offset": 0, "length": 6}]
+    return {"update_id": update_id, "message": message}
+
+
+async def test_webhook_checks_the_secret_answers_fast_and_drains_on_sigterm(
+    app: App, telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    survey = await app.add_visit()
+    port = free_port()
+    env = {
+        **os.environ,
+        "BOT_TOKEN": "4242:TEST-token",
+        "TELEGRAM_API_URL": telegram.base_url,
+        "DATABASE_URL": app.settings.database_url,
+        "WEBHOOK_URL": "https://bot.example.test/tg/hook",
+        "WEBHOOK_SECRET": SECRET,
+        "WEBHOOK_LISTEN": f"127.0.0.1:{port}",
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    async with aiohttp.ClientSession() as http:
+
+        async def healthy() -> bool:
+            try:
+                async with http.get(f"{base}/healthz") as response:
+                    return response.status == 200
+            except aiohttp.ClientError:
+                return False
+
+        try:
+            await wait_until(healthy)
+            async with http.get(f"{base}/healthz") as response:
+                assert await response.json() == {"status": "ok", "database": "ok"}
+            [registered] = telegram.calls_of("setWebhook")
+            assert registered.params["url"] == "https://bot.example.test/tg/hook"
+            assert registered.params["secret_token"] == SECRET
+
+            update = start_update(telegram, survey.token, 1)
+            for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}):
+                async with http.post(f"{base}/tg/hook", json=update, headers=headers) as response:
+                    assert response.status == 401
+            assert telegram.bot_messages(CUSTOMER_ID) == []
+
+            started = time.monotonic()
+            async with http.post(
+                f"{base}/tg/hook", json=update, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}
+            ) as response:
+                assert response.status == 200
+            assert time.monotonic() - started < 1.0  # answered before the work is done
+
+            async def replied() -> bool:
+                return bool(telegram.bot_messages(CUSTOMER_ID))
+
+            await wait_until(replied)
+            assert "Здравствуйте, Иван Петров!" in telegram.bot_messages(CUSTOMER_ID)[-1]["text"]
+
+            # An update still being handled when SIGTERM arrives is finished, not dropped.
+            second = start_update(telegram, survey.token, 2)
+            async with http.post(
+                f"{base}/tg/hook", json=second, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}
+            ) as response:
+                assert response.status == 200
+            process.send_signal(signal.SIGTERM)
+            output, _ = await asyncio.wait_for(process.communicate(), 40)
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+    assert process.returncode == 0, output.decode()
+    assert b"Traceback" not in output
+    assert len(telegram.bot_messages(CUSTOMER_ID)) == 2
+
+
+async def test_webhook_health_reports_a_database_that_is_away(app: App, tmp_path: Path) -> None:
+    from aiohttp.test_utils import TestClient, TestServer
+    from pydantic import SecretStr
+
+    from bot.webhook import create_app
+    from storage.database import create_engine
+
+    settings = app.settings.model_copy(
+        update={
+            "webhook_url": "https://bot.example.test/hook",
+            "webhook_secret": SecretStr(SECRET),
+        }
+    )
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/missing/dir/db.sqlite")
+    client = TestClient(TestServer(create_app(settings, app.bot, app.dispatcher, engine)))
+    await client.start_server()
+    try:
+        response = await client.get("/healthz")
+        assert response.status == 503
+        assert await response.json() == {"status": "unhealthy", "database": "unreachable"}
+    finally:
+        await client.close()
+        await engine.dispose()
