@@ -70,8 +70,7 @@ async def escalate(
         case.problems = snapshot
         if problems:
             case.severity = severity_of(problems).value
-        db.cases.changed(case, now)
-        await db.cases.refresh_alerts(case.id, now)
+        await db.cases.touch(case, now)
     return case
 
 

@@ -109,8 +109,7 @@ async def case_taken(
     case.taken_at = now
     case.resolve_due_at = now + settings.case_resolve_sla
     db.cases.record(case, "taken", now, actor_id=query.from_user.id, actor_name=case.assignee_name)
-    db.cases.changed(case, now)
-    await db.cases.refresh_alerts(case.id, now)
+    await db.cases.touch(case, now)
     await db.commit()
     await query.answer(_("Case #{number} is yours.").format(number=case.id))
     await outbox.deliver(bot, case.id)
@@ -202,8 +201,7 @@ async def resolution_note_received(
     db.cases.record(
         case, "resolved", now, actor_id=message.from_user.id, actor_name=actor, text=case.cause
     )
-    db.cases.changed(case, now)
-    await db.cases.refresh_alerts(case.id, now)
+    await db.cases.touch(case, now)
     await _ask_customer_if_fixed(db, case, settings, i18n, now)
     await db.commit()
     await message.answer(_("Case #{number} is closed. Thank you!").format(number=case.id))
@@ -262,8 +260,7 @@ async def case_reopened(
     db.cases.record(
         case, "reopened", now, actor_id=query.from_user.id, actor_name=_name(query.from_user)
     )
-    db.cases.changed(case, now)
-    await db.cases.refresh_alerts(case.id, now)
+    await db.cases.touch(case, now)
     await db.commit()
     await query.answer(_("Case #{number} is open again.").format(number=case.id))
     await outbox.deliver(bot, case.id)
@@ -379,8 +376,7 @@ async def call_window_chosen(
         case.call_window_date = None
     label = window_label(case.call_window, case.call_window_date)
     db.cases.record(case, "call_window", now, text=case.call_window)
-    db.cases.changed(case, now)
-    await db.cases.refresh_alerts(case.id, now)
+    await db.cases.touch(case, now)
     await db.commit()
     if isinstance(query.message, Message):
         await query.message.edit_text(
@@ -433,8 +429,7 @@ async def fixed_answered(
                 )
             )
         reply = _("We are sorry. The case is open again, and a manager will contact you.")
-    db.cases.changed(case, now)
-    await db.cases.refresh_alerts(case.id, now)
+    await db.cases.touch(case, now)
     await db.commit()
     if isinstance(query.message, Message):
         await query.message.edit_text(reply)

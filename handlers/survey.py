@@ -138,17 +138,21 @@ async def answer_chosen(
     i18n: I18n,
     outbox: Outbox,
 ) -> None:
-    survey = await own_survey(db, callback_data.survey_id, query.from_user.id)
-    run = db.surveys.run_of(survey)
-    if not await _pressed_on_current_step(query, callback_data.step, survey, run, settings, i18n):
-        return
-    run.answer(callback_data.step, callback_data.value)
-    db.surveys.save_run(survey, run, clock())
-    case = await escalate(db, survey, run, settings, clock())
-    await _show_in_pressed_message(
-        query, survey, run, db, state, settings, i18n.current_locale, case, clock
+    def move(run: SurveyRun) -> None:
+        run.answer(callback_data.step, callback_data.value)
+
+    await _apply_press(
+        query,
+        callback_data.survey_id,
+        callback_data.step,
+        move,
+        db,
+        state,
+        settings,
+        clock,
+        i18n,
+        outbox,
     )
-    await _alert(outbox, query.bot, case)
 
 
 async def navigation_pressed(
@@ -161,25 +165,55 @@ async def navigation_pressed(
     i18n: I18n,
     outbox: Outbox,
 ) -> None:
-    survey = await own_survey(db, callback_data.survey_id, query.from_user.id)
-    run = db.surveys.run_of(survey)
-    if not await _pressed_on_current_step(query, callback_data.step, survey, run, settings, i18n):
-        return
-    match callback_data.action:
-        case SurveyAction.BACK:
-            run.back(callback_data.step)
-        case SurveyAction.FORWARD:
-            run.forward(callback_data.step)
-        case SurveyAction.SKIP_COMMENT:
-            run.skip_comment()
-        case SurveyAction.CONTACT_YES | SurveyAction.CONTACT_NO:
-            run.choose_contact(callback_data.action is SurveyAction.CONTACT_YES)
-        case _:
-            raise StaleStep
-    db.surveys.save_run(survey, run, clock())
-    case = await escalate(
-        db, survey, run, settings, clock(), details_changed=callback_data.step >= COMMENT_STEP
+    def move(run: SurveyRun) -> None:
+        match callback_data.action:
+            case SurveyAction.BACK:
+                run.back(callback_data.step)
+            case SurveyAction.FORWARD:
+                run.forward(callback_data.step)
+            case SurveyAction.SKIP_COMMENT:
+                run.skip_comment()
+            case SurveyAction.CONTACT_YES | SurveyAction.CONTACT_NO:
+                run.choose_contact(callback_data.action is SurveyAction.CONTACT_YES)
+            case _:
+                raise StaleStep
+
+    await _apply_press(
+        query,
+        callback_data.survey_id,
+        callback_data.step,
+        move,
+        db,
+        state,
+        settings,
+        clock,
+        i18n,
+        outbox,
     )
+
+
+async def _apply_press(
+    query: CallbackQuery,
+    survey_id: int,
+    step: int,
+    move: Callable[[SurveyRun], None],
+    db: Repositories,
+    state: FSMContext,
+    settings: Settings,
+    clock: Clock,
+    i18n: I18n,
+    outbox: Outbox,
+) -> None:
+    """A button press on the survey: check it is the customer's and current, make the
+    move, store it (opening or updating a case in the same transaction), show the result,
+    then send any alert."""
+    survey = await own_survey(db, survey_id, query.from_user.id)
+    run = db.surveys.run_of(survey)
+    if not await _pressed_on_current_step(query, step, survey, run, settings, i18n):
+        return
+    move(run)
+    db.surveys.save_run(survey, run, clock())
+    case = await escalate(db, survey, run, settings, clock(), details_changed=step >= COMMENT_STEP)
     await _show_in_pressed_message(
         query, survey, run, db, state, settings, i18n.current_locale, case, clock
     )

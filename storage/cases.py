@@ -95,6 +95,11 @@ class CaseRepository:
         case.version = (case.version or 1) + 1
         case.updated_at = now
 
+    async def touch(self, case: Case, now: datetime) -> None:
+        """After any change: bump the version and queue an edit of every alert card."""
+        self.changed(case, now)
+        await self.refresh_alerts(case.id, now)
+
     # --- deliveries ------------------------------------------------------------------------
 
     async def alert_deliveries(self, case_id: int) -> Sequence[Delivery]:

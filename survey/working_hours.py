@@ -16,11 +16,7 @@ class WorkingHours:
     @classmethod
     def parse(cls, text: str, zone: ZoneInfo) -> WorkingHours:
         """'09:00-20:00' -> WorkingHours; ValueError with a readable message otherwise."""
-        try:
-            first, last = (part.strip() for part in text.split("-"))
-            start, end = time.fromisoformat(first), time.fromisoformat(last)
-        except ValueError as error:
-            raise ValueError(f"working hours {text!r} are not like 09:00-20:00") from error
+        start, end = _span(text, "working hours", "09:00-20:00")
         if start >= end:
             raise ValueError(f"working hours {text!r} end before they start")
         return cls(start, end, zone)
@@ -28,11 +24,7 @@ class WorkingHours:
     @classmethod
     def outside_quiet(cls, text: str, zone: ZoneInfo) -> WorkingHours:
         """Quiet hours '20:00-10:00' (over midnight) leave 10:00-20:00 for sending."""
-        try:
-            first, last = (part.strip() for part in text.split("-"))
-            quiet_from, quiet_to = time.fromisoformat(first), time.fromisoformat(last)
-        except ValueError as error:
-            raise ValueError(f"quiet hours {text!r} are not like 20:00-10:00") from error
+        quiet_from, quiet_to = _span(text, "quiet hours", "20:00-10:00")
         if quiet_to >= quiet_from:
             raise ValueError(f"quiet hours {text!r} must run over midnight, like 20:00-10:00")
         return cls(quiet_to, quiet_from, zone)
@@ -66,3 +58,11 @@ class WorkingHours:
                 return (local + remaining).astimezone(moment.tzinfo)
             remaining -= available
             local = datetime.combine(local.date() + timedelta(days=1), self.start, self.zone)
+
+
+def _span(text: str, what: str, example: str) -> tuple[time, time]:
+    try:
+        first, last = (part.strip() for part in text.split("-"))
+        return time.fromisoformat(first), time.fromisoformat(last)
+    except ValueError as error:
+        raise ValueError(f"{what} {text!r} are not like {example}") from error
