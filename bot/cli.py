@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -132,6 +133,12 @@ async def _open_database(settings: Settings, *, migrate: bool = True) -> AsyncEn
     from storage.migrate import upgrade
 
     try:
+        url = make_url(settings.database_url)
+        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            folder = Path(url.database).parent
+            if not folder.is_dir():
+                # Said here: SQLite would only say "unable to open database file".
+                raise CommandError(f"cannot open the database: the folder {folder} does not exist")
         engine = create_engine(settings.database_url)
     except (SQLAlchemyError, ValueError) as error:
         raise CommandError(f"DATABASE_URL is not usable: {error}") from error
