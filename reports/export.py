@@ -87,6 +87,7 @@ async def write_xlsx(
     report = await build_report(session, period)
     _summary_sheet(book, report)
     _advisor_sheet(book, report)
+    _trend_sheet(book, report)
     segments = book.create_sheet("segments")
     segments.append(["segment", "customers", "strategy"])
     for segment, customers in (
@@ -166,6 +167,15 @@ def _advisor_sheet(book: Workbook, report: Report) -> None:
                 _percent(row.problems / row.answered if row.answered else None),
             ]
         )
+
+
+def _trend_sheet(book: Workbook, report: Report) -> None:
+    """Completed surveys and CSI per week and per month (by visit date), with counts."""
+    sheet = book.create_sheet("trend")
+    sheet.append(["period", "starts", "completed surveys", "CSI"])
+    for label, rows in (("week", report.weeks), ("month", report.months)):
+        for start, count, score in rows:
+            sheet.append([label, start.isoformat(), count, _percent(score)])
 
 
 def _hours(seconds: float | None) -> float | str:

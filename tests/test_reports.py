@@ -304,7 +304,10 @@ async def test_export_xlsx_and_csv(app: App) -> None:
     assert document["file_name"].endswith(".xlsx")
     assert manager.last["caption"] == "Опросов в файле: 3"
     book = load_workbook(io.BytesIO(app.telegram.files[document["file_id"]]))
-    assert book.sheetnames == ["answers", "summary", "advisors", "segments"]
+    assert book.sheetnames == ["answers", "summary", "advisors", "trend", "segments"]
+    trend = list(book["trend"].iter_rows(values_only=True))
+    assert trend[1][:3] == ("week", "2026-10-05", 2)
+    assert trend[2][:3] == ("month", "2026-10-01", 2)
     answers = list(book["answers"].iter_rows(values_only=True))
     assert answers[0][:3] == ("order_no", "visit_date", "advisor")
     assert answers[0][7] == "Q1 Ожидание ответа на звонок"
@@ -374,7 +377,13 @@ async def test_stats_and_export_from_the_command_line(
         await asyncio.to_thread(main, ["export", "--period", "2026-10", "--out", str(target)]) == 0
     )
     assert "3 survey(s) for 2026-10-01..2026-10-31 written to" in capsys.readouterr().out
-    assert load_workbook(target).sheetnames == ["answers", "summary", "advisors", "segments"]
+    assert load_workbook(target).sheetnames == [
+        "answers",
+        "summary",
+        "advisors",
+        "trend",
+        "segments",
+    ]
     csv_target = tmp_path / "october.csv"
     assert (
         await asyncio.to_thread(main, ["export", "--period", "2026-10", "--out", str(csv_target)])
