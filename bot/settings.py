@@ -81,6 +81,8 @@ class Settings(BaseSettings):
     reminder_after: Duration = timedelta(hours=24)
     survey_ttl: Duration = timedelta(days=7)
     send_rate: float = Field(default=25, gt=0, le=30)
+    # A message claimed by a worker that died is taken up by another after this long.
+    send_lease: Duration = timedelta(minutes=2)
     privacy_url: str | None = None
 
     # Loyalty segments (Dick & Basu): satisfied at or above this CSI, returning at this

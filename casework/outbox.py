@@ -32,7 +32,6 @@ from views.alerts import alert_keyboard, alert_text
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=2)
 MAX_ATTEMPTS = 12
 FIRST_RETRY = timedelta(seconds=30)
 LONGEST_RETRY = timedelta(hours=1)
@@ -63,7 +62,7 @@ class Outbox:
         async with self.sessions() as session:
             db = Repositories(session)
             now = self.clock()
-            if not await db.cases.claim_delivery(delivery_id, now, LEASE):
+            if not await db.cases.claim_delivery(delivery_id, now, self.settings.send_lease):
                 return 0  # another worker has it
             await session.commit()
             delivery = await db.cases.get_delivery(delivery_id)

@@ -91,6 +91,11 @@ class FakeTelegram:
         self.pending_updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
         self._new_update = asyncio.Event()
+        # hold(method, after=N): the (N+1)-th call of `method` never gets an answer and
+        # changes nothing, like a request cut off before Telegram took it (bot killed).
+        self._holds: dict[str, int] = {}
+        self.holding = asyncio.Event()
+        self._released = asyncio.Event()
         # Files users "uploaded": file_id -> bytes, served at /file/bot<token>/<path>.
         self.files: dict[str, bytes] = {}
 
@@ -110,6 +115,7 @@ class FakeTelegram:
         return self.base_url
 
     async def stop(self) -> None:
+        self._released.set()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -138,9 +144,12 @@ class FakeTelegram:
 
     # --- what the user side does -----------------------------------------------------------
 
-    def queue_update(self, body: dict[str, Any]) -> int:
-        """An update for a bot that polls: `body` is e.g. {"message": {...}}."""
-        update_id = next(self._update_ids)
+    def queue_update(self, body: dict[str, Any], update_id: int | None = None) -> int:
+        """An update for a bot that polls: `body` is e.g. {"message": {...}}.
+
+        Passing an earlier update_id re-delivers that update, as Telegram sometimes does.
+        """
+        update_id = update_id if update_id is not None else next(self._update_ids)
         self.pending_updates.append({"update_id": update_id, **body})
         self._new_update.set()
         return update_id
@@ -182,9 +191,20 @@ class FakeTelegram:
 
     # --- the API -------------------------------------------------------------------------
 
+    def hold(self, method: str, *, after: int) -> None:
+        self._holds[method] = after
+
     async def _serve(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         params = await self._params(request)
+        if method in self._holds:
+            if self._holds[method] == 0:
+                del self._holds[method]
+                self.holding.set()
+                await self._released.wait()  # until the server stops; nothing recorded
+                return self._error(500, "Internal Server Error: cut off")
+            else:
+                self._holds[method] -= 1
         self.calls.append(ApiCall(method, params, time.monotonic()))
         if method == "sendMessage" and self._over_rate_limit():
             self.throttled += 1

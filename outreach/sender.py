@@ -39,7 +39,6 @@ from views import survey as screens
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=2)
 MAX_ATTEMPTS = 5
 FIRST_RETRY = timedelta(seconds=10)
 PER_CHAT_GAP = 1.0  # seconds between two messages to one chat
@@ -97,7 +96,7 @@ class Sender:
         async with self.sessions() as session:
             db = Repositories(session)
             now = self.clock()
-            if not await db.outreach.claim(send_id, now, LEASE):
+            if not await db.outreach.claim(send_id, now, self.settings.send_lease):
                 return
             await session.commit()
             send = await db.outreach.get(send_id)

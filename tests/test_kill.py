@@ -1,0 +1,189 @@
+"""A bot killed with SIGKILL mid-survey, mid-alert or mid-broadcast resumes with nothing
+lost and nothing doubled."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from fakegram import FakeTelegram
+from outreach.imports import import_visits
+from storage.holder import Repositories
+from storage.models import Answer, Case, Delivery
+from survey.visit_import import ParsedVisits, VisitRecord
+from tests.conftest import CUSTOMER_ID, App
+from tests.processes import bot_env, eventually, spawn
+
+USER = {"id": CUSTOMER_ID, "is_bot": False, "first_name": "Иван", "language_code": "ru"}
+
+
+async def stop(process: asyncio.subprocess.Process) -> bytes:
+    if process.returncode is None:
+        process.send_signal(signal.SIGTERM)
+    output, _ = await asyncio.wait_for(process.communicate(), 40)
+    return output
+
+
+async def killed(process: asyncio.subprocess.Process) -> None:
+    process.kill()  # SIGKILL: no cleanup, no shutdown hooks
+    await process.wait()
+
+
+async def test_killed_mid_broadcast(app: App, telegram: FakeTelegram, tmp_path: Path) -> None:
+    customers = 20
+    records = [
+        VisitRecord(
+            n + 2,
+            f"K-{n:03d}",
+            date.today() - timedelta(days=2),
+            f"К{n}",
+            f"+7977{n:07d}",
+            "Kia",
+            "Смирнов",
+            60_000 + n,
+        )
+        for n in range(customers)
+    ]
+    async with app.sessions() as session:
+        settings = app.settings.model_copy(update={"survey_ttl": timedelta(days=30)})
+        await import_visits(
+            Repositories(session), ParsedVisits(records), settings, datetime.now(UTC)
+        )
+        await session.commit()
+    telegram.hold("sendMessage", after=7)  # the 8th invitation is in flight when it dies
+    env = bot_env(telegram, app.settings.database_url, SEND_LEASE="2s", SEND_RATE="10")
+
+    first = await spawn("run", "--jobs-only", env=env, cwd=tmp_path)
+    await asyncio.wait_for(telegram.holding.wait(), 30)
+    await killed(first)
+    messaged = [n for n in range(customers) if telegram.bot_messages(60_000 + n)]
+    assert len(messaged) == 7
+
+    second = await spawn("run", "--jobs-only", env=env, cwd=tmp_path)
+    try:
+        await eventually(
+            lambda: all(telegram.bot_messages(60_000 + n) for n in range(customers)),
+            what="every invitation",
+        )
+        await asyncio.sleep(2)  # room for a duplicate to show up
+    finally:
+        output = await stop(second)
+    assert second.returncode == 0, output.decode()
+    assert [len(telegram.bot_messages(60_000 + n)) for n in range(customers)] == [1] * customers
+
+
+async def test_killed_mid_alert(app: App, telegram: FakeTelegram, tmp_path: Path) -> None:
+    survey = await app.add_visit()
+    now = datetime.now(UTC)
+    managers = (2, 3, 4)
+    async with app.sessions() as session:
+        case = Case(
+            survey_id=survey.id,
+            severity="high",
+            status="open",
+            problems=[{"question": 10, "value": "yes", "severity": "high"}],
+            version=1,
+            created_at=now,
+            updated_at=now,
+            take_due_at=now + timedelta(hours=2),
+        )
+        session.add(case)
+        await session.flush()
+        for chat in managers:
+            session.add(
+                Delivery(
+                    case_id=case.id,
+                    kind="alert",
+                    chat_id=chat,
+                    status="pending",
+                    next_attempt_at=now,
+                    created_at=now,
+                )
+            )
+        await session.commit()
+    telegram.hold("sendMessage", after=1)
+    env = bot_env(telegram, app.settings.database_url, SEND_LEASE="2s")
+
+    first = await spawn("run", "--jobs-only", env=env, cwd=tmp_path)
+    await asyncio.wait_for(telegram.holding.wait(), 30)
+    await killed(first)
+    assert sum(len(telegram.bot_messages(chat)) for chat in managers) == 1
+
+    second = await spawn("run", "--jobs-only", env=env, cwd=tmp_path)
+    try:
+        await eventually(
+            lambda: all(telegram.bot_messages(chat) for chat in managers), what="every alert"
+        )
+        await asyncio.sleep(2)
+    finally:
+        output = await stop(second)
+    assert second.returncode == 0, output.decode()
+    assert [len(telegram.bot_messages(chat)) for chat in managers] == [1, 1, 1]
+    async with app.sessions() as session:
+        statuses = (await session.scalars(select(Delivery.status))).all()
+    assert statuses == ["sent", "sent", "sent"]
+
+
+def text_update(telegram: FakeTelegram, text: str) -> dict[str, Any]:
+    message = telegram.user_message(CUSTOMER_ID, USER, text)
+    if text.startswith("/"):
+        message["entities"] = [
+            {"type": "bot_command", "offset": 0, "length": len(text.split()[0])}
+        ]
+    return {"message": message}
+
+
+def last_text(telegram: FakeTelegram) -> str:
+    messages = telegram.bot_messages(CUSTOMER_ID)
+    return str(messages[-1]["text"]) if messages else ""
+
+
+async def test_killed_mid_survey(app: App, telegram: FakeTelegram, tmp_path: Path) -> None:
+    survey = await app.add_visit()
+    env = bot_env(telegram, app.settings.database_url)
+    first = await spawn("run", env=env, cwd=tmp_path)
+    try:
+        telegram.queue_update(text_update(telegram, f"/start {survey.token}"))
+        await eventually(lambda: "Здравствуйте" in last_text(telegram), what="the intro")
+        intro = telegram.bot_messages(CUSTOMER_ID)[-1]
+        telegram.queue_update(
+            {
+                "callback_query": {
+                    "id": "1",
+                    "from": USER,
+                    "chat_instance": "1",
+                    "message": intro,
+                    "data": intro["reply_markup"]["inline_keyboard"][0][0]["callback_data"],
+                }
+            }
+        )
+        await eventually(
+            lambda: "Вопрос 1 из 12" in str(telegram.bot_messages(CUSTOMER_ID)[-1]["text"])
+        )
+        answer_update = text_update(telegram, "ответили быстро")
+        answered_id = telegram.queue_update(answer_update)
+        await eventually(lambda: "Вопрос 2 из 12" in last_text(telegram), what="question 2")
+    finally:
+        await killed(first)
+
+    second = await spawn("run", env=env, cwd=tmp_path)
+    try:
+        # Telegram delivers the last update again (the kill came before it was confirmed).
+        telegram.queue_update(answer_update, update_id=answered_id)
+        telegram.queue_update(text_update(telegram, "да"))
+        await eventually(lambda: "Вопрос 3 из 12" in last_text(telegram), what="question 3")
+    finally:
+        output = await stop(second)
+    assert second.returncode == 0, output.decode()
+    async with app.sessions() as session:
+        answers = {a.question: a.value for a in (await session.scalars(select(Answer))).all()}
+    assert answers == {1: "no", 2: "yes"}
+    questions_two = [
+        m for m in telegram.bot_messages(CUSTOMER_ID) if "Вопрос 2 из 12" in m["text"]
+    ]
+    assert len(questions_two) == 1  # the re-delivered answer was not applied again
