@@ -1,0 +1,233 @@
+"""Dialogue throughput and memory: simulated customers through the real Dispatcher,
+handlers and database, against the fake Bot API on loopback, next to a bare echo bot.
+
+    python -m bench.dialogue [--customers 1000] [--database sqlite|postgres] [--memory 10000]
+
+Prints updates/s and p50/p99 handling latency for the survey and for an echo bot measured
+in the same run, and the resident memory of this process idle and after --memory more
+customers have answered; appends a line to BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+import uuid
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from aiogram import Dispatcher
+from aiogram.types import Message
+from sqlalchemy import text
+
+from bot.dispatcher import create_bot, create_dispatcher
+from bot.settings import Settings
+from fakegram import ChatClient, FakeTelegram
+from storage.database import create_engine, create_session_factory
+from storage.holder import Repositories
+from storage.migrate import upgrade
+from survey.visit_import import VisitRecord
+
+ROOT = Path(__file__).resolve().parents[1]
+PG_ADMIN = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+ANSWERS = [
+    "Ответили быстро",
+    "Да, предложили",
+    "Да, у автомобиля",
+    "Да, объяснил подробно",
+    "Да, согласовали",
+    "Да, всё выполнено",
+    "Нет, новое обращение",
+    "Да, вовремя",
+    "Да, всё объяснили",
+    "Нет, не превысила",
+    "5",
+    "4",
+]
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as statm:
+        pages = int(statm.read().split()[1])
+    return pages * 4096 / 1e6
+
+
+class Timed(Dispatcher):
+    """Records how long each update takes to handle."""
+
+    latencies: list[float]
+
+    async def feed_update(self, bot, update, **kwargs):  # type: ignore[no-untyped-def]
+        started = time.perf_counter()
+        try:
+            return await super().feed_update(bot, update, **kwargs)
+        finally:
+            self.latencies.append(time.perf_counter() - started)
+
+
+async def database(kind: str, folder: Path) -> tuple[str, str | None]:
+    if kind == "sqlite":
+        return f"sqlite+aiosqlite:///{folder / 'bench.db'}", None
+    name = f"bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as connection:
+        await connection.execute(text(f'CREATE DATABASE "{name}"'))
+    await admin.dispose()
+    return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}", name
+
+
+async def drop(name: str | None) -> None:
+    if name is None:
+        return
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as connection:
+        await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    await admin.dispose()
+
+
+async def customers(sessions, first: int, count: int) -> list[tuple[int, str]]:  # type: ignore[no-untyped-def]
+    records = [
+        VisitRecord(
+            n, f"D{n:07d}", date.today(), f"К{n}", f"+7988{n:07d}", "Kia", "Смирнов", 2_000_000 + n
+        )
+        for n in range(first, first + count)
+    ]
+    async with sessions() as session:
+        db = Repositories(session)
+        await db.visits.import_records(records, datetime.now(UTC))
+        await session.commit()
+        tokens = []
+        for record in records:
+            survey = await db.outreach.by_order(record.order_no)
+            assert survey is not None
+            tokens.append((2_000_000 + record.line, survey.token))
+    return tokens
+
+
+async def walk(client: ChatClient, token: str) -> None:
+    await client.send(f"/start {token}")
+    await client.click("Начать опрос")
+    for label in ANSWERS:
+        await client.click(label)
+    await client.click("Без комментария")
+    await client.click("Нет, спасибо")
+
+
+async def survey_run(dispatcher, bot, telegram, tokens) -> tuple[float, list[float]]:  # type: ignore[no-untyped-def]
+    dispatcher.latencies = []
+    started = time.perf_counter()
+    await asyncio.gather(
+        *(
+            walk(ChatClient(dispatcher, bot, telegram, user_id=user), token)
+            for user, token in tokens
+        )
+    )
+    return time.perf_counter() - started, list(dispatcher.latencies)
+
+
+async def echo_run(
+    telegram: FakeTelegram, settings: Settings, users: int, per_user: int
+) -> tuple[float, list[float]]:
+    dispatcher = Timed()
+    dispatcher.latencies = []
+
+    @dispatcher.message()
+    async def echo(message: Message) -> None:
+        await message.answer(message.text or "")
+
+    bot = create_bot(settings, "4242:BENCH")
+
+    async def talk(user: int) -> None:
+        client = ChatClient(dispatcher, bot, telegram, user_id=user)
+        for n in range(per_user):
+            await client.send(f"привет {n}")
+
+    started = time.perf_counter()
+    await asyncio.gather(*(talk(9_000_000 + u) for u in range(users)))
+    elapsed = time.perf_counter() - started
+    await bot.session.close()
+    return elapsed, list(dispatcher.latencies)
+
+
+def describe(label: str, elapsed: float, latencies: list[float]) -> str:
+    rate = len(latencies) / elapsed
+    ordered = sorted(latencies)
+    p50 = statistics.median(ordered) * 1000
+    p99 = ordered[int(len(ordered) * 0.99) - 1] * 1000
+    return f"{label} {rate:.0f} updates/s (p50 {p50:.1f} ms, p99 {p99:.1f} ms)"
+
+
+async def main_async(count: int, kind: str, memory: int) -> str:
+    telegram = FakeTelegram()
+    api = await telegram.start()
+    with tempfile.TemporaryDirectory() as folder:
+        url, name = await database(kind, Path(folder))
+        try:
+            settings = Settings(_env_file=None, database_url=url, telegram_api_url=api)  # type: ignore[call-arg]
+            engine = (
+                create_engine(url, pool_size=20, max_overflow=20)
+                if kind != "sqlite"
+                else create_engine(url)
+            )
+            await upgrade(engine)
+            sessions = create_session_factory(engine)
+            dispatcher = create_dispatcher(settings, sessions)
+            dispatcher.__class__ = Timed  # time the real dispatcher's feed_update
+            bot = create_bot(settings, "4242:BENCH")
+            idle = rss_mb()
+
+            tokens = await customers(sessions, 1, count)
+            elapsed, latencies = await survey_run(dispatcher, bot, telegram, tokens)
+            survey_line = describe("survey", elapsed, latencies)
+            echo_elapsed, echo_latencies = await echo_run(telegram, settings, count, 16)
+            echo_line = describe("echo", echo_elapsed, echo_latencies)
+            ratio = (elapsed / len(latencies)) / (echo_elapsed / len(echo_latencies))
+
+            memory_line = ""
+            if memory:
+                after_first = rss_mb()
+                done = count
+                while done < count + memory:
+                    batch = min(1000, count + memory - done)
+                    more = await customers(sessions, done + 1, batch)
+                    await survey_run(dispatcher, bot, telegram, more)
+                    telegram.chats.clear()  # the fake's own history is not the bot's memory
+                    done += batch
+                after = rss_mb()
+                memory_line = (
+                    f"; RSS idle {idle:.0f} MB, after {count} customers {after_first:.0f} MB, "
+                    f"after {count + memory} {after:.0f} MB "
+                    f"({(after - after_first) * 1e6 / memory / 1024:.1f} KiB per further survey)"
+                )
+            await bot.session.close()
+            await engine.dispose()
+        finally:
+            await drop(name)
+    await telegram.stop()
+    return (
+        f"dialogue on {kind}: {count} customers x 16 updates concurrently: {survey_line}; "
+        f"{echo_line}; our handling costs {ratio:.1f}x the echo per update{memory_line}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--customers", type=int, default=1000)
+    parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument(
+        "--memory", type=int, default=0, help="further customers for the memory figure"
+    )
+    parser.add_argument("--no-record", action="store_true")
+    args = parser.parse_args()
+    line = asyncio.run(main_async(args.customers, args.database, args.memory))
+    print(line)
+    if not args.no_record:
+        with (ROOT / "BENCHMARKS.md").open("a", encoding="utf-8") as file:
+            file.write(f"- {datetime.now(UTC):%Y-%m-%d}: {line}\n")
+
+
+if __name__ == "__main__":
+    main()
