@@ -157,11 +157,12 @@ def main() -> None:
 
         out = Path(folder) / "export.xlsx"
         started = time.perf_counter()
-        # The child reports its own peak: RUSAGE_CHILDREN would count the fork of this
-        # (large) process before the exec.
+        # The child reports its own peak (VmHWM, kB): rusage's maxrss would also count the
+        # fork of this large process from before the exec.
         probe = (
-            "import resource, sys; from bot.cli import main; code = main(sys.argv[1:]); "
-            "print('PEAK', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); sys.exit(code)"
+            "import sys; from bot.cli import main; code = main(sys.argv[1:]); "
+            "print('PEAK', next(line.split()[1] for line in open('/proc/self/status') "
+            "if line.startswith('VmHWM'))); sys.exit(code)"
         )
         done = subprocess.run(
             [sys.executable, "-c", probe, "export", "--period", "all", "--out", str(out)],

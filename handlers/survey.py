@@ -47,15 +47,6 @@ async def own_survey(db: Repositories, survey_id: int, user_id: int) -> Survey:
     return survey
 
 
-def visit_card(survey: Survey) -> screens.VisitCard:
-    return screens.VisitCard(
-        customer_name=survey.visit.customer.name,
-        order_no=survey.visit.order_no,
-        visit_date=survey.visit.visit_date,
-        car=survey.visit.car,
-    )
-
-
 def current_screen(
     survey: Survey, run: SurveyRun, settings: Settings, locale: str
 ) -> screens.Screen:
@@ -63,7 +54,7 @@ def current_screen(
         return screens.step_screen(run, locale)
     if run.status is SurveyStatus.COMPLETED:
         return screens.thanks(run)
-    return screens.intro(run, visit_card(survey), settings.dealership_name)
+    return screens.intro(run, screens.VisitCard.of(survey), settings.dealership_name)
 
 
 async def show_survey(

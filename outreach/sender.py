@@ -152,12 +152,7 @@ class Sender:
         user = await db.outreach.telegram_user(chat_id)
         locale = (user.language if user else None) or self.settings.default_language
         run = db.surveys.run_of(survey)
-        card = screens.VisitCard(
-            customer_name=customer.name,
-            order_no=survey.visit.order_no,
-            visit_date=survey.visit.visit_date,
-            car=survey.visit.car,
-        )
+        card = screens.VisitCard.of(survey)
         with self.i18n.context(), self.i18n.use_locale(locale):
             if send.kind == "invitation":
                 screen = screens.invitation(

@@ -10,6 +10,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from storage.models import Survey
 from survey.dialogue import COMMENT_MAX_CHARS, COMMENT_STEP, CONTACT_STEP, SurveyRun
 from survey.questionnaire import QUESTION_COUNT, Kind, question
 from views.callbacks import AnswerCallback, CallWindowCallback, SurveyAction, SurveyNavCallback
@@ -23,6 +24,11 @@ class VisitCard:
     order_no: str
     visit_date: date
     car: str
+
+    @classmethod
+    def of(cls, survey: Survey) -> VisitCard:
+        visit = survey.visit
+        return cls(visit.customer.name, visit.order_no, visit.visit_date, visit.car)
 
 
 @dataclass(frozen=True, slots=True)
