@@ -20,16 +20,26 @@ from aiogram.methods.base import TelegramType
 from aiogram.types import TelegramObject, Update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.database import MAX_CONCURRENT_UPDATES
 from storage.holder import Repositories
 
 log = logging.getLogger(__name__)
 
 
 class DbSessionMiddleware(BaseMiddleware):
-    """One session per update; handlers commit explicitly, anything uncommitted rolls back."""
+    """One session per update; handlers commit explicitly, anything uncommitted rolls back.
 
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+    At most MAX_CONCURRENT_UPDATES updates hold a session at once (see storage.database):
+    the rest wait their turn instead of starving the pool.
+    """
+
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        max_concurrent: int = MAX_CONCURRENT_UPDATES,
+    ) -> None:
         self._sessions = session_factory
+        self._slots = asyncio.Semaphore(max_concurrent)
 
     async def __call__(
         self,
@@ -37,7 +47,7 @@ class DbSessionMiddleware(BaseMiddleware):
         event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
-        async with self._sessions() as session:
+        async with self._slots, self._sessions() as session:
             data["db"] = Repositories(session)
             return await handler(event, data)
 

@@ -13,11 +13,21 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+POOL_SIZE = 10
+POOL_OVERFLOW = 10
+# An update holds its session while its handler may open a second one (FSM storage,
+# alert outbox). With at most half the pool's connections held by updates, the nested
+# ones always find a free connection: no pool deadlock under a burst of updates.
+MAX_CONCURRENT_UPDATES = (POOL_SIZE + POOL_OVERFLOW) // 2
+
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     # Parameters are customers' names, phones and comments: keep them out of the log
     # lines and error messages SQLAlchemy writes.
     kwargs.setdefault("hide_parameters", True)
+    if ":memory:" not in url:
+        kwargs.setdefault("pool_size", POOL_SIZE)
+        kwargs.setdefault("max_overflow", POOL_OVERFLOW)
     engine = create_async_engine(url, **kwargs)
     if make_url(url).get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
