@@ -172,7 +172,7 @@ async def test_take_second_take_close_with_note_reopen(desk: App) -> None:
 
     await boris.click("Взять в работу", as_boris_saw_it)  # pressed a moment too late
     refusal = desk.telegram.calls_of("answerCallbackQuery")[-1].params
-    assert refusal["text"] == "Анна уже взял этот кейс в 20.10 12:00."
+    assert refusal["text"] == "Кейс уже в работе: Анна, с 20.10 12:00."
 
     desk.clock.advance(minutes=30)
     await anna.click("Закрыть", alerts(desk, GROUP)[0])
