@@ -8,7 +8,7 @@ _SEPARATORS = re.compile(r"[\s()\-.]")
 
 
 def normalise_phone(raw: str) -> str | None:
-    """E.164-like "+7XXXXXXXXXX" for Russian numbers, "+<digits>" for others; None if invalid.
+    """E.164-like "+79123456789" for Russian numbers, "+<digits>" for others; None if invalid.
 
     Russian numbers arrive as "+7 (912) 345-67-89", "8 912 345 67 89", "79123456789"
     or just "9123456789"; all four are the same customer.
