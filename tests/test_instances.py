@@ -16,14 +16,10 @@ from storage.holder import Repositories
 from storage.models import Case, Delivery
 from survey.visit_import import ParsedVisits, VisitRecord
 from tests.conftest import App
+from tests.processes import midday_zone
 
 CUSTOMERS = 30
 MANAGER, ADMIN = 2, 1
-
-
-def midday_zone() -> str:
-    offset = datetime.now(UTC).hour - 12
-    return "Etc/GMT" if offset == 0 else f"Etc/GMT{'+' if offset > 0 else '-'}{abs(offset)}"
 
 
 async def test_two_processes_send_everything_exactly_once(

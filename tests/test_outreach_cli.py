@@ -20,12 +20,7 @@ from storage.holder import Repositories
 from storage.migrate import upgrade
 from survey.visit_import import VisitRecord
 from tests.conftest import App
-
-
-def midday_zone() -> str:
-    """A time zone where it is midday now, so quiet hours never hold the test's messages."""
-    offset = datetime.now(UTC).hour - 12
-    return "Etc/GMT" if offset == 0 else f"Etc/GMT{'+' if offset > 0 else '-'}{abs(offset)}"
+from tests.processes import midday_zone
 
 
 def record(n: int, telegram: int | None) -> VisitRecord:
