@@ -54,13 +54,12 @@ class DbSessionMiddleware(BaseMiddleware):
 
 class OnceOnlyMiddleware(BaseMiddleware):
     """Skip an update whose id was handled before (Telegram re-delivers a webhook it
-    thinks failed): an answer, a case action or an import is applied once.
+    thinks failed, and a killed poller gets its last batch again): an answer, a case
+    action or an import is applied once.
 
-    The id is recorded after the handler: writing it first would hold SQLite's write
-    lock across the handler, and the FSM storage writes on its own connection. A crash
-    between the handler's commit and this one can let a re-delivery through; the
-    dialogue rules make those repeats harmless (a repeated answer is a stale step, a
-    repeated "take" is refused, a re-import updates the same rows).
+    The id is written by the handler's first commit (Repositories.commit), in the same
+    transaction as what the update changed; not earlier, because a pending insert would
+    hold SQLite's write lock while the FSM storage writes on its own connection.
     """
 
     def __init__(self, clock: Callable[[], datetime]) -> None:
@@ -78,9 +77,9 @@ class OnceOnlyMiddleware(BaseMiddleware):
         if await db.updates.seen(bot.id, event.update_id):
             log.info("update %s was delivered again; skipped", event.update_id)
             return UNHANDLED
+        db.record_update_on_commit(bot.id, event.update_id, self._clock())
         result = await handler(event, data)
-        db.updates.mark(bot.id, event.update_id, self._clock())
-        await db.commit()
+        await db.commit()  # records the id if the handler changed nothing
         return result
 
 

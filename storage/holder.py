@@ -22,6 +22,7 @@ class Repositories:
 
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
+        self._update_to_record: tuple[int, int, datetime] | None = None
         self.surveys = SurveyRepository(session)
         self.cases = CaseRepository(session)
         self.staff = StaffRepository(session)
@@ -73,7 +74,15 @@ class Repositories:
             delete(TelegramUser).where(TelegramUser.id == telegram_user_id)
         )
 
+    def record_update_on_commit(self, bot_id: int, update_id: int, now: datetime) -> None:
+        """The update's id goes into the same transaction as the first thing it changes, so
+        a re-delivered update finds either nothing applied or the id already there."""
+        self._update_to_record = (bot_id, update_id, now)
+
     async def commit(self) -> None:
+        if self._update_to_record is not None:
+            self.updates.mark(*self._update_to_record)
+            self._update_to_record = None
         await self._session.commit()
 
     @property
