@@ -90,7 +90,7 @@ async def preview(
         if customer.telegram_user_id is None:
             result.no_telegram += 1
             continue
-        user = await db.outreach.telegram_user(customer.telegram_user_id)
+        user = await db.users.get(customer.telegram_user_id)
         if user is not None and user.opted_out_at is not None:
             result.opted_out += 1
     return result

@@ -133,7 +133,7 @@ class Sender:
             return "erased"
         if customer.telegram_user_id is None:
             return "no_telegram"
-        user = await db.outreach.telegram_user(customer.telegram_user_id)
+        user = await db.users.get(customer.telegram_user_id)
         if user is not None and user.opted_out_at is not None:
             return "opted_out"
         if send.kind == "invitation" and await db.outreach.recently_surveyed(
@@ -149,7 +149,7 @@ class Sender:
         customer = survey.visit.customer
         chat_id = customer.telegram_user_id
         assert chat_id is not None
-        user = await db.outreach.telegram_user(chat_id)
+        user = await db.users.get(chat_id)
         locale = (user.language if user else None) or self.settings.default_language
         run = db.surveys.run_of(survey)
         card = screens.VisitCard.of(survey)

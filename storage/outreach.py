@@ -16,7 +16,6 @@ from storage.models import (
     Customer,
     Send,
     Survey,
-    TelegramUser,
     Visit,
 )
 from survey.dialogue import SurveyStatus
@@ -117,9 +116,6 @@ class OutreachRepository:
             )
         )
         return bool(found)
-
-    async def telegram_user(self, user_id: int) -> TelegramUser | None:
-        return await self._session.get(TelegramUser, user_id)
 
     async def surveys_to_expire(self, now: datetime) -> Sequence[Survey]:
         return (
