@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from aiogram import Bot
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -11,6 +11,7 @@ from casework.outbox import Outbox
 from casework.sla import check_sla
 from outreach.broadcasts import ProgressReporter
 from outreach.sender import Sender, expire_surveys
+from storage.updates import UpdateLog
 
 
 async def deliver_job(outbox: Outbox, bot: Bot) -> None:
@@ -29,6 +30,17 @@ async def expiry_job(sender: Sender) -> None:
     await expire_surveys(sender.sessions, sender.clock())
 
 
+# Telegram re-delivers an update within minutes; a day of ids is plenty to recognise one.
+KEEP_UPDATE_IDS = timedelta(days=1)
+
+
+async def prune_job(sender: Sender) -> int:
+    async with sender.sessions() as session:
+        removed = await UpdateLog(session).prune(sender.clock() - KEEP_UPDATE_IDS)
+        await session.commit()
+    return removed
+
+
 def create_scheduler(
     outbox: Outbox, sender: Sender, progress: ProgressReporter, bot: Bot
 ) -> AsyncIOScheduler:
@@ -41,6 +53,7 @@ def create_scheduler(
         (sla_job, 60, [outbox, bot]),
         (progress_job, 3, [progress, bot]),
         (expiry_job, 60, [sender]),
+        (prune_job, 3600, [sender]),
     )
     for job, seconds, args in jobs:
         # First run at start: whatever fell due while the bot was down goes out at once.

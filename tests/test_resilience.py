@@ -133,3 +133,18 @@ async def test_database_away_then_back(app: App, database_url: str) -> None:
         assert "Вопрос 4 из 12" in question["text"]
     finally:
         await outage.close(bot)
+
+
+async def test_old_update_ids_are_pruned(app: App) -> None:
+    from bot.scheduler import prune_job
+
+    survey = await app.add_visit()
+    customer = app.customer()
+    await customer.send(f"/start {survey.token}")
+    await customer.send("/help")
+    sender = app.dispatcher["sender"]
+    assert await prune_job(sender) == 0  # fresh ids stay: re-deliveries are still caught
+    app.clock.advance(days=1, seconds=1)
+    assert await prune_job(sender) == 2
+    async with app.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(ProcessedUpdate)) == 0
