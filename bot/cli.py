@@ -203,6 +203,7 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
             scheduler.shutdown(wait=False)
         stop_sending.set()
         await sending  # the batch in flight finishes and is recorded
+        await dispatcher.storage.close()  # the Redis connection, when REDIS_URL is set
         await bot.session.close()
         await engine.dispose()
     return 0
