@@ -17,7 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import utc_now
 from bot.i18n import LocaleMiddleware, create_i18n
-from bot.middlewares import DbSessionMiddleware, OnceOnlyMiddleware, RetryRequestMiddleware
+from bot.middlewares import (
+    DbSessionMiddleware,
+    KeepResponseTypesMiddleware,
+    OnceOnlyMiddleware,
+    RetryRequestMiddleware,
+)
 from bot.settings import Settings
 from casework.outbox import Outbox
 from handlers import get_routers
@@ -28,6 +33,7 @@ from storage.fsm import SQLAlchemyStorage
 
 def create_bot(settings: Settings, token: str) -> Bot:
     session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    session.middleware(KeepResponseTypesMiddleware())
     session.middleware(RetryRequestMiddleware())
     return Bot(
         token=token,

@@ -117,3 +117,25 @@ class RetryRequestMiddleware(BaseRequestMiddleware):
                 )
                 await asyncio.sleep(delay)
         raise AssertionError("unreachable")
+
+
+class KeepResponseTypesMiddleware(BaseRequestMiddleware):
+    """aiogram reads every reply through `Response[<the method's result type>]`, and
+    pydantic (2.12 on) caches such parametrised models only weakly: after a garbage
+    collection the next call rebuilds the model's schema, about 10 ms of CPU each time,
+    which was most of a survey answer's cost. A strong reference per type keeps them.
+    """
+
+    def __init__(self) -> None:
+        self._kept: dict[Any, type[Response[Any]]] = {}
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        returning = method.__returning__
+        if returning not in self._kept:
+            self._kept[returning] = Response[returning]  # type: ignore[valid-type]
+        return await make_request(bot, method)

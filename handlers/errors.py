@@ -54,9 +54,10 @@ async def database_unavailable(event: ErrorEvent) -> None:
     """The database is down or unreachable: nothing was half-written (the transaction
     rolled back), and the customer's earlier answers are safe on disk."""
     log.warning(
-        "update %s: database unavailable (%s)",
+        "update %s: database unavailable (%s: %s)",
         event.update.update_id,
         type(event.exception).__name__,
+        getattr(event.exception, "orig", event.exception),
     )
     text = _(
         "The service is temporarily unavailable. Your answers are safe; "

@@ -8,7 +8,6 @@ from datetime import datetime
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
 from aiogram.filters import Command, StateFilter
-from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
@@ -16,9 +15,9 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.i18n import SUPPORTED
 from bot.settings import Settings
-from handlers.survey import SurveyDialogue, show_survey
+from handlers.survey import show_survey, strip_keyboard, survey_on_screen
 from storage.holder import Repositories
-from survey.dialogue import SurveyStatus
+from storage.models import Survey
 from views.callbacks import LanguageCallback, OptInCallback
 
 LANGUAGE_NAMES = {"ru": "Русский", "en": "English"}
@@ -36,7 +35,6 @@ async def language_chosen(
     callback_data: LanguageCallback,
     bot: Bot,
     db: Repositories,
-    state: FSMContext,
     settings: Settings,
     clock: Callable[[], datetime],
     i18n: I18n,
@@ -52,12 +50,9 @@ async def language_chosen(
             )
         await query.answer()
         # Show the survey in progress again so the question is in the new language too.
-        if await state.get_state() == SurveyDialogue.active.state:
-            survey = await db.surveys.get(int((await state.get_data()).get("survey_id", 0)))
-            if survey is not None and survey.status == SurveyStatus.IN_PROGRESS:
-                await show_survey(
-                    bot, query.from_user.id, survey, db, state, settings, callback_data.code
-                )
+        survey = await db.surveys.on_screen(query.from_user.id)
+        if survey is not None:
+            await show_survey(bot, query.from_user.id, survey, db, settings, callback_data.code)
 
 
 async def cmd_stop(message: Message, db: Repositories, clock: Callable[[], datetime]) -> None:
@@ -83,8 +78,11 @@ async def opted_in(query: CallbackQuery, db: Repositories, clock: Callable[[], d
     await query.answer()
 
 
-async def cmd_cancel_survey(message: Message, state: FSMContext) -> None:
-    await state.clear()
+async def cmd_cancel_survey(message: Message, survey: Survey, bot: Bot, db: Repositories) -> None:
+    # Without live buttons the survey no longer takes typed text; /start brings it back.
+    await strip_keyboard(bot, survey.chat_id, survey.live_message_id)
+    db.surveys.set_live_message(survey, message.chat.id, None)
+    await db.commit()
     await message.answer(
         _("Paused. Your answers are saved; send /start whenever you want to continue.")
     )
@@ -102,7 +100,7 @@ def create_router() -> Router:
     router.message.register(cmd_stop, Command("stop"))
     router.callback_query.register(opted_in, OptInCallback.filter())
     router.message.register(
-        cmd_cancel_survey, Command("cancel"), StateFilter(SurveyDialogue.active)
+        cmd_cancel_survey, Command("cancel"), StateFilter(None), survey_on_screen
     )
     router.message.register(cmd_cancel, Command("cancel"))
     return router

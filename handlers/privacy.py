@@ -43,7 +43,6 @@ async def contact_shared(
     message: Message,
     bot: Bot,
     db: Repositories,
-    state: FSMContext,
     settings: Settings,
     clock: Clock,
     i18n: I18n,
@@ -77,9 +76,7 @@ async def contact_shared(
         reply_markup=ReplyKeyboardRemove(),
     )
     if pending:
-        await show_survey(
-            bot, message.chat.id, pending[0], db, state, settings, i18n.current_locale
-        )
+        await show_survey(bot, message.chat.id, pending[0], db, settings, i18n.current_locale)
     else:
         await message.answer(_("There is no survey waiting for you right now. Thank you!"))
 

@@ -9,7 +9,6 @@ from datetime import datetime
 from aiogram import Bot, F, Router, html
 from aiogram.enums import ChatType
 from aiogram.filters import Command, CommandObject, CommandStart
-from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
@@ -29,7 +28,6 @@ async def cmd_start_with_token(
     command: CommandObject,
     bot: Bot,
     db: Repositories,
-    state: FSMContext,
     settings: Settings,
     clock: Callable[[], datetime],
     i18n: I18n,
@@ -65,23 +63,20 @@ async def cmd_start_with_token(
         )
         return
     db.users.link_customer(customer, message.from_user.id, clock())
-    await show_survey(bot, message.chat.id, survey, db, state, settings, i18n.current_locale)
+    await show_survey(bot, message.chat.id, survey, db, settings, i18n.current_locale)
 
 
 async def cmd_start(
     message: Message,
     bot: Bot,
     db: Repositories,
-    state: FSMContext,
     settings: Settings,
     i18n: I18n,
 ) -> None:
     assert message.from_user is not None
     pending = await db.surveys.pending_for_user(message.from_user.id)
     if pending:
-        await show_survey(
-            bot, message.chat.id, pending[0], db, state, settings, i18n.current_locale
-        )
+        await show_survey(bot, message.chat.id, pending[0], db, settings, i18n.current_locale)
         return
     lines = [
         _(

@@ -9,8 +9,7 @@ from datetime import datetime, timedelta
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.fsm.context import FSMContext
-from aiogram.fsm.state import State, StatesGroup
+from aiogram.filters import StateFilter
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
@@ -35,9 +34,12 @@ from views.callbacks import AnswerCallback, SurveyAction, SurveyNavCallback
 Clock = Callable[[], datetime]
 
 
-class SurveyDialogue(StatesGroup):
-    # The step itself lives on the survey row; the state only routes typed text to it.
-    active = State()
+async def survey_on_screen(message: Message, db: Repositories) -> dict[str, Survey] | bool:
+    """Filter: typed text goes to the survey in progress whose question is on screen in
+    this chat. The survey row says so (its live message), so a press needs no FSM write
+    and a restart or another process finds the same answer."""
+    survey = await db.surveys.on_screen(message.chat.id)
+    return {"survey": survey} if survey is not None else False
 
 
 async def own_survey(db: Repositories, survey_id: int, user_id: int) -> Survey:
@@ -62,7 +64,6 @@ async def show_survey(
     chat_id: int,
     survey: Survey,
     db: Repositories,
-    state: FSMContext,
     settings: Settings,
     locale: str,
 ) -> None:
@@ -73,8 +74,6 @@ async def show_survey(
     sent = await bot.send_message(chat_id, screen.text, reply_markup=screen.keyboard)
     db.surveys.set_live_message(survey, chat_id, sent.message_id)
     await db.commit()
-    await state.set_state(SurveyDialogue.active)
-    await state.set_data({"survey_id": survey.id})
 
 
 async def strip_keyboard(bot: Bot, chat_id: int | None, message_id: int | None) -> None:
@@ -89,7 +88,6 @@ async def survey_started(
     query: CallbackQuery,
     callback_data: SurveyNavCallback,
     db: Repositories,
-    state: FSMContext,
     settings: Settings,
     clock: Clock,
     i18n: I18n,
@@ -98,14 +96,13 @@ async def survey_started(
     run = db.surveys.run_of(survey)
     run.start()
     db.surveys.save_run(survey, run, clock())
-    await _show_in_pressed_message(query, survey, run, db, state, settings, i18n.current_locale)
+    await _show_in_pressed_message(query, survey, run, db, settings, i18n.current_locale)
 
 
 async def survey_declined(
     query: CallbackQuery,
     callback_data: SurveyNavCallback,
     db: Repositories,
-    state: FSMContext,
     clock: Clock,
 ) -> None:
     survey = await own_survey(db, callback_data.survey_id, query.from_user.id)
@@ -114,7 +111,6 @@ async def survey_declined(
     db.surveys.save_run(survey, run, clock())
     db.surveys.set_live_message(survey, query.from_user.id, None)
     await db.commit()
-    await state.clear()
     await _edit(query, screens.declined())
     await query.answer()
 
@@ -123,7 +119,6 @@ async def answer_chosen(
     query: CallbackQuery,
     callback_data: AnswerCallback,
     db: Repositories,
-    state: FSMContext,
     settings: Settings,
     clock: Clock,
     i18n: I18n,
@@ -138,7 +133,6 @@ async def answer_chosen(
         callback_data.step,
         move,
         db,
-        state,
         settings,
         clock,
         i18n,
@@ -150,7 +144,6 @@ async def navigation_pressed(
     query: CallbackQuery,
     callback_data: SurveyNavCallback,
     db: Repositories,
-    state: FSMContext,
     settings: Settings,
     clock: Clock,
     i18n: I18n,
@@ -175,7 +168,6 @@ async def navigation_pressed(
         callback_data.step,
         move,
         db,
-        state,
         settings,
         clock,
         i18n,
@@ -189,7 +181,6 @@ async def _apply_press(
     step: int,
     move: Callable[[SurveyRun], None],
     db: Repositories,
-    state: FSMContext,
     settings: Settings,
     clock: Clock,
     i18n: I18n,
@@ -206,38 +197,30 @@ async def _apply_press(
     db.surveys.save_run(survey, run, clock())
     case = await escalate(db, survey, run, settings, clock(), details_changed=step >= COMMENT_STEP)
     await _show_in_pressed_message(
-        query, survey, run, db, state, settings, i18n.current_locale, case, clock
+        query, survey, run, db, settings, i18n.current_locale, case, clock
     )
     await _alert(outbox, query.bot, case)
 
 
 async def text_received(
     message: Message,
+    survey: Survey,
     bot: Bot,
     db: Repositories,
-    state: FSMContext,
     settings: Settings,
     clock: Clock,
     i18n: I18n,
     outbox: Outbox,
 ) -> None:
     assert message.text is not None
-    assert message.from_user is not None
-    survey_id = (await state.get_data()).get("survey_id")
-    survey = await own_survey(db, int(survey_id or 0), message.from_user.id)
     run = db.surveys.run_of(survey)
-    if run.status is not SurveyStatus.IN_PROGRESS:
-        await state.clear()
-        await message.answer(_("Press “Start the survey” above, or send /start."))
-        return
-
     step, locale = run.step, i18n.current_locale
     notice: str | None = None
     if step <= QUESTION_COUNT:
         value = parse_answer(question(step), message.text)
         if value is None:
             await message.answer(_typed_answer_hint(step))
-            await show_survey(bot, message.chat.id, survey, db, state, settings, locale)
+            await show_survey(bot, message.chat.id, survey, db, settings, locale)
             return
         run.answer(step, value)
     elif step == COMMENT_STEP:
@@ -250,7 +233,7 @@ async def text_received(
         wants = parse_yes_no(message.text)
         if wants is None:
             await message.answer(_("Please answer “yes” or “no”, or press a button."))
-            await show_survey(bot, message.chat.id, survey, db, state, settings, locale)
+            await show_survey(bot, message.chat.id, survey, db, settings, locale)
             return
         run.choose_contact(wants)
 
@@ -269,11 +252,9 @@ async def text_received(
     if notice:
         await message.answer(notice)
     if run.is_completed:
-        await _finish(
-            message.chat.id, bot, survey, run, db, state, _thanks(run, case, settings, clock)
-        )
+        await _finish(message.chat.id, bot, survey, run, db, _thanks(run, case, settings, clock))
     else:
-        await show_survey(bot, message.chat.id, survey, db, state, settings, locale)
+        await show_survey(bot, message.chat.id, survey, db, settings, locale)
     await _alert(outbox, bot, case)
 
 
@@ -324,7 +305,6 @@ async def _show_in_pressed_message(
     survey: Survey,
     run: SurveyRun,
     db: Repositories,
-    state: FSMContext,
     settings: Settings,
     locale: str,
     case: Case | None = None,
@@ -334,7 +314,6 @@ async def _show_in_pressed_message(
     if run.status is SurveyStatus.COMPLETED:
         db.surveys.set_live_message(survey, chat_id, survey.live_message_id)
         await db.commit()
-        await state.clear()
         assert clock is not None
         await _edit(query, _thanks(run, case, settings, clock))
         await query.answer()
@@ -343,7 +322,7 @@ async def _show_in_pressed_message(
         # Too old to edit (Telegram hides messages older than 48 hours from bots).
         await db.commit()
         assert query.bot is not None
-        await show_survey(query.bot, chat_id, survey, db, state, settings, locale)
+        await show_survey(query.bot, chat_id, survey, db, settings, locale)
         await query.answer()
         return
     if survey.live_message_id != query.message.message_id:
@@ -351,8 +330,6 @@ async def _show_in_pressed_message(
         await strip_keyboard(query.bot, survey.chat_id, survey.live_message_id)
     db.surveys.set_live_message(survey, chat_id, query.message.message_id)
     await db.commit()
-    await state.set_state(SurveyDialogue.active)
-    await state.set_data({"survey_id": survey.id})
     await _edit(query, current_screen(survey, run, settings, locale))
     await query.answer()
 
@@ -363,13 +340,11 @@ async def _finish(
     survey: Survey,
     run: SurveyRun,
     db: Repositories,
-    state: FSMContext,
     screen: screens.Screen,
 ) -> None:
     sent = await bot.send_message(chat_id, screen.text, reply_markup=screen.keyboard)
     db.surveys.set_live_message(survey, chat_id, sent.message_id)
     await db.commit()
-    await state.clear()
 
 
 def _thanks(run: SurveyRun, case: Case | None, settings: Settings, clock: Clock) -> screens.Screen:
@@ -410,6 +385,9 @@ def create_router() -> Router:
     )
     router.callback_query.register(answer_chosen, AnswerCallback.filter())
     router.callback_query.register(navigation_pressed, SurveyNavCallback.filter())
-    router.message.register(text_received, SurveyDialogue.active, F.text, ~F.text.startswith("/"))
-    router.message.register(non_text_received, SurveyDialogue.active, ~F.text)
+    # Only outside other dialogues: a manager typing a case note keeps their note.
+    router.message.register(
+        text_received, StateFilter(None), F.text, ~F.text.startswith("/"), survey_on_screen
+    )
+    router.message.register(non_text_received, StateFilter(None), ~F.text, survey_on_screen)
     return router

@@ -120,7 +120,7 @@ class Survey(Base):
     # the answers table, so reports read 100k surveys instead of 1.2M answer rows.
     answer_codes: Mapped[str] = mapped_column(String(12), server_default="------------")
     # The one message whose buttons are live; presses on any other message are stale.
-    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     live_message_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     invited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

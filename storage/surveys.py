@@ -32,6 +32,19 @@ class SurveyRepository:
     async def by_token(self, token: str) -> Survey | None:
         return await self._session.scalar(select(Survey).where(Survey.token == token))
 
+    async def on_screen(self, chat_id: int) -> Survey | None:
+        """The survey in progress whose question is live in this chat (the latest shown)."""
+        return await self._session.scalar(
+            select(Survey)
+            .where(
+                Survey.chat_id == chat_id,
+                Survey.status == SurveyStatus.IN_PROGRESS,
+                Survey.live_message_id.is_not(None),
+            )
+            .order_by(Survey.live_message_id.desc())
+            .limit(1)
+        )
+
     async def pending_for_user(self, telegram_user_id: int) -> Sequence[Survey]:
         """Surveys this person may still answer, the most recent visit first."""
         return (

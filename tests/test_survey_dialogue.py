@@ -382,6 +382,7 @@ async def test_cancel_pauses_and_start_resumes(app: App) -> None:
     await customer.click("Ответили быстро")
     await customer.send("/cancel")
     assert "на паузе" in customer.last["text"]
+    assert customer.live_keyboards() == []  # a paused survey shows no live buttons
     await customer.send("да")  # not in the survey any more: gets help, is not recorded
     assert "/start" in customer.last["text"]
     assert set(await stored_answers(app, survey.id)) == {1}
