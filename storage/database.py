@@ -13,6 +13,10 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from storage.sqlite_writes import SQLiteWriteQueue
+
+# How long a writer waits for SQLite's write lock, in this process and across processes.
+SQLITE_WRITE_WAIT_SECONDS = 10
 POOL_SIZE = 10
 POOL_OVERFLOW = 10
 # An update holds its session while its handler may open a second one (FSM storage,
@@ -31,6 +35,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     engine = create_async_engine(url, **kwargs)
     if make_url(url).get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        SQLiteWriteQueue(SQLITE_WRITE_WAIT_SECONDS).attach(engine.sync_engine)
     return engine
 
 
@@ -41,7 +46,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     for pragma in (
         "journal_mode=WAL",
         "synchronous=NORMAL",
-        "busy_timeout=5000",
+        f"busy_timeout={SQLITE_WRITE_WAIT_SECONDS * 1000}",
         "foreign_keys=ON",
     ):
         cursor.execute(f"PRAGMA {pragma}")
