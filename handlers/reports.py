@@ -16,8 +16,6 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.roles import IsStaff
 from bot.settings import Settings
-from reports import charts
-from reports.export import write_csv, write_xlsx
 from reports.summary import build_report, segment_counts
 from storage.holder import Repositories
 from storage.reports import ReportRepository
@@ -63,6 +61,10 @@ async def cmd_stats(
     if not report.funnel.started and not report.csi_surveys:
         return
     locale = i18n.current_locale
+    # Imported here, not at the top: matplotlib and numpy hold about 60 MB, which a bot
+    # that nobody asks for charts should not carry.
+    from reports import charts
+
     # Drawing is CPU work: keep it off the event loop so other chats are not held up.
     images = await asyncio.to_thread(
         lambda: [
@@ -92,6 +94,9 @@ async def cmd_export(
     period = await _period(message, " ".join(words) or None, settings, clock)
     if period is None:
         return
+    # openpyxl loads on the first export only, like matplotlib for the charts.
+    from reports.export import write_csv, write_xlsx
+
     name = f"followup-{period.label().replace('..', '_').replace('…', 'to_')}"
     if as_csv:
         text = io.StringIO()

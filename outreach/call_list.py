@@ -6,8 +6,6 @@ import csv
 import io
 from typing import Any
 
-from openpyxl import Workbook
-
 COLUMNS = ("name", "phone", "car", "order_no", "visit_date", "reason")
 REASONS_RU = {
     "no_telegram": "нет Telegram",
@@ -33,6 +31,8 @@ def as_csv(rows: list[dict[str, Any]]) -> bytes:
 
 
 def as_xlsx(rows: list[dict[str, Any]]) -> bytes:
+    from openpyxl import Workbook  # imported here: it pulls in numpy, ~30 MB held for good
+
     book = Workbook(write_only=True)
     sheet = book.create_sheet("call list")
     sheet.append(list(COLUMNS))
