@@ -11,12 +11,12 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
-from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.fsm.storage.redis import RedisStorage
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import utc_now
 from bot.i18n import LocaleMiddleware, create_i18n
+from bot.isolation import ChatIsolation
 from bot.middlewares import (
     DbSessionMiddleware,
     KeepResponseTypesMiddleware,
@@ -50,7 +50,7 @@ def create_dispatcher(
     clock: Callable[[], datetime] = utc_now,
 ) -> Dispatcher:
     i18n = create_i18n(settings.default_language)
-    isolation: BaseEventIsolation = SimpleEventIsolation()
+    isolation: BaseEventIsolation = ChatIsolation()
     if storage is None and settings.redis_url:
         redis = RedisStorage.from_url(
             settings.redis_url, key_builder=DefaultKeyBuilder(with_bot_id=True, with_destiny=True)

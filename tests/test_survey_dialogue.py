@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from sqlalchemy import func, select
 
+from bot.isolation import ChatIsolation
 from storage.models import Answer, Survey
 from survey.questionnaire import QUESTIONS, Kind
 from tests.conftest import CUSTOMER_ID, App
@@ -409,3 +412,24 @@ async def test_every_question_kind_has_buttons_that_say_what_they_mean(app: App)
         survey_row = await session.get(Survey, survey.id)
         assert survey_row is not None
         assert all(not a.is_problem for a in survey_row.answers)
+
+
+async def test_a_double_tap_counts_once_and_leaves_no_chat_lock_behind(app: App) -> None:
+    survey = await app.add_visit()
+    customer = app.customer()
+    await customer.send(f"/start {survey.token}")
+    await customer.click("Начать опрос")
+    question_message = customer.last
+    button = question_message["reply_markup"]["inline_keyboard"][0][0]
+    # Both presses arrive before either is handled; the chat's lock runs them in turn.
+    await asyncio.gather(
+        customer.press(button["callback_data"], question_message),
+        customer.press(button["callback_data"], question_message),
+    )
+    assert set(await stored_answers(app, survey.id)) == {1}
+    assert (await app.survey()).step == 2
+    assert "Вопрос 2 из 12" in customer.last["text"]
+    # One lock per chat while it is busy, none once it is idle: no growth per customer.
+    isolation = app.dispatcher.fsm.events_isolation
+    assert isinstance(isolation, ChatIsolation)
+    assert isolation.chats_locked == 0
