@@ -18,6 +18,7 @@ import time
 import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from aiogram import Dispatcher
 from aiogram.types import Message
@@ -116,21 +117,25 @@ async def walk(client: ChatClient, token: str) -> None:
     await client.click("Нет, спасибо")
 
 
-async def survey_run(dispatcher, bot, telegram, tokens) -> tuple[float, list[float]]:  # type: ignore[no-untyped-def]
+class Run(NamedTuple):
+    elapsed: float  # wall-clock seconds
+    cpu: float  # CPU seconds of the event loop's thread (bot and fake Bot API alike)
+    latencies: list[float]
+
+
+async def survey_run(dispatcher, bot, telegram, tokens) -> Run:  # type: ignore[no-untyped-def]
     dispatcher.latencies = []
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.thread_time()
     await asyncio.gather(
         *(
             walk(ChatClient(dispatcher, bot, telegram, user_id=user), token)
             for user, token in tokens
         )
     )
-    return time.perf_counter() - started, list(dispatcher.latencies)
+    return Run(time.perf_counter() - started, time.thread_time() - cpu, list(dispatcher.latencies))
 
 
-async def echo_run(
-    telegram: FakeTelegram, settings: Settings, users: int, per_user: int
-) -> tuple[float, list[float]]:
+async def echo_run(telegram: FakeTelegram, settings: Settings, users: int, per_user: int) -> Run:
     dispatcher = Timed()
     dispatcher.latencies = []
 
@@ -145,19 +150,23 @@ async def echo_run(
         for n in range(per_user):
             await client.send(f"привет {n}")
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.thread_time()
     await asyncio.gather(*(talk(9_000_000 + u) for u in range(users)))
-    elapsed = time.perf_counter() - started
+    run = Run(time.perf_counter() - started, time.thread_time() - cpu, list(dispatcher.latencies))
     await bot.session.close()
-    return elapsed, list(dispatcher.latencies)
+    return run
 
 
-def describe(label: str, elapsed: float, latencies: list[float]) -> str:
-    rate = len(latencies) / elapsed
-    ordered = sorted(latencies)
+def describe(label: str, run: Run) -> str:
+    rate = len(run.latencies) / run.elapsed
+    ordered = sorted(run.latencies)
     p50 = statistics.median(ordered) * 1000
     p99 = ordered[int(len(ordered) * 0.99) - 1] * 1000
-    return f"{label} {rate:.0f} updates/s (p50 {p50:.1f} ms, p99 {p99:.1f} ms)"
+    cpu = run.cpu / len(run.latencies) * 1000
+    return (
+        f"{label} {rate:.0f} updates/s (p50 {p50:.1f} ms, p99 {p99:.1f} ms, "
+        f"{cpu:.2f} ms CPU per update)"
+    )
 
 
 async def main_async(count: int, kind: str, memory: int) -> str:
@@ -180,11 +189,13 @@ async def main_async(count: int, kind: str, memory: int) -> str:
             idle = rss_mb()
 
             tokens = await customers(sessions, 1, count)
-            elapsed, latencies = await survey_run(dispatcher, bot, telegram, tokens)
-            survey_line = describe("survey", elapsed, latencies)
-            echo_elapsed, echo_latencies = await echo_run(telegram, settings, count, 16)
-            echo_line = describe("echo", echo_elapsed, echo_latencies)
-            ratio = (elapsed / len(latencies)) / (echo_elapsed / len(echo_latencies))
+            survey = await survey_run(dispatcher, bot, telegram, tokens)
+            telegram.chats.clear()
+            echo = await echo_run(telegram, settings, count, 16)
+            telegram.chats.clear()
+            per_update = survey.elapsed / len(survey.latencies)
+            ratio = per_update / (echo.elapsed / len(echo.latencies))
+            cpu_ratio = (survey.cpu / len(survey.latencies)) / (echo.cpu / len(echo.latencies))
 
             memory_line = ""
             if memory:
@@ -196,6 +207,7 @@ async def main_async(count: int, kind: str, memory: int) -> str:
                     await survey_run(dispatcher, bot, telegram, more)
                     telegram.chats.clear()  # the fake's own history is not the bot's memory
                     done += batch
+                    print(f"  {done} customers answered: RSS {rss_mb():.0f} MB", flush=True)
                 after = rss_mb()
                 memory_line = (
                     f"; RSS idle {idle:.0f} MB, after {count} customers {after_first:.0f} MB, "
@@ -208,8 +220,9 @@ async def main_async(count: int, kind: str, memory: int) -> str:
             await drop(name)
     await telegram.stop()
     return (
-        f"dialogue on {kind}: {count} customers x 16 updates concurrently: {survey_line}; "
-        f"{echo_line}; our handling costs {ratio:.1f}x the echo per update{memory_line}"
+        f"dialogue on {kind}: {count} customers x 16 updates concurrently: "
+        f"{describe('survey', survey)}; {describe('echo', echo)}; our handling costs "
+        f"{ratio:.1f}x the echo per update in time, {cpu_ratio:.1f}x in CPU{memory_line}"
     )
 
 
