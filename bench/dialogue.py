@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from aiogram import Dispatcher
-from aiogram.types import Message
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from sqlalchemy import text
 
 from bot.dispatcher import create_bot, create_dispatcher
@@ -157,6 +157,40 @@ async def echo_run(telegram: FakeTelegram, settings: Settings, users: int, per_u
     return run
 
 
+async def press_run(telegram: FakeTelegram, settings: Settings, users: int, per_user: int) -> Run:
+    """A bare aiogram bot with the survey's Telegram traffic and nothing else: a message
+    with a button, then presses that edit it and answer the callback (no database)."""
+    dispatcher = Timed()
+    dispatcher.latencies = []
+    keyboard = InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text="Дальше", callback_data="next")]]
+    )
+
+    @dispatcher.message()
+    async def start(message: Message) -> None:
+        await message.answer("Вопрос 1", reply_markup=keyboard)
+
+    @dispatcher.callback_query()
+    async def pressed(query: CallbackQuery) -> None:
+        assert isinstance(query.message, Message)
+        await query.message.edit_text(f"Вопрос {time.monotonic_ns()}", reply_markup=keyboard)
+        await query.answer()
+
+    bot = create_bot(settings, "4242:BENCH")
+
+    async def walk_bare(user: int) -> None:
+        client = ChatClient(dispatcher, bot, telegram, user_id=user)
+        await client.send("/start")
+        for _ in range(per_user - 1):
+            await client.click("Дальше")
+
+    started, cpu = time.perf_counter(), time.thread_time()
+    await asyncio.gather(*(walk_bare(8_000_000 + u) for u in range(users)))
+    run = Run(time.perf_counter() - started, time.thread_time() - cpu, list(dispatcher.latencies))
+    await bot.session.close()
+    return run
+
+
 def describe(label: str, run: Run) -> str:
     rate = len(run.latencies) / run.elapsed
     ordered = sorted(run.latencies)
@@ -193,9 +227,12 @@ async def main_async(count: int, kind: str, memory: int) -> str:
             telegram.chats.clear()
             echo = await echo_run(telegram, settings, count, 16)
             telegram.chats.clear()
+            bare = await press_run(telegram, settings, count, 16)
+            telegram.chats.clear()
             per_update = survey.elapsed / len(survey.latencies)
             ratio = per_update / (echo.elapsed / len(echo.latencies))
             cpu_ratio = (survey.cpu / len(survey.latencies)) / (echo.cpu / len(echo.latencies))
+            bare_ratio = (bare.cpu / len(bare.latencies)) / (echo.cpu / len(echo.latencies))
 
             memory_line = ""
             if memory:
@@ -221,8 +258,10 @@ async def main_async(count: int, kind: str, memory: int) -> str:
     await telegram.stop()
     return (
         f"dialogue on {kind}: {count} customers x 16 updates concurrently: "
-        f"{describe('survey', survey)}; {describe('echo', echo)}; our handling costs "
-        f"{ratio:.1f}x the echo per update in time, {cpu_ratio:.1f}x in CPU{memory_line}"
+        f"{describe('survey', survey)}; {describe('echo', echo)}; "
+        f"{describe('bare button bot (edit + answer, no database)', bare)}; our handling costs "
+        f"{ratio:.1f}x the echo per update in time, {cpu_ratio:.1f}x in CPU "
+        f"(the bare button bot: {bare_ratio:.1f}x in CPU){memory_line}"
     )
 
 
