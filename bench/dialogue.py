@@ -191,6 +191,13 @@ async def press_run(telegram: FakeTelegram, settings: Settings, users: int, per_
     return run
 
 
+def forget_history(telegram: FakeTelegram) -> None:
+    """The fake Bot API lives in this process and records every chat and call; that is
+    the fake's memory, not the bot's, so it is dropped between runs."""
+    telegram.chats.clear()
+    telegram.calls.clear()
+
+
 def describe(label: str, run: Run) -> str:
     rate = len(run.latencies) / run.elapsed
     ordered = sorted(run.latencies)
@@ -224,11 +231,11 @@ async def main_async(count: int, kind: str, memory: int) -> str:
 
             tokens = await customers(sessions, 1, count)
             survey = await survey_run(dispatcher, bot, telegram, tokens)
-            telegram.chats.clear()
+            forget_history(telegram)
             echo = await echo_run(telegram, settings, count, 16)
-            telegram.chats.clear()
+            forget_history(telegram)
             bare = await press_run(telegram, settings, count, 16)
-            telegram.chats.clear()
+            forget_history(telegram)
             per_update = survey.elapsed / len(survey.latencies)
             ratio = per_update / (echo.elapsed / len(echo.latencies))
             cpu_ratio = (survey.cpu / len(survey.latencies)) / (echo.cpu / len(echo.latencies))
@@ -242,7 +249,7 @@ async def main_async(count: int, kind: str, memory: int) -> str:
                     batch = min(1000, count + memory - done)
                     more = await customers(sessions, done + 1, batch)
                     await survey_run(dispatcher, bot, telegram, more)
-                    telegram.chats.clear()  # the fake's own history is not the bot's memory
+                    forget_history(telegram)
                     done += batch
                     print(f"  {done} customers answered: RSS {rss_mb():.0f} MB", flush=True)
                 after = rss_mb()
