@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from aiogram.fsm.storage.base import StorageKey
 from sqlalchemy import func, select
 
 from bot.isolation import ChatIsolation
@@ -429,7 +430,25 @@ async def test_a_double_tap_counts_once_and_leaves_no_chat_lock_behind(app: App)
     assert set(await stored_answers(app, survey.id)) == {1}
     assert (await app.survey()).step == 2
     assert "Вопрос 2 из 12" in customer.last["text"]
-    # One lock per chat while it is busy, none once it is idle: no growth per customer.
     isolation = app.dispatcher.fsm.events_isolation
-    assert isinstance(isolation, ChatIsolation)
+    if isinstance(isolation, ChatIsolation):  # with Redis the locks are aiogram's Redis keys
+        # One lock per chat while it is busy, none once it is idle: no growth per customer.
+        assert isolation.chats_locked == 0
+
+
+async def test_chat_isolation_runs_one_update_per_chat_and_forgets_idle_chats() -> None:
+    isolation = ChatIsolation()
+    first, second = StorageKey(bot_id=1, chat_id=10, user_id=10), StorageKey(1, 20, 20)
+    events: list[str] = []
+
+    async def update(key: StorageKey, name: str) -> None:
+        async with isolation.lock(key):
+            events.append(f"{name} in")
+            await asyncio.sleep(0.01)
+            events.append(f"{name} out")
+
+    await asyncio.gather(update(first, "a1"), update(first, "a2"), update(second, "b"))
+    # Same chat: strictly one after the other. Another chat: alongside.
+    assert events.index("a1 out") < events.index("a2 in")
+    assert events.index("b in") < events.index("a1 out")
     assert isolation.chats_locked == 0
