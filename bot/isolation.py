@@ -34,7 +34,8 @@ class ChatIsolation(BaseEventIsolation):
                 yield
         finally:
             chat.users -= 1
-            if chat.users == 0:
+            # close() at shutdown may have emptied the table under an update in flight.
+            if chat.users == 0 and self._chats.get(key) is chat:
                 del self._chats[key]
 
     @property

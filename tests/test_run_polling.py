@@ -74,5 +74,5 @@ async def test_run_polls_applies_migrations_and_answers(
         process.send_signal(signal.SIGINT)
         output, _ = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 0, output.decode()
-    assert b"Traceback" not in output
+    assert b"Traceback" not in output, output.decode()[-5000:]
     assert (await app.survey()).status == "in_progress"

@@ -452,3 +452,11 @@ async def test_chat_isolation_runs_one_update_per_chat_and_forgets_idle_chats() 
     assert events.index("a1 out") < events.index("a2 in")
     assert events.index("b in") < events.index("a1 out")
     assert isolation.chats_locked == 0
+
+
+async def test_chat_isolation_closed_under_an_update_in_flight() -> None:
+    # Shutdown closes the isolation while the last updates finish: no KeyError for them.
+    isolation = ChatIsolation()
+    async with isolation.lock(StorageKey(bot_id=1, chat_id=10, user_id=10)):
+        await isolation.close()
+    assert isolation.chats_locked == 0
