@@ -27,6 +27,12 @@ class SQLiteWriteQueue:
         self._lock: asyncio.Lock | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._writers: set[Any] = set()
+        self._waiting = 0
+
+    @property
+    def waiting(self) -> int:
+        """Transactions queued for their turn to write."""
+        return self._waiting
 
     def attach(self, engine: Engine) -> None:
         event.listen(engine, "before_cursor_execute", self._before_execute)
@@ -49,6 +55,7 @@ class SQLiteWriteQueue:
         if not statement.lstrip()[:8].upper().startswith(_WRITES):
             return
         lock = self._current_lock()
+        self._waiting += 1
         try:
             # Runs inside SQLAlchemy's greenlet for this async call, so it may await.
             await_only(asyncio.wait_for(lock.acquire(), self._timeout))
@@ -56,6 +63,8 @@ class SQLiteWriteQueue:
             raise sqlite3.OperationalError(
                 f"database is locked: no turn to write within {self._timeout:.0f} s"
             ) from None
+        finally:
+            self._waiting -= 1
         self._writers.add(dbapi_connection)
 
     def _transaction_ended(self, connection: Connection) -> None:

@@ -10,7 +10,6 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from storage.database import create_engine
 from storage.sqlite_writes import SQLiteWriteQueue
 
 
@@ -20,24 +19,31 @@ async def _table(engine: AsyncEngine) -> None:
 
 
 async def test_writers_commit_in_the_order_they_asked(tmp_path: Path) -> None:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'queue.db'}")
+    engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'queue.db'}")
+    queue = SQLiteWriteQueue(timeout=10)
+    queue.attach(engine.sync_engine)
     await _table(engine)
     order: list[int] = []
+    holding, release = asyncio.Event(), asyncio.Event()
 
-    async def writer(n: int, hold: float) -> None:
+    async def writer(n: int) -> None:
         async with engine.connect() as connection:
             await connection.execute(text("INSERT INTO log VALUES (:n)"), {"n": n})
-            await asyncio.sleep(hold)  # the turn is kept across awaits until commit
+            if n == 0:  # keeps the turn across awaits until it commits
+                holding.set()
+                await release.wait()
             await connection.commit()
             order.append(n)
 
-    first = asyncio.create_task(writer(0, 0.3))
-    await asyncio.sleep(0.05)
-    others = []
+    tasks = [asyncio.create_task(writer(0))]
+    await holding.wait()
     for n in range(1, 8):
-        others.append(asyncio.create_task(writer(n, 0)))
-        await asyncio.sleep(0.01)
-    await asyncio.gather(first, *others)
+        tasks.append(asyncio.create_task(writer(n)))
+        # Each writer is queued before the next one asks; the queue has no event for it.
+        while queue.waiting < n:  # noqa: ASYNC110
+            await asyncio.sleep(0.001)
+    release.set()
+    await asyncio.gather(*tasks)
     assert order == list(range(8))
     async with engine.connect() as connection:
         assert (await connection.scalar(text("SELECT count(*) FROM log"))) == 8
