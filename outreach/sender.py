@@ -167,6 +167,9 @@ class Sender:
         send.attempts += 1
         try:
             message = await bot.send_message(chat_id, screen.text, reply_markup=screen.keyboard)
+            # Telegram counts one a second per chat as messages arrive: space the next one
+            # from when this one was delivered, not from when it set off.
+            self._last_to_chat[chat_id] = time.monotonic()
         except TelegramRetryAfter as error:
             # Telegram says slow down: everybody waits, this one goes again afterwards.
             self._resume_at = max(self._resume_at, time.monotonic() + error.retry_after)
