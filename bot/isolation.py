@@ -17,9 +17,10 @@ class _ChatLock:
 
 
 class ChatIsolation(BaseEventIsolation):
-    """aiogram's SimpleEventIsolation keeps one lock per chat for good (its own TODO says
-    a cleaner is needed): memory that grows with every customer who ever answered. This
-    one drops a chat's lock when the last update holding or waiting for it is done.
+    """aiogram's SimpleEventIsolation keeps one lock per chat for good (aiogram itself
+    notes that unused locks are never cleaned): memory that grows with every customer who
+    ever answered. This one drops a chat's lock when the last update holding or waiting
+    for it is done.
     """
 
     def __init__(self) -> None:

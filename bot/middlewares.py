@@ -121,9 +121,10 @@ class RetryRequestMiddleware(BaseRequestMiddleware):
 
 class KeepResponseTypesMiddleware(BaseRequestMiddleware):
     """aiogram reads every reply through `Response[<the method's result type>]`, and
-    pydantic (2.12 on) caches such parametrised models only weakly: after a garbage
-    collection the next call rebuilds the model's schema, about 10 ms of CPU each time,
-    which was most of a survey answer's cost. A strong reference per type keeps them.
+    pydantic 2.13 (the version installed) caches such parametrised models only weakly:
+    after a garbage collection the next call rebuilds the model's schema, about 10 ms of
+    CPU each time, a large share of a survey answer's cost in the profile. A strong
+    reference per type keeps them.
     """
 
     def __init__(self) -> None:
