@@ -26,12 +26,12 @@ from pathlib import Path
 from bot.dispatcher import create_bot
 from bot.i18n import create_i18n
 from bot.settings import Settings
-from outreach import broadcasts
-from outreach.broadcasts import Audience
-from outreach.sender import Sender
+from handlers.outbound import progress as broadcasts
+from handlers.outbound.progress import Audience
+from handlers.outbound.sender import Sender
 from storage.database import create_engine, create_session_factory
-from storage.holder import Repositories
 from storage.migrate import upgrade
+from storage.uow import Repositories
 from survey.periods import Period
 from survey.visit_import import VisitRecord
 
@@ -106,7 +106,7 @@ def main() -> None:
 
     port = free_port()
     fake = subprocess.Popen(
-        [sys.executable, "-m", "fakegram", "--port", str(port), "--rate-limit", str(LIMIT)],
+        [sys.executable, "-m", "bot.playground", "--port", str(port), "--rate-limit", str(LIMIT)],
         stdout=subprocess.PIPE,
     )
     try:

@@ -25,11 +25,11 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from sqlalchemy import text
 
 from bot.dispatcher import create_bot, create_dispatcher
+from bot.playground import ChatClient, FakeTelegram
 from bot.settings import Settings
-from fakegram import ChatClient, FakeTelegram
 from storage.database import create_engine, create_session_factory
-from storage.holder import Repositories
 from storage.migrate import upgrade
+from storage.uow import Repositories
 from survey.visit_import import VisitRecord
 
 ROOT = Path(__file__).resolve().parents[1]

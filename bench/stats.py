@@ -22,10 +22,10 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from reports import charts
-from reports.summary import build_report
+from handlers.views import charts
 from storage.database import create_engine, create_session_factory
 from storage.migrate import upgrade
+from storage.workflows.report import build_report
 from survey.metrics import survey_score
 from survey.periods import Period
 from survey.questionnaire import QUESTIONS, encode_answers

@@ -220,9 +220,9 @@ async def _until_stopped() -> None:
 
 
 async def _import_visits(settings: Settings, args: argparse.Namespace) -> int:
-    from outreach.imports import import_visits
     from storage.database import create_session_factory
-    from storage.holder import Repositories
+    from storage.uow import Repositories
+    from storage.workflows.imports import import_visits
     from survey.visit_import import ImportFileError, read_visits
 
     path: Path = args.file
@@ -323,10 +323,10 @@ def _write_csv(path: Path, rows: list[dict[str, str]]) -> None:
 
 
 async def _broadcast(settings: Settings, args: argparse.Namespace) -> int:
-    from outreach import broadcasts
-    from outreach.broadcasts import Audience
+    from handlers.outbound import progress as broadcasts
+    from handlers.outbound.progress import Audience
     from storage.database import create_session_factory
-    from storage.holder import Repositories
+    from storage.uow import Repositories
     from survey.periods import PeriodError, parse_period
 
     if settings.bot_token is None:
@@ -382,9 +382,9 @@ async def _send_broadcast(
     """Send until the broadcast is done; what quiet hours hold back is left to the bot."""
     from bot.dispatcher import create_bot
     from bot.i18n import create_i18n
-    from outreach.broadcasts import Progress
-    from outreach.sender import Sender
-    from storage.holder import Repositories
+    from handlers.outbound.progress import Progress
+    from handlers.outbound.sender import Sender
+    from storage.uow import Repositories
 
     assert settings.bot_token is not None
     bot = create_bot(settings, settings.bot_token.get_secret_value())
@@ -418,9 +418,9 @@ async def _send_broadcast(
 
 
 async def _call_list(settings: Settings, args: argparse.Namespace) -> int:
-    from outreach.call_list import as_csv, as_xlsx
     from storage.database import create_session_factory
-    from storage.holder import Repositories
+    from storage.uow import Repositories
+    from survey.exports import as_csv, as_xlsx
 
     engine = await _open_database(settings)
     try:
@@ -456,9 +456,9 @@ async def _stats(settings: Settings, args: argparse.Namespace) -> int:
     import re
 
     from bot.i18n import create_i18n
-    from reports.summary import build_report
+    from handlers.views.stats import summary
     from storage.database import create_session_factory
-    from views.stats import summary
+    from storage.workflows.report import build_report
 
     period = _cli_period(settings, args.period)
     engine = await _open_database(settings)
@@ -480,8 +480,8 @@ async def _stats(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _export(settings: Settings, args: argparse.Namespace) -> int:
-    from reports.export import write_csv, write_xlsx
     from storage.database import create_session_factory
+    from storage.workflows.export import write_csv, write_xlsx
 
     period = _cli_period(settings, args.period)
     out: Path = args.out
@@ -537,6 +537,6 @@ async def _ask_username(settings: Settings) -> str:
 
 
 async def _try(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.playground import play
+    from bot.playground.play import play
 
     return await play(settings, database_url=args.database_url, language=args.language)

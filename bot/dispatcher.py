@@ -15,6 +15,7 @@ from aiogram.fsm.storage.redis import RedisStorage
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import utc_now
+from bot.fsm import SQLAlchemyStorage
 from bot.i18n import LocaleMiddleware, create_i18n
 from bot.isolation import ChatIsolation
 from bot.middlewares import (
@@ -24,11 +25,10 @@ from bot.middlewares import (
     RetryRequestMiddleware,
 )
 from bot.settings import Settings
-from casework.outbox import Outbox
 from handlers import get_routers
-from outreach.broadcasts import ProgressReporter
-from outreach.sender import Sender
-from storage.fsm import SQLAlchemyStorage
+from handlers.outbound.outbox import Outbox
+from handlers.outbound.progress import ProgressReporter
+from handlers.outbound.sender import Sender
 
 
 def create_bot(settings: Settings, token: str) -> Bot:

@@ -15,7 +15,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from sqlalchemy.exc import DBAPIError
 
-from storage.holder import Repositories
+from storage.uow import Repositories
 
 LOCALES = Path(__file__).parent / "locales"
 SUPPORTED = ("ru", "en")

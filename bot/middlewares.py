@@ -21,7 +21,7 @@ from aiogram.types import TelegramObject, Update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.database import MAX_CONCURRENT_UPDATES
-from storage.holder import Repositories
+from storage.uow import Repositories
 
 log = logging.getLogger(__name__)
 

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 from aiogram import Bot
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from casework.outbox import Outbox
-from casework.sla import check_sla
-from outreach.broadcasts import ProgressReporter
-from outreach.sender import Sender, expire_surveys
+from handlers.outbound.outbox import Outbox
+from handlers.outbound.progress import ProgressReporter
+from handlers.outbound.sender import Sender, expire_surveys
+from handlers.outbound.sla import check_sla
 from storage.updates import UpdateLog
 
 

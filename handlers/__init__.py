@@ -1,4 +1,4 @@
-"""aiogram routers: they turn updates into calls of the domain and replies.
+"""Everything Telegram: routers by audience, their views, and the outbound side.
 
 Routers are built by factories, not kept at module level, because a router can belong
 to one Dispatcher only and the tests build a fresh Dispatcher per bot "restart".
@@ -8,18 +8,10 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import (
-    cases,
-    errors,
-    fallback,
-    outreach_admin,
-    preferences,
-    privacy,
-    relay,
-    reports,
-    start,
-    survey,
-)
+from handlers import errors, fallback
+from handlers.admin import outreach
+from handlers.customer import preferences, privacy, start, survey
+from handlers.staff import cases, relay, reports
 
 
 def get_routers() -> list[Router]:
@@ -29,7 +21,7 @@ def get_routers() -> list[Router]:
         start.create_router(),
         survey.create_router(),
         privacy.create_router(),
-        outreach_admin.create_router(),
+        outreach.create_router(),
         preferences.create_router(),
         cases.create_router(),
         reports.create_router(),

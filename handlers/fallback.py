@@ -7,7 +7,7 @@ from aiogram.enums import ChatType
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
-from handlers.start import customer_help
+from handlers.customer.start import customer_help
 
 
 async def anything_else(message: Message) -> None:

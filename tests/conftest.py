@@ -15,9 +15,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.dispatcher import create_bot, create_dispatcher
+from bot.playground import ChatClient, FakeTelegram
 from bot.settings import Settings
-from casework.outbox import Outbox
-from fakegram import ChatClient, FakeTelegram
+from handlers.outbound.outbox import Outbox
 from storage.database import create_engine, create_session_factory
 from storage.migrate import upgrade
 from storage.models import Survey

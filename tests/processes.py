@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from fakegram import FakeTelegram
+from bot.playground import FakeTelegram
 
 
 def midday_zone() -> str:

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def source_messages() -> set[str]:
     found: set[str] = set()
-    for folder in ("bot", "handlers", "views", "casework", "outreach", "reports"):
+    for folder in ("bot", "handlers", "storage", "survey"):
         for _file, _line, message, _comments, _context in extract_from_dir(
             ROOT / folder, method_map=[("**.py", "python")], keywords={"_": None}
         ):

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from fakegram.server import Failure
+from bot.playground.fake_api import Failure
 from storage.models import Case, CaseEvent, Delivery
 from tests.conftest import CUSTOMER_ID, App
 
@@ -376,7 +376,7 @@ async def test_a_rate_limited_alert_waits_for_retry_after(desk: App) -> None:
 
 
 async def test_take_sla_reminder_fires_once_across_a_restart(desk: App) -> None:
-    from casework.sla import check_sla
+    from handlers.outbound.sla import check_sla
 
     # 18:30 in Moscow: 1.5 working hours left today, so two hours run out at 09:30 tomorrow.
     desk.clock.now = desk.clock.now.replace(hour=15, minute=30)
@@ -409,7 +409,7 @@ async def test_take_sla_reminder_fires_once_across_a_restart(desk: App) -> None:
 
 
 async def test_resolve_sla_reminds_the_owner(desk: App) -> None:
-    from casework.sla import check_sla
+    from handlers.outbound.sla import check_sla
 
     customer = await answer(desk, {8: "Нет, с опозданием"})
     await finish(customer)

@@ -10,10 +10,10 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from fakegram import FakeTelegram
-from outreach.imports import import_visits
-from storage.holder import Repositories
+from bot.playground import FakeTelegram
 from storage.models import Case, Delivery
+from storage.uow import Repositories
+from storage.workflows.imports import import_visits
 from survey.visit_import import ParsedVisits, VisitRecord
 from tests.conftest import App
 from tests.processes import midday_zone

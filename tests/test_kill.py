@@ -11,10 +11,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from fakegram import FakeTelegram
-from outreach.imports import import_visits
-from storage.holder import Repositories
+from bot.playground import FakeTelegram
 from storage.models import Answer, Case, Delivery
+from storage.uow import Repositories
+from storage.workflows.imports import import_visits
 from survey.visit_import import ParsedVisits, VisitRecord
 from tests.conftest import CUSTOMER_ID, App
 from tests.processes import bot_env, eventually, spawn

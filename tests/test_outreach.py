@@ -12,13 +12,13 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from fakegram.server import Failure
-from outreach import broadcasts
-from outreach.broadcasts import Audience
-from outreach.imports import import_visits
-from outreach.sender import Sender, expire_surveys
-from storage.holder import Repositories
+from bot.playground.fake_api import Failure
+from handlers.outbound import progress as broadcasts
+from handlers.outbound.progress import Audience
+from handlers.outbound.sender import Sender, expire_surveys
 from storage.models import Answer, Customer, Send, Survey, TelegramUser
+from storage.uow import Repositories
+from storage.workflows.imports import import_visits
 from survey.periods import Period
 from survey.visit_import import ParsedVisits, VisitRecord
 from tests.conftest import App

@@ -14,10 +14,10 @@ import pytest
 from openpyxl import load_workbook
 
 from bot.cli import main
-from fakegram import FakeTelegram
+from bot.playground import FakeTelegram
 from storage.database import create_engine, create_session_factory
-from storage.holder import Repositories
 from storage.migrate import upgrade
+from storage.uow import Repositories
 from survey.visit_import import VisitRecord
 from tests.conftest import App
 from tests.processes import midday_zone

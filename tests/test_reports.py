@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from reports.summary import build_report, segment_counts
 from storage.models import Answer, Case, Customer, Survey, Visit
+from storage.workflows.report import build_report, segment_counts
 from survey.metrics import (
     Segment,
     csi,

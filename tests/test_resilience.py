@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from bot.dispatcher import create_bot, create_dispatcher
-from fakegram.server import Failure
+from bot.playground.fake_api import Failure
 from storage.database import create_engine, create_session_factory
 from storage.models import Answer, ProcessedUpdate
 from tests.conftest import App

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from fakegram import FakeTelegram
+from bot.playground import FakeTelegram
 from tests.conftest import CUSTOMER_ID, App
 
 USER = {"id": CUSTOMER_ID, "is_bot": False, "first_name": "Иван", "language_code": "ru"}

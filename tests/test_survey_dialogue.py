@@ -9,10 +9,10 @@ from aiogram.fsm.storage.base import StorageKey
 from sqlalchemy import func, select
 
 from bot.isolation import ChatIsolation
+from handlers.views.callbacks import AnswerCallback
 from storage.models import Answer, Survey
 from survey.questionnaire import QUESTIONS, Kind
 from tests.conftest import CUSTOMER_ID, App
-from views.callbacks import AnswerCallback
 
 # One label per question: a mix of good and bad answers, a "don't remember" and two ratings.
 WALK = {

@@ -13,7 +13,7 @@ from typing import Any
 
 import aiohttp
 
-from fakegram import FakeTelegram
+from bot.playground import FakeTelegram
 from tests.conftest import CUSTOMER_ID, App
 
 USER = {"id": CUSTOMER_ID, "is_bot": False, "first_name": "Иван", "language_code": "ru"}

@@ -1,0 +1,356 @@
+"""Admins: visit uploads, broadcasts with progress, staff; staff: the call list."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import PurePath
+
+from aiogram import Bot, F, Router
+from aiogram.enums import ChatType
+from aiogram.filters import Command, CommandObject
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import BufferedInputFile, CallbackQuery, Message
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.settings import Settings
+from handlers.filters import ADMIN, MANAGER, IsAdmin, IsStaff
+from handlers.outbound import progress as broadcasts
+from handlers.outbound.progress import Audience
+from handlers.views.callbacks import (
+    AudienceCallback,
+    BroadcastCallback,
+    ConfirmCallback,
+    StaffCallback,
+)
+from storage.uow import Repositories
+from storage.workflows.imports import import_visits
+from survey.exports import as_xlsx
+from survey.periods import EXAMPLE, PeriodError, parse_period
+from survey.visit_import import ImportFileError, read_visits
+
+Clock = Callable[[], datetime]
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+MAX_REPORTED_ROWS = 30
+
+
+class BroadcastSetup(StatesGroup):
+    period = State()
+    order = State()
+    confirm = State()
+
+
+# --- visit list upload -----------------------------------------------------------------
+
+
+async def visits_uploaded(
+    message: Message, bot: Bot, db: Repositories, settings: Settings, clock: Clock
+) -> None:
+    document = message.document
+    assert document is not None
+    name = document.file_name or ""
+    if PurePath(name).suffix.lower() not in (".csv", ".xlsx"):
+        await message.answer(_("Send the visit list as a .csv or .xlsx file."))
+        return
+    if (document.file_size or 0) > MAX_UPLOAD_BYTES:
+        await message.answer(
+            _("The file is larger than {limit} MB; split it into parts.").format(
+                limit=MAX_UPLOAD_BYTES // (1024 * 1024)
+            )
+        )
+        return
+    buffer = io.BytesIO()
+    await bot.download(document, destination=buffer)
+    now = clock()
+    try:
+        parsed = read_visits(buffer.getvalue(), name, today=now.astimezone(settings.zone).date())
+    except ImportFileError as error:
+        await message.answer(_("Nothing imported: {reason}").format(reason=str(error)))
+        return
+    counts = await import_visits(db, parsed, settings, now)
+    await db.commit()
+    lines = [
+        "<b>" + _("Visits imported") + "</b>",
+        _("New: {created} · updated: {updated} · rejected rows: {rejected}").format(
+            created=counts.created,
+            updated=counts.updated,
+            rejected=len({e.line for e in parsed.errors}),
+        ),
+    ]
+    if parsed.ignored_columns:
+        lines.append(
+            _("Ignored columns: {columns}").format(columns=", ".join(parsed.ignored_columns))
+        )
+    for problem in parsed.errors[:MAX_REPORTED_ROWS]:
+        lines.append(_("line {line}: {reason}").format(line=problem.line, reason=problem.reason))
+    if len(parsed.errors) > MAX_REPORTED_ROWS:
+        lines.append(_("…and {count} more").format(count=len(parsed.errors) - MAX_REPORTED_ROWS))
+    await message.answer("\n".join(lines)[:4000])
+
+
+# --- broadcasts --------------------------------------------------------------------------
+
+
+async def cmd_broadcast(message: Message, state: FSMContext) -> None:
+    await state.clear()
+    builder = InlineKeyboardBuilder()
+    for audience, label in (
+        (Audience.PERIOD, _("Visits in a date range, not yet invited")),
+        (Audience.NOT_COMPLETED, _("Invited, survey not completed")),
+        (Audience.ORDER, _("One work order")),
+    ):
+        builder.button(text=label, callback_data=AudienceCallback(audience=audience.value))
+    builder.adjust(1)
+    await message.answer(_("Whom shall we write to?"), reply_markup=builder.as_markup())
+
+
+async def audience_chosen(
+    query: CallbackQuery,
+    callback_data: AudienceCallback,
+    db: Repositories,
+    state: FSMContext,
+    clock: Clock,
+) -> None:
+    await query.answer()
+    assert isinstance(query.message, Message)
+    if callback_data.audience == Audience.PERIOD:
+        await state.set_state(BroadcastSetup.period)
+        await query.message.edit_text(
+            _("Send the visit dates, for example {example}.").format(example=EXAMPLE)
+        )
+    elif callback_data.audience == Audience.ORDER:
+        await state.set_state(BroadcastSetup.order)
+        await query.message.edit_text(_("Send the work order number."))
+    else:
+        await _preview(query.message, db, state, clock, Audience.NOT_COMPLETED, {})
+
+
+async def period_received(
+    message: Message, db: Repositories, state: FSMContext, settings: Settings, clock: Clock
+) -> None:
+    try:
+        period = parse_period(message.text, clock().astimezone(settings.zone).date())
+    except PeriodError:
+        await message.answer(
+            _("I did not understand the dates. Example: {example}").format(example=EXAMPLE)
+        )
+        return
+    if period.first is None:
+        await message.answer(
+            _("Please give the first and the last day. Example: {example}").format(example=EXAMPLE)
+        )
+        return
+    params = {"first": period.first.isoformat(), "last": period.last.isoformat()}
+    await _preview(message, db, state, clock, Audience.PERIOD, params, edit=False)
+
+
+async def order_received(
+    message: Message, db: Repositories, state: FSMContext, clock: Clock
+) -> None:
+    order_no = (message.text or "").strip()
+    if not order_no or len(order_no) > 64:
+        await message.answer(_("Send the work order number."))
+        return
+    await _preview(message, db, state, clock, Audience.ORDER, {"order_no": order_no}, edit=False)
+
+
+async def _plan(
+    db: Repositories, audience: Audience, params: dict[str, str], now: datetime
+) -> broadcasts.Preview:
+    from survey.periods import Period, parse_date
+
+    if audience is Audience.PERIOD:
+        period = Period(parse_date(params["first"]), parse_date(params["last"]))
+        return await broadcasts.preview(db, audience, now, period=period)
+    if audience is Audience.ORDER:
+        return await broadcasts.preview(db, audience, now, order_no=params["order_no"])
+    return await broadcasts.preview(db, audience, now)
+
+
+async def _preview(
+    message: Message,
+    db: Repositories,
+    state: FSMContext,
+    clock: Clock,
+    audience: Audience,
+    params: dict[str, str],
+    *,
+    edit: bool = True,
+) -> None:
+    plan = await _plan(db, audience, params, clock())
+    text = "\n".join(
+        [
+            _("It will reach {reach} customer(s).").format(reach=plan.reach),
+            _("Without Telegram (go to the call list): {count}").format(count=plan.no_telegram),
+            _("Opted out (will be skipped): {count}").format(count=plan.opted_out),
+            _("Already messaged before: {count}").format(count=plan.already),
+            "",
+            _("Messages go out only outside quiet hours. Start?"),
+        ]
+    )
+    if not plan.targets:
+        await state.clear()
+        reply = _("Nobody to write to for this choice.") + "\n" + text.split("\n\n")[0]
+        await (message.edit_text(reply) if edit else message.answer(reply))
+        return
+    await state.set_state(BroadcastSetup.confirm)
+    await state.set_data({"audience": audience.value, "params": params})
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("Start"), callback_data=ConfirmCallback(go=True))
+    builder.button(text=_("Cancel"), callback_data=ConfirmCallback(go=False))
+    await (
+        message.edit_text(text, reply_markup=builder.as_markup())
+        if edit
+        else message.answer(text, reply_markup=builder.as_markup())
+    )
+
+
+async def broadcast_confirmed(
+    query: CallbackQuery,
+    callback_data: ConfirmCallback,
+    db: Repositories,
+    state: FSMContext,
+    clock: Clock,
+) -> None:
+    assert isinstance(query.message, Message)
+    data = await state.get_data()
+    await state.clear()
+    if not callback_data.go or "audience" not in data:
+        await query.message.edit_text(_("Broadcast cancelled; nothing was sent."))
+        await query.answer()
+        return
+    now = clock()
+    plan = await _plan(db, Audience(data["audience"]), data["params"], now)
+    broadcast = await broadcasts.start(
+        db,
+        plan,
+        now,
+        created_by=query.from_user.id,
+        progress_chat_id=query.message.chat.id,
+        progress_message_id=query.message.message_id,
+    )
+    await db.commit()
+    progress = broadcasts.Progress.of(await db.outreach.broadcast_counts(broadcast.id))
+    await query.message.edit_text(
+        broadcasts.progress_text(broadcast, progress, now),
+        reply_markup=broadcasts.progress_keyboard(broadcast),
+    )
+    await query.answer(_("Started."))
+
+
+async def broadcast_cancelled(
+    query: CallbackQuery, callback_data: BroadcastCallback, db: Repositories, clock: Clock
+) -> None:
+    broadcast = await db.outreach.get_broadcast(callback_data.broadcast_id)
+    if broadcast is None or broadcast.status != "running":
+        await query.answer(_("This broadcast has already ended."), show_alert=True)
+        return
+    now = clock()
+    await broadcasts.cancel(db, broadcast, now)
+    await db.commit()
+    progress = broadcasts.Progress.of(await db.outreach.broadcast_counts(broadcast.id))
+    if isinstance(query.message, Message):
+        await query.message.edit_text(broadcasts.progress_text(broadcast, progress, now))
+    await query.answer(_("Cancelled; what was sent stays sent."))
+
+
+# --- staff management -------------------------------------------------------------------
+
+
+async def cmd_staff(
+    message: Message, command: CommandObject, db: Repositories, settings: Settings, clock: Clock
+) -> None:
+    assert message.from_user is not None
+    words = (command.args or "").split()
+    usage = _("Usage: /staff add manager ID, /staff add admin ID, /staff remove ID")
+    if (
+        words[:1] == ["add"]
+        and len(words) == 3
+        and words[1] in (ADMIN, MANAGER)
+        and words[2].isdigit()
+    ):
+        await db.staff.put(int(words[2]), words[1], message.from_user.id, clock())
+        await db.commit()
+        await message.answer(_("{id} is now {role}.").format(id=words[2], role=words[1]))
+        return
+    if words[:1] == ["remove"] and len(words) == 2 and words[1].isdigit():
+        if int(words[1]) in settings.staff_ids:
+            await message.answer(
+                _(
+                    "{id} is set in the configuration (ADMIN_IDS/MANAGER_IDS); change it there."
+                ).format(id=words[1])
+            )
+            return
+        removed = await db.staff.remove(int(words[1]))
+        await db.commit()
+        await message.answer(
+            _("Removed.") if removed else _("{id} is not on the staff list.").format(id=words[1])
+        )
+        return
+    if words:
+        await message.answer(usage)
+        return
+    lines = ["<b>" + _("Staff") + "</b>"]
+    lines += [f"{user_id} · admin · {_('configuration')}" for user_id in settings.admin_ids]
+    lines += [f"{user_id} · manager · {_('configuration')}" for user_id in settings.manager_ids]
+    builder = InlineKeyboardBuilder()
+    for member in await db.staff.all():
+        lines.append(f"{member.user_id} · {member.role}")
+        builder.button(
+            text=_("Remove {id}").format(id=member.user_id),
+            callback_data=StaffCallback(user_id=member.user_id),
+        )
+    builder.adjust(1)
+    lines += ["", usage]
+    await message.answer("\n".join(lines), reply_markup=builder.as_markup())
+
+
+async def staff_removed(
+    query: CallbackQuery, callback_data: StaffCallback, db: Repositories
+) -> None:
+    removed = await db.staff.remove(callback_data.user_id)
+    await db.commit()
+    await query.answer(_("Removed.") if removed else _("Already removed."))
+    if isinstance(query.message, Message):
+        await query.message.edit_reply_markup(reply_markup=None)
+
+
+# --- call list ----------------------------------------------------------------------------
+
+
+async def cmd_call_list(message: Message, db: Repositories, clock: Clock) -> None:
+    rows = await db.outreach.call_list()
+    if not rows:
+        await message.answer(_("The call list is empty: every customer is reachable in Telegram."))
+        return
+    name = f"call-list-{clock():%Y-%m-%d}.xlsx"
+    await message.answer_document(
+        BufferedInputFile(as_xlsx(rows), filename=name),
+        caption=_("Customers to phone: {count}").format(count=len(rows)),
+    )
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    admin, staff = IsAdmin(), IsStaff()
+    private = F.chat.type == ChatType.PRIVATE
+    router.message.register(visits_uploaded, private, admin, F.document)
+    router.message.register(cmd_broadcast, Command("broadcast"), private, admin)
+    router.message.register(
+        period_received, BroadcastSetup.period, private, admin, F.text, ~F.text.startswith("/")
+    )
+    router.message.register(
+        order_received, BroadcastSetup.order, private, admin, F.text, ~F.text.startswith("/")
+    )
+    router.callback_query.register(audience_chosen, AudienceCallback.filter(), admin)
+    router.callback_query.register(broadcast_confirmed, ConfirmCallback.filter(), admin)
+    router.callback_query.register(
+        broadcast_cancelled, BroadcastCallback.filter(F.action == "cancel"), admin
+    )
+    router.message.register(cmd_staff, Command("staff"), private, admin)
+    router.callback_query.register(staff_removed, StaffCallback.filter(), admin)
+    router.message.register(cmd_call_list, Command("calllist"), staff)
+    return router

@@ -1,0 +1,166 @@
+"""A customer's personal data (152-FZ): what we store (/mydata), erasing it (/forget),
+and linking a Telegram account to an imported customer by sharing one's own phone."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from aiogram import Bot, F, Router, html
+from aiogram.enums import ChatType
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.types import (
+    CallbackQuery,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.settings import Settings
+from handlers.customer.survey import show_survey
+from handlers.views.callbacks import ForgetCallback
+from handlers.views.survey import format_date
+from storage.uow import Repositories
+from survey.phones import normalise_phone
+
+Clock = Callable[[], datetime]
+
+
+def share_phone_keyboard() -> ReplyKeyboardMarkup:
+    return ReplyKeyboardMarkup(
+        keyboard=[[KeyboardButton(text=_("📱 Share my phone number"), request_contact=True)]],
+        resize_keyboard=True,
+        one_time_keyboard=True,
+    )
+
+
+async def contact_shared(
+    message: Message,
+    bot: Bot,
+    db: Repositories,
+    settings: Settings,
+    clock: Clock,
+    i18n: I18n,
+) -> None:
+    assert message.contact is not None
+    assert message.from_user is not None
+    # Only one's own contact links anything: a forwarded or typed-in contact of someone
+    # else carries another user_id (or none) and must never reveal their survey.
+    if message.contact.user_id != message.from_user.id:
+        await message.answer(
+            _("Please share your own number with the button below."),
+            reply_markup=share_phone_keyboard(),
+        )
+        return
+    phone = normalise_phone(message.contact.phone_number)
+    customer = await db.visits.customer_by_phone(phone) if phone else None
+    if customer is None:
+        await message.answer(
+            _(
+                "We found no service visits with this number. If you gave us another "
+                "number, please use the link from your invitation."
+            ),
+            reply_markup=ReplyKeyboardRemove(),
+        )
+        return
+    db.users.link_customer(customer, message.from_user.id, clock())
+    await db.commit()
+    pending = await db.surveys.pending_for_user(message.from_user.id)
+    await message.answer(
+        _("Thank you, {name}! Your account is linked.").format(name=customer.name),
+        reply_markup=ReplyKeyboardRemove(),
+    )
+    if pending:
+        await show_survey(bot, message.chat.id, pending[0], db, settings, i18n.current_locale)
+    else:
+        await message.answer(_("There is no survey waiting for you right now. Thank you!"))
+
+
+async def cmd_mydata(message: Message, db: Repositories) -> None:
+    assert message.from_user is not None
+    customers = await db.visits.customers_of(message.from_user.id)
+    user = await db.users.get(message.from_user.id)
+    lines = ["<b>" + _("What we store about you") + "</b>", ""]
+    lines.append(_("Telegram id: {id}").format(id=message.from_user.id))
+    if user is not None:
+        lines.append(_("Language: {language}").format(language=user.language or "—"))
+        if user.opted_out_at:
+            lines.append(_("You opted out of surveys."))
+    if not customers:
+        lines.append(_("No customer record is linked to your account."))
+    for customer in customers:
+        lines += [
+            "",
+            _("Name: {name}, phone: {phone}").format(
+                name=html.quote(customer.name), phone=html.quote(customer.phone or "—")
+            ),
+        ]
+        for survey in await db.surveys.of_customer(customer.id):
+            visit = survey.visit
+            lines.append(
+                _(
+                    "Visit {date}, {car}, work order {order_no}: "
+                    "survey {status}, {answers} answer(s)"
+                ).format(
+                    date=format_date(visit.visit_date),
+                    car=html.quote(visit.car),
+                    order_no=html.quote(visit.order_no),
+                    status=survey.status,
+                    answers=len(survey.answers),
+                )
+            )
+            if survey.comment:
+                comment = html.quote(survey.comment[:300])
+                lines.append(_("Your comment: {comment}").format(comment=comment))
+    lines += ["", _("/forget erases your personal data.")]
+    await message.answer("\n".join(lines))
+
+
+async def cmd_forget(message: Message) -> None:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("Yes, erase my data"), callback_data=ForgetCallback(confirmed=True))
+    builder.button(text=_("No, keep it"), callback_data=ForgetCallback(confirmed=False))
+    builder.adjust(1)
+    await message.answer(
+        _(
+            "We will erase your name, phone, Telegram id and your comments. Your answers "
+            "stay only as anonymous statistics, and we will not write to you again unless "
+            "you come back. Erase?"
+        ),
+        reply_markup=builder.as_markup(),
+    )
+
+
+async def forget_confirmed(
+    query: CallbackQuery,
+    callback_data: ForgetCallback,
+    db: Repositories,
+    state: FSMContext,
+    clock: Clock,
+) -> None:
+    if not callback_data.confirmed:
+        if isinstance(query.message, Message):
+            await query.message.edit_text(_("Nothing was erased."))
+        await query.answer()
+        return
+    await db.forget(query.from_user.id, clock())
+    await db.commit()
+    await state.clear()
+    if isinstance(query.message, Message):
+        await query.message.edit_text(_("Done: your personal data is erased. Goodbye!"))
+    await query.answer()
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.message.filter(F.chat.type == ChatType.PRIVATE)
+    router.message.register(contact_shared, F.contact)
+    router.message.register(cmd_mydata, Command("mydata"))
+    router.message.register(cmd_forget, Command("forget"))
+    router.callback_query.register(forget_confirmed, ForgetCallback.filter())
+    return router

@@ -1,0 +1,143 @@
+"""/start (with an invitation token or without) and /help."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import datetime
+
+from aiogram import Bot, F, Router, html
+from aiogram.enums import ChatType
+from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.types import Message
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+
+from bot.settings import Settings
+from handlers.customer.privacy import share_phone_keyboard
+from handlers.customer.survey import show_survey
+from handlers.filters import ADMIN, role_of
+from storage.uow import Repositories
+from survey.dialogue import SurveyStatus
+
+TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+async def cmd_start_with_token(
+    message: Message,
+    command: CommandObject,
+    bot: Bot,
+    db: Repositories,
+    settings: Settings,
+    clock: Callable[[], datetime],
+    i18n: I18n,
+) -> None:
+    assert message.from_user is not None
+    token = command.args or ""
+    survey = await db.surveys.by_token(token) if TOKEN_PATTERN.match(token) else None
+    if survey is None:
+        await message.answer(
+            _(
+                "This link is not valid. Please open the link from your invitation "
+                "exactly as it was sent, or wait for the next one."
+            )
+        )
+        return
+    customer = survey.visit.customer
+    if customer.telegram_user_id not in (None, message.from_user.id):
+        await message.answer(
+            _(
+                "This invitation was sent to another customer, so it cannot be opened "
+                "from your account."
+            )
+        )
+        return
+    if survey.status == SurveyStatus.COMPLETED:
+        await message.answer(
+            _("You have already answered the survey about this visit. Thank you!")
+        )
+        return
+    if survey.status == SurveyStatus.EXPIRED:
+        await message.answer(
+            _("The survey about this visit has closed. Thank you for your time all the same!")
+        )
+        return
+    db.users.link_customer(customer, message.from_user.id, clock())
+    await show_survey(bot, message.chat.id, survey, db, settings, i18n.current_locale)
+
+
+async def cmd_start(
+    message: Message,
+    bot: Bot,
+    db: Repositories,
+    settings: Settings,
+    i18n: I18n,
+) -> None:
+    assert message.from_user is not None
+    pending = await db.surveys.pending_for_user(message.from_user.id)
+    if pending:
+        await show_survey(bot, message.chat.id, pending[0], db, settings, i18n.current_locale)
+        return
+    lines = [
+        _(
+            "Hello! This is the client-service bot of {dealership}.\n\n"
+            "After a service visit we send you a link to a short survey about it. "
+            "Open that link and the survey starts here. There is no survey waiting "
+            "for you right now."
+        ).format(dealership=html.quote(settings.dealership_name)),
+        "",
+        _(
+            "Were you at our service recently? Share your phone number with the button "
+            "below and we will find your visit."
+        ),
+    ]
+    if settings.privacy_url:
+        lines += [
+            "",
+            _("How we handle your personal data: {url}").format(
+                url=html.quote(settings.privacy_url)
+            ),
+        ]
+    await message.answer("\n".join(lines), reply_markup=share_phone_keyboard())
+
+
+async def cmd_help(message: Message, settings: Settings, db: Repositories) -> None:
+    assert message.from_user is not None
+    role = await role_of(message.from_user.id, settings, db)
+    if role is None:
+        await message.answer(customer_help())
+        return
+    lines = [
+        "<b>" + _("Client-service commands") + "</b>",
+        _("/cases: open cases · /my: cases you have taken · /case N: one case"),
+        _("/stats [period]: statistics and charts · /export [period] [csv]: a file"),
+        _("/segments: loyalty segments · /calllist: customers to phone"),
+    ]
+    if role == ADMIN:
+        lines += [
+            _("/broadcast: invite or remind customers · /staff: who is staff"),
+            _("Send a .csv or .xlsx file to import visits."),
+        ]
+    await message.answer("\n".join(lines))
+
+
+def customer_help() -> str:
+    return _(
+        "I ask a few questions after your visit to the service centre, so that we can "
+        "fix what went wrong and keep what went right.\n\n"
+        "/start: continue your survey\n"
+        "/language: choose the language\n"
+        "/stop: receive no more surveys\n"
+        "/mydata: what we store about you\n"
+        "/forget: erase your personal data\n"
+        "/help: this message"
+    )
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.message.filter(F.chat.type == ChatType.PRIVATE)
+    router.message.register(cmd_start_with_token, CommandStart(deep_link=True))
+    router.message.register(cmd_start, CommandStart())
+    router.message.register(cmd_help, Command("help"))
+    return router

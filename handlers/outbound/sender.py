@@ -1,0 +1,233 @@
+"""The one sender of invitations and reminders, at Telegram's pace.
+
+Overall it keeps to SEND_RATE messages a second (a leaky bucket, aiolimiter) and to one
+message a second per chat. 429: everyone waits retry_after, and the message goes again.
+403: the customer blocked the bot; recorded, goes to the call list. Network errors and
+5xx: retried with backoff a bounded number of times. Each outcome is committed the moment
+it is known, and a send is claimed with a lease first, so a restart resumes with the
+sends not yet out and two workers never send the same one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.utils.i18n import I18n
+from aiolimiter import AsyncLimiter
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.settings import Settings
+from handlers.views import survey as screens
+from storage.models import Send
+from storage.outreach import SendStatus
+from storage.uow import Repositories
+from survey.dialogue import SurveyStatus
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+FIRST_RETRY = timedelta(seconds=10)
+PER_CHAT_GAP = 1.0  # seconds between two messages to one chat
+
+
+@dataclass
+class Sender:
+    sessions: async_sessionmaker[AsyncSession]
+    settings: Settings
+    clock: Callable[[], datetime]
+    i18n: I18n
+    limiter: AsyncLimiter = field(init=False)
+    _resume_at: float = field(default=0.0, init=False)
+    _stop: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+    _last_to_chat: dict[int, float] = field(default_factory=dict, init=False)
+
+    def __post_init__(self) -> None:
+        # A bucket of one, refilled every 1/SEND_RATE s: evenly spaced messages. A bucket of
+        # a whole second's worth would allow up to twice the rate across a window's edge.
+        self.limiter = AsyncLimiter(1, 1 / self.settings.send_rate)
+
+    async def run_once(self, bot: Bot, limit: int = 200) -> int:
+        """Work through the sends due now; returns how many were taken."""
+        async with self.sessions() as session:
+            due = await Repositories(session).outreach.due_ids(self.clock(), limit)
+        if not due:
+            return 0
+        gate = asyncio.Semaphore(max(1, int(self.settings.send_rate)))
+
+        async def one(send_id: int) -> None:
+            async with gate:
+                await self._process(bot, send_id)
+
+        await asyncio.gather(*(one(send_id) for send_id in due))
+        return len(due)
+
+    async def run_until_stopped(self, bot: Bot, stop: asyncio.Event, idle: float = 1.0) -> None:
+        """Keep sending until `stop` is set.
+
+        A message already handed to Telegram is recorded; the ones of the batch not yet
+        started are released at once for the next run, so stopping never loses or doubles one.
+        """
+        self._stop = stop
+        while not stop.is_set():
+            try:
+                taken = await self.run_once(bot)
+            except Exception:  # a database hiccup must not kill the sender for good
+                log.exception("sender batch failed")
+                taken = 0
+            if not taken:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), idle)
+
+    async def _process(self, bot: Bot, send_id: int) -> None:
+        async with self.sessions() as session:
+            db = Repositories(session)
+            now = self.clock()
+            if not await db.outreach.claim(send_id, now, self.settings.send_lease):
+                return
+            await session.commit()
+            send = await db.outreach.get(send_id)
+            if send is None:
+                return
+            skip = await self._reason_to_skip(db, send, now)
+            if skip == "later":
+                send.next_attempt_at = self.settings.send_hours.next_open(now)
+                send.claimed_until = None
+                await session.commit()
+                return
+            if skip is not None:
+                send.status, send.error, send.claimed_until = SendStatus.SKIPPED, skip, None
+                await session.commit()
+                return
+            await self._deliver(bot, db, send, now)
+            await session.commit()
+
+    async def _reason_to_skip(self, db: Repositories, send: Send, now: datetime) -> str | None:
+        survey = send.survey
+        customer = survey.visit.customer
+        if send.kind == "invitation" and (
+            survey.status != SurveyStatus.INVITED or survey.invited_at is not None
+        ):
+            return "answered"  # the customer opened the link already, or declined
+        if send.kind == "reminder" and survey.status not in (
+            SurveyStatus.INVITED,
+            SurveyStatus.IN_PROGRESS,
+        ):
+            return "closed"
+        if survey.expires_at is not None and survey.expires_at <= now:
+            return "expired"
+        if customer.erased_at is not None:
+            return "erased"
+        if customer.telegram_user_id is None:
+            return "no_telegram"
+        user = await db.users.get(customer.telegram_user_id)
+        if user is not None and user.opted_out_at is not None:
+            return "opted_out"
+        if send.kind == "invitation" and await db.outreach.recently_surveyed(
+            customer.id, survey.id, now - self.settings.survey_cooldown
+        ):
+            return "cooldown"
+        if not self.settings.send_hours.contains(now):
+            return "later"
+        return None
+
+    async def _deliver(self, bot: Bot, db: Repositories, send: Send, now: datetime) -> None:
+        survey = send.survey
+        customer = survey.visit.customer
+        chat_id = customer.telegram_user_id
+        assert chat_id is not None
+        user = await db.users.get(chat_id)
+        locale = (user.language if user else None) or self.settings.default_language
+        run = db.surveys.run_of(survey)
+        card = screens.VisitCard.of(survey)
+        with self.i18n.context(), self.i18n.use_locale(locale):
+            if send.kind == "invitation":
+                screen = screens.invitation(
+                    run, card, self.settings.dealership_name, self.settings.privacy_url
+                )
+            else:
+                screen = screens.reminder(run, card, self.settings.dealership_name, locale)
+        await self._pace(chat_id)
+        if self._stop.is_set():
+            send.claimed_until = None  # not sent: free for whoever runs next
+            return
+        send.attempts += 1
+        try:
+            message = await bot.send_message(chat_id, screen.text, reply_markup=screen.keyboard)
+            # Telegram counts one a second per chat as messages arrive: space the next one
+            # from when this one was delivered, not from when it set off.
+            self._last_to_chat[chat_id] = time.monotonic()
+        except TelegramRetryAfter as error:
+            # Telegram says slow down: everybody waits, this one goes again afterwards.
+            self._resume_at = max(self._resume_at, time.monotonic() + error.retry_after)
+            send.attempts -= 1
+            send.next_attempt_at = now + timedelta(seconds=error.retry_after)
+            send.claimed_until = None
+            send.error = f"429: retry after {error.retry_after}s"
+            return
+        except TelegramForbiddenError as error:
+            send.status, send.error = SendStatus.BLOCKED, error.message[:300]
+            customer.unreachable_reason = "blocked"
+            return
+        except TelegramBadRequest as error:
+            send.status, send.error = SendStatus.FAILED, error.message[:300]
+            return
+        except (TelegramNetworkError, TelegramServerError) as error:
+            send.error = str(error)[:300]
+            send.claimed_until = None
+            if send.attempts >= MAX_ATTEMPTS:
+                send.status = SendStatus.FAILED
+            else:
+                send.next_attempt_at = now + FIRST_RETRY * 2 ** (send.attempts - 1)
+            return
+        send.status, send.sent_at, send.message_id = SendStatus.SENT, now, message.message_id
+        send.error, send.claimed_until = None, None
+        if survey.live_message_id is not None and survey.chat_id is not None:
+            await _strip(bot, survey.chat_id, survey.live_message_id)
+        db.surveys.set_live_message(survey, chat_id, message.message_id)
+        if send.kind == "invitation":
+            survey.invited_at = now
+            survey.expires_at = now + self.settings.survey_ttl
+            await db.outreach.schedule(survey, "reminder", now + self.settings.reminder_after, now)
+
+    async def _pace(self, chat_id: int) -> None:
+        # A 429 pause set while this task waited may extend it: check again after waking.
+        while (wait := self._resume_at - time.monotonic()) > 0:  # noqa: ASYNC110
+            await asyncio.sleep(wait)
+        gap = self._last_to_chat.get(chat_id, 0.0) + PER_CHAT_GAP - time.monotonic()
+        if gap > 0:
+            await asyncio.sleep(gap)
+        await self.limiter.acquire()
+        self._last_to_chat[chat_id] = time.monotonic()
+
+
+async def _strip(bot: Bot, chat_id: int, message_id: int) -> None:
+    # The old buttons may be gone already; the new message is what matters.
+    with contextlib.suppress(TelegramBadRequest, TelegramForbiddenError):
+        await bot.edit_message_reply_markup(chat_id=chat_id, message_id=message_id)
+
+
+async def expire_surveys(sessions: async_sessionmaker[AsyncSession], now: datetime) -> int:
+    """Close surveys left unanswered for SURVEY_TTL; their buttons then say so."""
+    async with sessions() as session:
+        db = Repositories(session)
+        expired = await db.outreach.surveys_to_expire(now)
+        for survey in expired:
+            survey.status = SurveyStatus.EXPIRED
+            survey.expired_at = now
+            survey.updated_at = now
+        await session.commit()
+        return len(expired)

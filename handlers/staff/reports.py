@@ -1,0 +1,186 @@
+"""/stats, /export and /segments for client-service staff."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import Callable
+from datetime import date, datetime
+
+from aiogram import Router, html
+from aiogram.filters import Command, CommandObject
+from aiogram.types import BufferedInputFile, CallbackQuery, InputMediaPhoto, Message
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.settings import Settings
+from handlers.filters import IsStaff
+from handlers.views import stats
+from handlers.views.callbacks import SegmentCallback
+from storage.reports import ReportRepository
+from storage.uow import Repositories
+from storage.workflows.report import build_report, segment_counts
+from survey.metrics import SEGMENT_NAMES, Segment
+from survey.periods import EXAMPLE, Period, PeriodError, parse_period
+
+Clock = Callable[[], datetime]
+
+
+def _today(settings: Settings, clock: Clock) -> date:
+    return clock().astimezone(settings.zone).date()
+
+
+async def _period(
+    message: Message, text: str | None, settings: Settings, clock: Clock
+) -> Period | None:
+    try:
+        return parse_period(text, _today(settings, clock))
+    except PeriodError:
+        await message.answer(
+            _("I did not understand the period. Examples: {example}, or all.").format(
+                example=EXAMPLE
+            )
+        )
+        return None
+
+
+async def cmd_stats(
+    message: Message,
+    command: CommandObject,
+    db: Repositories,
+    settings: Settings,
+    clock: Clock,
+    i18n: I18n,
+) -> None:
+    period = await _period(message, command.args, settings, clock)
+    if period is None:
+        return
+    report = await build_report(db.session, period)
+    await message.answer(stats.summary(report, i18n.current_locale))
+    if not report.funnel.started and not report.csi_surveys:
+        return
+    locale = i18n.current_locale
+    # Imported here, not at the top: matplotlib and numpy hold about 60 MB, which a bot
+    # that nobody asks for charts should not carry.
+    from handlers.views import charts
+
+    # Drawing is CPU work: keep it off the event loop so other chats are not held up.
+    images = await asyncio.to_thread(
+        lambda: [
+            charts.problem_shares(report, locale),
+            charts.csi_trend(report, locale),
+            charts.advisors(report, locale),
+        ]
+    )
+    await message.answer_media_group(
+        [
+            InputMediaPhoto(media=BufferedInputFile(image, filename=f"chart-{n}.png"))
+            for n, image in enumerate(images, start=1)
+        ]
+    )
+
+
+async def cmd_export(
+    message: Message,
+    command: CommandObject,
+    db: Repositories,
+    settings: Settings,
+    clock: Clock,
+) -> None:
+    words = (command.args or "").split()
+    as_csv = "csv" in words
+    words = [w for w in words if w not in ("csv", "xlsx")]
+    period = await _period(message, " ".join(words) or None, settings, clock)
+    if period is None:
+        return
+    # openpyxl loads on the first export only, like matplotlib for the charts.
+    from storage.workflows.export import write_csv, write_xlsx
+
+    name = f"followup-{period.label().replace('..', '_').replace('…', 'to_')}"
+    if as_csv:
+        text = io.StringIO()
+        count = await write_csv(db.session, period, text)
+        data, name = text.getvalue().encode("utf-8-sig"), name + ".csv"
+    else:
+        binary = io.BytesIO()
+        count = await write_xlsx(
+            db.session,
+            period,
+            binary,
+            today=_today(settings, clock),
+            csi_threshold=settings.segment_csi_threshold,
+            repeat_at=settings.segment_repeat_visits,
+        )
+        data, name = binary.getvalue(), name + ".xlsx"
+    await message.answer_document(
+        BufferedInputFile(data, filename=name),
+        caption=_("Surveys in the file: {count}").format(count=count),
+    )
+
+
+async def cmd_segments(
+    message: Message, db: Repositories, settings: Settings, clock: Clock, i18n: I18n
+) -> None:
+    counts = await segment_counts(
+        db.session,
+        _today(settings, clock),
+        settings.segment_csi_threshold,
+        settings.segment_repeat_visits,
+    )
+    builder = InlineKeyboardBuilder()
+    for segment, count in counts.items():
+        if count:
+            builder.button(
+                text=f"{SEGMENT_NAMES[segment][i18n.current_locale]} ({count})",
+                callback_data=SegmentCallback(segment=segment.value),
+            )
+    builder.adjust(1)
+    await message.answer(
+        stats.segments(counts, i18n.current_locale), reply_markup=builder.as_markup()
+    )
+
+
+async def segment_listed(
+    query: CallbackQuery,
+    callback_data: SegmentCallback,
+    db: Repositories,
+    settings: Settings,
+    clock: Clock,
+    i18n: I18n,
+) -> None:
+    if callback_data.segment not in {s.value for s in Segment}:
+        await query.answer(_("This button no longer works."), show_alert=True)
+        return
+    segment = Segment(callback_data.segment)
+    members = await ReportRepository(db.session).segment_members(
+        segment,
+        _today(settings, clock),
+        settings.segment_csi_threshold,
+        settings.segment_repeat_visits,
+    )
+    lines = ["<b>" + SEGMENT_NAMES[segment][i18n.current_locale] + "</b>", ""]
+    for customer, csi, visits in members:
+        lines.append(
+            _("{name}, {phone}: CSI {csi:.0f}, visits in a year: {visits}").format(
+                name=html.quote(customer.name),
+                phone=html.quote(customer.phone or "—"),
+                csi=csi,
+                visits=visits,
+            )
+        )
+    if len(members) == 50:
+        lines.append(_("(the first 50; /export has them all)"))
+    if query.message is not None:
+        await query.message.answer("\n".join(lines))
+    await query.answer()
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    staff = IsStaff()
+    router.message.register(cmd_stats, Command("stats"), staff)
+    router.message.register(cmd_export, Command("export"), staff)
+    router.message.register(cmd_segments, Command("segments"), staff)
+    router.callback_query.register(segment_listed, SegmentCallback.filter(), staff)
+    return router

@@ -1,0 +1,207 @@
+"""What client-service staff see: the case card, its buttons, reminders and case lists."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from aiogram import html
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from handlers.views.callbacks import CaseAction, CaseCallback, CauseCallback
+from handlers.views.survey import format_date
+from storage.cases import CaseStatus
+from storage.models import Case, CaseEvent
+from survey.questionnaire import question
+
+CAUSES = ("advisor", "workshop", "parts", "billing", "waiting", "other")
+
+
+def cause_label(cause: str) -> str:
+    return {
+        "advisor": _("Service advisor"),
+        "workshop": _("Workshop"),
+        "parts": _("Parts"),
+        "billing": _("Billing"),
+        "waiting": _("Waiting time"),
+        "other": _("Other"),
+    }.get(cause, cause)
+
+
+def window_label(window: str | None, day: date | None) -> str:
+    labels = {
+        "today": _("today"),
+        "morning": _("in the morning"),
+        "evening": _("in the evening"),
+        "any": _("at any time"),
+    }
+    text = labels.get(window or "", "")
+    if day is not None and window in ("morning", "evening"):
+        text = f"{text} {format_date(day)}"
+    return text
+
+
+def _when(moment: datetime | None, zone: ZoneInfo) -> str:
+    return moment.astimezone(zone).strftime("%d.%m %H:%M") if moment else ""
+
+
+def severity_line(case: Case) -> str:
+    if case.severity == "high":
+        return "🔴 " + _("Case #{number}, high severity").format(number=case.id)
+    return "🟡 " + _("Case #{number}").format(number=case.id)
+
+
+def status_line(case: Case, zone: ZoneInfo) -> str:
+    if case.status == CaseStatus.RESOLVED:
+        text = _("Resolved {when} by {who}").format(
+            when=_when(case.resolved_at, zone), who=html.quote(case.assignee_name or "")
+        )
+        if case.cause:
+            text += " · " + cause_label(case.cause)
+        return "✅ " + text
+    if case.status == CaseStatus.TAKEN:
+        return "🛠 " + _("Taken {when} by {who}").format(
+            when=_when(case.taken_at, zone), who=html.quote(case.assignee_name or "")
+        )
+    return "🆕 " + _("New, nobody has taken it yet")
+
+
+def problem_lines(case: Case) -> list[str]:
+    lines = []
+    for problem in case.problems:
+        number = problem.get("question")
+        if number is None:
+            continue
+        q = question(int(number))
+        answer = q.label(str(problem["value"]), "ru")
+        if q.kind.value == "rating":
+            answer = _("{rating} of 5").format(rating=answer)
+        marker = "‼️" if problem.get("severity") == "high" else "•"
+        lines.append(f"{marker} Q{number} {q.short['ru']}: {html.quote(answer)}")
+    return lines
+
+
+def alert_text(case: Case, zone: ZoneInfo) -> str:
+    survey = case.survey
+    visit = survey.visit
+    customer = visit.customer
+    lines = [
+        "<b>" + severity_line(case) + "</b>",
+        status_line(case, zone),
+        "",
+        _("Customer: {name}, {phone}").format(
+            name=html.quote(customer.name), phone=html.quote(customer.phone or "")
+        ),
+        _("Car: {car}, work order {order_no} of {date}").format(
+            car=html.quote(visit.car),
+            order_no=html.quote(visit.order_no),
+            date=format_date(visit.visit_date),
+        ),
+        _("Service advisor: {advisor}").format(advisor=html.quote(visit.advisor)),
+        "",
+    ]
+    problems = problem_lines(case)
+    lines += problems or [_("No problem answers any more (the customer changed them).")]
+    if survey.comment:
+        lines += ["", _("Comment: {comment}").format(comment=html.quote(survey.comment[:1500]))]
+    if survey.wants_contact:
+        call = "📞 " + _("The customer asks to be contacted")
+        if case.call_window:
+            call += ": " + window_label(case.call_window, case.call_window_date)
+        lines += ["", call]
+    elif survey.wants_contact is False:
+        lines += ["", _("The customer does not want to be called.")]
+    if case.customer_confirmed is True:
+        lines.append("👍 " + _("The customer confirmed the problem is solved."))
+    elif case.customer_confirmed is False:
+        lines.append("👎 " + _("The customer says the problem is not solved."))
+    return "\n".join(lines)
+
+
+def alert_keyboard(case: Case) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    if case.status == CaseStatus.OPEN:
+        builder.button(
+            text=_("Take it"), callback_data=CaseCallback(case_id=case.id, action=CaseAction.TAKE)
+        )
+    if case.status in CaseStatus.ACTIVE:
+        builder.button(
+            text=_("Close"), callback_data=CaseCallback(case_id=case.id, action=CaseAction.CLOSE)
+        )
+    if case.status == CaseStatus.RESOLVED:
+        builder.button(
+            text=_("Reopen"),
+            callback_data=CaseCallback(case_id=case.id, action=CaseAction.REOPEN),
+        )
+    return builder.as_markup()
+
+
+def cause_keyboard(case_id: int) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for cause in CAUSES:
+        builder.button(
+            text=cause_label(cause), callback_data=CauseCallback(case_id=case_id, cause=cause)
+        )
+    builder.adjust(2)
+    return builder.as_markup()
+
+
+def take_reminder(case: Case, zone: ZoneInfo) -> str:
+    return (
+        "⏰ "
+        + _("Nobody has taken this case within the agreed time.")
+        + "\n\n"
+        + alert_text(case, zone)
+    )
+
+
+def resolve_reminder(case: Case, zone: ZoneInfo) -> str:
+    return (
+        "⏰ "
+        + _("Case #{number} is still not resolved: the agreed time has passed.").format(
+            number=case.id
+        )
+        + "\n\n"
+        + alert_text(case, zone)
+    )
+
+
+EVENT_NAMES = {
+    "created": "🆕",
+    "updated": "✏️",
+    "alerted": "📨",
+    "taken": "🛠",
+    "note": "📝",
+    "resolved": "✅",
+    "reopened": "↩️",
+    "reminder_sent": "⏰",
+    "relay_out": "➡️",
+    "relay_in": "⬅️",
+    "customer_fixed": "👍",
+    "customer_not_fixed": "👎",
+    "call_window": "📞",
+}
+
+
+def history(events: Sequence[CaseEvent], zone: ZoneInfo) -> str:
+    lines = []
+    for event in events[-25:]:
+        who = f" {html.quote(event.actor_name)}" if event.actor_name else ""
+        text = f": {html.quote(event.text[:200])}" if event.text else ""
+        icon = EVENT_NAMES.get(event.kind, "•")
+        lines.append(f"{icon} {_when(event.created_at, zone)} {event.kind}{who}{text}")
+    return "\n".join(lines)
+
+
+def case_list_line(case: Case, zone: ZoneInfo) -> str:
+    icon = "🔴" if case.severity == "high" else "🟡"
+    state = (
+        _("taken by {who}").format(who=case.assignee_name)
+        if case.assignee_name and case.status == CaseStatus.TAKEN
+        else _("new")
+    )
+    customer = html.quote(case.survey.visit.customer.name)
+    return f"{icon} #{case.id} {customer} · {_when(case.created_at, zone)} · {html.quote(state)}"

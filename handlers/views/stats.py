@@ -1,0 +1,80 @@
+"""The statistics summary as a Telegram message (also printed by `followup-bot stats`)."""
+
+from __future__ import annotations
+
+from aiogram import html
+from aiogram.utils.i18n import gettext as _
+
+from storage.workflows.report import Report
+from survey.metrics import SEGMENT_NAMES, STRATEGIES, Segment
+from survey.questionnaire import question
+
+TOP_ADVISORS = 10
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.0f}%"
+
+
+def _num(value: float | None, digits: int = 1) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def _hours(seconds: float | None) -> str:
+    return "—" if seconds is None else _("{hours:.1f} h").format(hours=seconds / 3600)
+
+
+def summary(report: Report, locale: str) -> str:
+    funnel, cases = report.funnel, report.escalations
+    lines = [
+        "<b>" + _("Statistics for {period}").format(period=report.period.label()) + "</b>",
+        _("Invited: {invited} · started: {started} · completed: {completed} ({rate})").format(
+            invited=funnel.invited,
+            started=funnel.started,
+            completed=funnel.completed,
+            rate=_pct(funnel.response_rate),
+        ),
+        _("CSI: {csi} (from {count} completed surveys)").format(
+            csi=_num(report.csi), count=report.csi_surveys
+        ),
+        _("Median time from invitation to answers: {time}").format(
+            time=_hours(report.median_completion_seconds)
+        ),
+        _("Service advisor ratings: friendliness {q11}, responsiveness {q12}").format(
+            q11=_num(report.rating_mean(11), 2), q12=_num(report.rating_mean(12), 2)
+        ),
+        "",
+        "<b>" + _('Problem answers ("don\'t remember" not counted)') + "</b>",
+    ]
+    for q in report.questions:
+        short = question(q.question).short
+        name = short.get(locale, short["ru"])
+        lines.append(f"Q{q.question} {name}: {_pct(q.problem_share)} (n={q.answered})")
+    lines += [
+        "",
+        "<b>" + _("Cases") + "</b>",
+        _("Opened {opened} · taken within SLA {in_time} of {taken} · resolved {resolved}").format(
+            opened=cases.opened,
+            in_time=cases.taken_within_sla,
+            taken=cases.taken,
+            resolved=cases.resolved,
+        ),
+        _("Median time to take: {take} · to resolve: {resolve}").format(
+            take=_hours(cases.median_take_seconds), resolve=_hours(cases.median_resolve_seconds)
+        ),
+    ]
+    advisors = [row for row in report.advisors if row.completed][:TOP_ADVISORS]
+    if advisors:
+        lines += ["", "<b>" + _("Service advisors (CSI, surveys)") + "</b>"]
+        for row in advisors:
+            score = None if row.csi_mean_score is None else row.csi_mean_score * 100
+            lines.append(f"{html.quote(row.advisor)}: {_num(score, 0)} (n={row.completed})")
+    return "\n".join(lines)
+
+
+def segments(counts: dict[Segment, int], locale: str) -> str:
+    lines = ["<b>" + _("Loyalty segments") + "</b>", ""]
+    for segment, count in counts.items():
+        lines.append(f"<b>{SEGMENT_NAMES[segment][locale]}</b>: {count}")
+        lines.append(f"<i>{STRATEGIES[segment][locale]}</i>")
+    return "\n".join(lines)

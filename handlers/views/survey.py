@@ -1,0 +1,251 @@
+"""Survey screens: each is a pure function of the survey's state and the locale."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from aiogram import html
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from handlers.views.callbacks import (
+    AnswerCallback,
+    CallWindowCallback,
+    SurveyAction,
+    SurveyNavCallback,
+)
+from storage.models import Survey
+from survey.dialogue import COMMENT_MAX_CHARS, COMMENT_STEP, CONTACT_STEP, SurveyRun
+from survey.questionnaire import QUESTION_COUNT, Kind, question
+
+
+@dataclass(frozen=True, slots=True)
+class VisitCard:
+    """What the customer is asked about, as shown in the survey's greeting."""
+
+    customer_name: str
+    order_no: str
+    visit_date: date
+    car: str
+
+    @classmethod
+    def of(cls, survey: Survey) -> VisitCard:
+        visit = survey.visit
+        return cls(visit.customer.name, visit.order_no, visit.visit_date, visit.car)
+
+
+@dataclass(frozen=True, slots=True)
+class Screen:
+    text: str
+    keyboard: InlineKeyboardMarkup | None = None
+
+
+def format_date(value: date) -> str:
+    return value.strftime("%d.%m.%Y")
+
+
+def intro(run: SurveyRun, visit: VisitCard, dealership: str) -> Screen:
+    text = _(
+        "Hello, {name}!\n\n"
+        "This is the client service of {dealership}. Thank you for visiting us on {date} "
+        "({car}, work order {order_no}).\n\n"
+        "Please answer {count} short questions about the visit: it takes about two minutes, "
+        "and you can stop and continue at any time."
+    ).format(
+        name=html.quote(visit.customer_name),
+        dealership=html.quote(dealership),
+        date=format_date(visit.visit_date),
+        car=html.quote(visit.car),
+        order_no=html.quote(visit.order_no),
+        count=QUESTION_COUNT,
+    )
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=_("Start the survey"),
+        callback_data=SurveyNavCallback(survey_id=run.id, step=0, action=SurveyAction.START),
+    )
+    builder.button(
+        text=_("I don't want to take part"),
+        callback_data=SurveyNavCallback(survey_id=run.id, step=0, action=SurveyAction.DECLINE),
+    )
+    builder.adjust(1)
+    return Screen(text, builder.as_markup())
+
+
+def step_screen(run: SurveyRun, locale: str) -> Screen:
+    if run.step <= QUESTION_COUNT:
+        return _question_screen(run, locale)
+    if run.step == COMMENT_STEP:
+        return _comment_screen(run)
+    return _contact_screen(run)
+
+
+def _progress(number: int) -> str:
+    return _("Question {number} of {count}").format(number=number, count=QUESTION_COUNT)
+
+
+def _question_screen(run: SurveyRun, locale: str) -> Screen:
+    q = question(run.step)
+    chosen = run.answers.get(q.number)
+    lines = [f"<b>{_progress(q.number)}</b>", "", q.text.get(locale, q.text["ru"])]
+    if q.kind is Kind.RATING:
+        lines += ["", "<i>" + _("1 is very poor, 5 is excellent") + "</i>"]
+    if chosen is not None:
+        lines += ["", _("Your answer: {answer}").format(answer=q.label(chosen, locale))]
+
+    answers = [
+        InlineKeyboardButton(
+            text=f"✓ {q.label(value, locale)}" if value == chosen else q.label(value, locale),
+            callback_data=AnswerCallback(survey_id=run.id, step=q.number, value=value).pack(),
+        )
+        for value in q.values
+    ]
+    # Built directly, not with InlineKeyboardBuilder, whose deep copies cost several per
+    # cent of an answer's CPU: this screen is drawn on every press.
+    rows = [answers] if q.kind is Kind.RATING else [[button] for button in answers]
+    navigation = _navigation(run, can_go_on=chosen is not None)
+    if navigation:
+        rows.append(navigation)
+    return Screen("\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows))
+
+
+def _comment_screen(run: SurveyRun) -> Screen:
+    lines = [
+        "<b>" + _("Almost done") + "</b>",
+        "",
+        _(
+            "Would you like to add anything? Write a comment in one message "
+            "(up to {limit} characters), or press the button below."
+        ).format(limit=COMMENT_MAX_CHARS),
+    ]
+    if run.comment:
+        lines += ["", _("Your comment: {comment}").format(comment=html.quote(run.comment))]
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=_("No comment"),
+        callback_data=SurveyNavCallback(
+            survey_id=run.id, step=COMMENT_STEP, action=SurveyAction.SKIP_COMMENT
+        ),
+    )
+    builder.adjust(1)
+    builder.row(*_navigation(run, can_go_on=run.comment is not None))
+    return Screen("\n".join(lines), builder.as_markup())
+
+
+def _contact_screen(run: SurveyRun) -> Screen:
+    text = _("May a client-service manager contact you about this visit?")
+    builder = InlineKeyboardBuilder()
+    for action, label in (
+        (SurveyAction.CONTACT_YES, _("Yes, please contact me")),
+        (SurveyAction.CONTACT_NO, _("No, thank you")),
+    ):
+        builder.button(
+            text=label,
+            callback_data=SurveyNavCallback(survey_id=run.id, step=CONTACT_STEP, action=action),
+        )
+    builder.adjust(1)
+    builder.row(*_navigation(run, can_go_on=False))
+    return Screen("<b>" + _("Last question") + "</b>\n\n" + text, builder.as_markup())
+
+
+def _navigation(run: SurveyRun, *, can_go_on: bool) -> list[InlineKeyboardButton]:
+    buttons = []
+    if run.step > 1:
+        buttons.append(
+            InlineKeyboardButton(
+                text=_("← Back"),
+                callback_data=SurveyNavCallback(
+                    survey_id=run.id, step=run.step, action=SurveyAction.BACK
+                ).pack(),
+            )
+        )
+    if can_go_on:
+        buttons.append(
+            InlineKeyboardButton(
+                text=_("Next →"),
+                callback_data=SurveyNavCallback(
+                    survey_id=run.id, step=run.step, action=SurveyAction.FORWARD
+                ).pack(),
+            )
+        )
+    return buttons
+
+
+def answered_echo(run: SurveyRun, step: int, locale: str, typed: str) -> str:
+    """What an old question message turns into once answered by typing: no live buttons."""
+    if step <= QUESTION_COUNT:
+        q = question(step)
+        chosen = run.answers.get(step)
+        answer = q.label(chosen, locale) if chosen else html.quote(typed)
+        return "\n".join(
+            [
+                f"<b>{_progress(step)}</b>",
+                "",
+                q.text.get(locale, q.text["ru"]),
+                "",
+                _("Your answer: {answer}").format(answer=answer),
+            ]
+        )
+    return _("Your comment: {comment}").format(comment=html.quote(typed[:200]))
+
+
+def thanks(run: SurveyRun, call_case_id: int | None = None, offer_today: bool = False) -> Screen:
+    lines = ["<b>" + _("Thank you for your answers!") + "</b>", ""]
+    if not run.wants_contact:
+        lines.append(_("Your opinion helps us make the service better."))
+        return Screen("\n".join(lines))
+    lines.append(_("A client-service manager will contact you soon."))
+    if call_case_id is None:
+        return Screen("\n".join(lines))
+    lines += ["", _("When is it convenient for us to call?")]
+    builder = InlineKeyboardBuilder()
+    windows = [("today", _("Today"))] if offer_today else []
+    windows += [
+        ("morning", _("Tomorrow morning")),
+        ("evening", _("Tomorrow evening")),
+        ("any", _("Any time")),
+    ]
+    for window, label in windows:
+        builder.button(
+            text=label, callback_data=CallWindowCallback(case_id=call_case_id, window=window)
+        )
+    builder.adjust(1)
+    return Screen("\n".join(lines), builder.as_markup())
+
+
+def declined() -> Screen:
+    return Screen(
+        _(
+            "Understood, we will not ask you about this visit. If you change your mind, "
+            "open the invitation link again."
+        )
+    )
+
+
+def invitation(
+    run: SurveyRun, visit: VisitCard, dealership: str, privacy_url: str | None
+) -> Screen:
+    """The first message a customer gets from us: who writes, why, and their data rights."""
+    screen = intro(run, visit, dealership)
+    lines = [screen.text, ""]
+    if privacy_url:
+        lines.append(
+            _("How we handle your personal data: {url}").format(url=html.quote(privacy_url))
+        )
+    lines.append(_("/stop: receive no more surveys, /mydata: what we store about you."))
+    return Screen("\n".join(lines), screen.keyboard)
+
+
+def reminder(run: SurveyRun, visit: VisitCard, dealership: str, locale: str) -> Screen:
+    if run.answered_count:
+        header = _(
+            "A reminder: you have answered {done} of {count} questions about your visit "
+            "on {date}. Shall we finish?"
+        ).format(done=run.answered_count, count=QUESTION_COUNT, date=format_date(visit.visit_date))
+        screen = step_screen(run, locale)
+        return Screen(header + "\n\n" + screen.text, screen.keyboard)
+    screen = intro(run, visit, dealership)
+    header = _("A reminder about our short survey; it closes in a few days.")
+    return Screen(header + "\n\n" + screen.text, screen.keyboard)

@@ -1,2 +1,0 @@
-"""Getting the survey to customers: invitations after each visit, the reminder,
-broadcasts on demand, one rate-limited sender, and the call list of the unreachable."""

@@ -1,1 +1,0 @@
-"""Results for managers and admins: one report object, its charts, its files."""
