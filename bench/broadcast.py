@@ -26,12 +26,12 @@ from pathlib import Path
 from bot.dispatcher import create_bot
 from bot.i18n import create_i18n
 from bot.settings import Settings
-from handlers.outbound import progress as broadcasts
-from handlers.outbound.progress import Audience
 from handlers.outbound.sender import Sender
 from storage.database import create_engine, create_session_factory
 from storage.migrate import upgrade
-from storage.uow import Repositories
+from storage.uow import Database, UnitOfWork
+from storage.workflows import outreach as broadcasts
+from survey.outreach import Audience
 from survey.periods import Period
 from survey.visit_import import VisitRecord
 
@@ -63,7 +63,7 @@ async def run(recipients: int, send_rate: float, database: Path, api: str) -> di
     sessions = create_session_factory(engine)
     today = date.today()
     async with sessions() as session:
-        db = Repositories(session)
+        db = UnitOfWork(session)
         records = [
             VisitRecord(
                 n,
@@ -85,7 +85,9 @@ async def run(recipients: int, send_rate: float, database: Path, api: str) -> di
         await session.commit()
 
     bot = create_bot(settings, "4242:BENCH")
-    sender = Sender(sessions, settings, lambda: datetime.now(UTC), create_i18n())
+    sender = Sender(
+        Database(sessions), settings.policies(), lambda: datetime.now(UTC), create_i18n()
+    )
     started = time.monotonic()
     try:
         while await sender.run_once(bot, limit=500):

@@ -26,10 +26,11 @@ from sqlalchemy import text
 
 from bot.dispatcher import create_bot, create_dispatcher
 from bot.playground import ChatClient, FakeTelegram
+from bot.services import Services
 from bot.settings import Settings
 from storage.database import create_engine, create_session_factory
 from storage.migrate import upgrade
-from storage.uow import Repositories
+from storage.uow import UnitOfWork
 from survey.visit_import import VisitRecord
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -97,7 +98,7 @@ async def customers(sessions, first: int, count: int) -> list[tuple[int, str]]: 
         for n in range(first, first + count)
     ]
     async with sessions() as session:
-        db = Repositories(session)
+        db = UnitOfWork(session)
         await db.visits.import_records(records, datetime.now(UTC))
         await session.commit()
         tokens = []
@@ -224,7 +225,7 @@ async def main_async(count: int, kind: str, memory: int) -> str:
             )
             await upgrade(engine)
             sessions = create_session_factory(engine)
-            dispatcher = create_dispatcher(settings, sessions)
+            dispatcher = create_dispatcher(Services.build(settings, sessions))
             dispatcher.__class__ = Timed  # time the real dispatcher's feed_update
             bot = create_bot(settings, "4242:BENCH")
             idle = rss_mb()

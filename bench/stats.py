@@ -25,6 +25,7 @@ from pathlib import Path
 from handlers.views import charts
 from storage.database import create_engine, create_session_factory
 from storage.migrate import upgrade
+from storage.reports import ReportRepository
 from storage.workflows.report import build_report
 from survey.metrics import survey_score
 from survey.periods import Period
@@ -121,7 +122,7 @@ async def measure(url: str) -> dict[str, float]:
         ):
             async with sessions() as session:
                 started = time.perf_counter()
-                report = await build_report(session, period)
+                report = await build_report(ReportRepository(session), period)
                 figures[f"stats_{name}"] = time.perf_counter() - started
             started = time.perf_counter()
             charts.problem_shares(report)

@@ -16,9 +16,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.clock import utc_now
 from bot.logs import configure as configure_logging
 from bot.settings import Settings
+from storage.reports import ReportRepository
+from survey.clock import utc_now
 
 if TYPE_CHECKING:
     from survey.periods import Period
@@ -170,6 +171,7 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
     from bot.i18n import create_i18n
     from bot.lifecycle import set_commands
     from bot.scheduler import create_scheduler
+    from bot.services import Services
     from storage.database import create_session_factory
 
     engine = await _open_database(settings)
@@ -178,11 +180,11 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
     except TokenValidationError as error:
         await engine.dispose()
         raise CommandError("BOT_TOKEN does not look like a token from @BotFather") from error
-    dispatcher = create_dispatcher(settings, create_session_factory(engine))
-    sender = dispatcher["sender"]
-    scheduler = create_scheduler(dispatcher["outbox"], sender, dispatcher["progress"], bot)
+    services = Services.build(settings, create_session_factory(engine))
+    dispatcher = create_dispatcher(services)
+    scheduler = create_scheduler(services, bot)
     stop_sending = asyncio.Event()
-    sending = asyncio.create_task(sender.run_until_stopped(bot, stop_sending))
+    sending = asyncio.create_task(services.sender.run_until_stopped(bot, stop_sending))
     webhook = args.webhook or settings.webhook_url is not None
     try:
         if webhook and (settings.webhook_url is None or settings.webhook_secret is None):
@@ -221,7 +223,7 @@ async def _until_stopped() -> None:
 
 async def _import_visits(settings: Settings, args: argparse.Namespace) -> int:
     from storage.database import create_session_factory
-    from storage.uow import Repositories
+    from storage.uow import UnitOfWork
     from storage.workflows.imports import import_visits
     from survey.visit_import import ImportFileError, read_visits
 
@@ -249,8 +251,7 @@ async def _import_visits(settings: Settings, args: argparse.Namespace) -> int:
     engine = await _open_database(settings)
     try:
         async with create_session_factory(engine)() as session:
-            counts = await import_visits(Repositories(session), parsed, settings, now)
-            await session.commit()
+            counts = await import_visits(UnitOfWork(session), parsed, settings.policies(), now)
     finally:
         await engine.dispose()
     print(
@@ -262,18 +263,16 @@ async def _import_visits(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _invite_links(settings: Settings, args: argparse.Namespace) -> int:
     from storage.database import create_session_factory
-    from storage.surveys import SurveyRepository
+    from storage.uow import UnitOfWork
+    from storage.workflows.outreach import hand_out_links
 
     username = settings.bot_username or await _ask_username(settings)
     engine = await _open_database(settings)
     now = utc_now()
     try:
         async with create_session_factory(engine)() as session:
-            repository = SurveyRepository(session)
-            surveys = await repository.without_completed_answer()
             rows = []
-            for survey in surveys:
-                repository.mark_invited(survey, now)
+            for survey in await hand_out_links(UnitOfWork(session), now):
                 visit = survey.visit
                 rows.append(
                     {
@@ -287,7 +286,6 @@ async def _invite_links(settings: Settings, args: argparse.Namespace) -> int:
                         "link": f"https://t.me/{username}?start={survey.token}",
                     }
                 )
-            await session.commit()
     finally:
         await engine.dispose()
     if args.out:
@@ -323,10 +321,10 @@ def _write_csv(path: Path, rows: list[dict[str, str]]) -> None:
 
 
 async def _broadcast(settings: Settings, args: argparse.Namespace) -> int:
-    from handlers.outbound import progress as broadcasts
-    from handlers.outbound.progress import Audience
     from storage.database import create_session_factory
-    from storage.uow import Repositories
+    from storage.uow import UnitOfWork
+    from storage.workflows import outreach as broadcasts
+    from survey.outreach import Audience
     from survey.periods import PeriodError, parse_period
 
     if settings.bot_token is None:
@@ -336,7 +334,7 @@ async def _broadcast(settings: Settings, args: argparse.Namespace) -> int:
     sessions = create_session_factory(engine)
     try:
         async with sessions() as session:
-            db = Repositories(session)
+            db = UnitOfWork(session)
             if args.period:
                 try:
                     period = parse_period(args.period, now.astimezone(settings.zone).date())
@@ -362,7 +360,6 @@ async def _broadcast(settings: Settings, args: argparse.Namespace) -> int:
                 print("not started")
                 return 1
             broadcast = await broadcasts.start(db, plan, now, created_by=None)
-            await session.commit()
             number = broadcast.id
         return await _send_broadcast(settings, sessions, number)
     finally:
@@ -382,18 +379,21 @@ async def _send_broadcast(
     """Send until the broadcast is done; what quiet hours hold back is left to the bot."""
     from bot.dispatcher import create_bot
     from bot.i18n import create_i18n
-    from handlers.outbound.progress import Progress
     from handlers.outbound.sender import Sender
-    from storage.uow import Repositories
+    from storage.uow import Database, UnitOfWork
+    from storage.workflows.outreach import finish
+    from survey.outreach import Progress
 
     assert settings.bot_token is not None
     bot = create_bot(settings, settings.bot_token.get_secret_value())
-    sender = Sender(sessions, settings, utc_now, create_i18n(settings.default_language))
+    sender = Sender(
+        Database(sessions), settings.policies(), utc_now, create_i18n(settings.default_language)
+    )
     try:
         while True:
             taken = await sender.run_once(bot)
             async with sessions() as session:
-                db = Repositories(session)
+                db = UnitOfWork(session)
                 progress = Progress.of(await db.outreach.broadcast_counts(number))
                 broadcast = await db.outreach.get_broadcast(number)
                 assert broadcast is not None
@@ -404,8 +404,7 @@ async def _send_broadcast(
                     flush=True,
                 )
                 if progress.remaining == 0:
-                    broadcast.status, broadcast.finished_at = "finished", utc_now()
-                    await session.commit()
+                    await finish(db, broadcast, utc_now())
                     return 0
             if not taken:
                 print(
@@ -419,13 +418,13 @@ async def _send_broadcast(
 
 async def _call_list(settings: Settings, args: argparse.Namespace) -> int:
     from storage.database import create_session_factory
-    from storage.uow import Repositories
+    from storage.uow import UnitOfWork
     from survey.exports import as_csv, as_xlsx
 
     engine = await _open_database(settings)
     try:
         async with create_session_factory(engine)() as session:
-            rows = await Repositories(session).outreach.call_list()
+            rows = await UnitOfWork(session).outreach.call_list()
     finally:
         await engine.dispose()
     if args.out is None:
@@ -464,7 +463,7 @@ async def _stats(settings: Settings, args: argparse.Namespace) -> int:
     engine = await _open_database(settings)
     try:
         async with create_session_factory(engine)() as session:
-            report = await build_report(session, period)
+            report = await build_report(ReportRepository(session), period)
     finally:
         await engine.dispose()
     i18n = create_i18n(settings.default_language)
@@ -494,11 +493,11 @@ async def _export(settings: Settings, args: argparse.Namespace) -> int:
             try:
                 if suffix == ".csv":
                     with out.open("w", newline="", encoding="utf-8-sig") as text:
-                        count = await write_csv(session, period, text)
+                        count = await write_csv(ReportRepository(session), period, text)
                 else:
                     with out.open("wb") as binary:
                         count = await write_xlsx(
-                            session,
+                            ReportRepository(session),
                             period,
                             binary,
                             today=utc_now().astimezone(settings.zone).date(),

@@ -15,10 +15,11 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from sqlalchemy.exc import DBAPIError
 
-from storage.uow import Repositories
+from storage.uow import UnitOfWork
+from survey.policy import LANGUAGES
 
 LOCALES = Path(__file__).parent / "locales"
-SUPPORTED = ("ru", "en")
+SUPPORTED = LANGUAGES
 
 
 class CatalogI18n(I18n):
@@ -70,7 +71,7 @@ class LocaleMiddleware(I18nMiddleware):
         user: User | None = data.get("event_from_user")
         if user is None:
             return self.i18n.default_locale
-        db: Repositories | None = data.get("db")
+        db: UnitOfWork | None = data.get("db")
         if db is not None:
             try:
                 stored = await db.users.get(user.id)

@@ -18,27 +18,23 @@ from aiogram.exceptions import TelegramNetworkError, TelegramServerError
 from aiogram.methods import Response, TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import TelegramObject, Update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.database import MAX_CONCURRENT_UPDATES
-from storage.uow import Repositories
+from storage.uow import Database, UnitOfWork
 
 log = logging.getLogger(__name__)
 
 
-class DbSessionMiddleware(BaseMiddleware):
-    """One session per update; handlers commit explicitly, anything uncommitted rolls back.
+class UnitOfWorkMiddleware(BaseMiddleware):
+    """One unit of work per update (`db` for the handlers); its use case commits, anything
+    uncommitted rolls back.
 
     At most MAX_CONCURRENT_UPDATES updates hold a session at once (see storage.database):
     the rest wait their turn instead of starving the pool.
     """
 
-    def __init__(
-        self,
-        session_factory: async_sessionmaker[AsyncSession],
-        max_concurrent: int = MAX_CONCURRENT_UPDATES,
-    ) -> None:
-        self._sessions = session_factory
+    def __init__(self, database: Database, max_concurrent: int = MAX_CONCURRENT_UPDATES) -> None:
+        self._database = database
         self._slots = asyncio.Semaphore(max_concurrent)
 
     async def __call__(
@@ -47,8 +43,8 @@ class DbSessionMiddleware(BaseMiddleware):
         event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
-        async with self._slots, self._sessions() as session:
-            data["db"] = Repositories(session)
+        async with self._slots, self._database.unit() as db:
+            data["db"] = db
             return await handler(event, data)
 
 
@@ -57,7 +53,7 @@ class OnceOnlyMiddleware(BaseMiddleware):
     thinks failed, and a killed poller gets its last batch again): an answer, a case
     action or an import is applied once.
 
-    The id is written by the handler's first commit (Repositories.commit), in the same
+    The id is written by the handler's first commit (UnitOfWork.commit), in the same
     transaction as what the update changed; not earlier, because a pending insert would
     hold SQLite's write lock while the FSM storage writes on its own connection.
     """
@@ -72,14 +68,14 @@ class OnceOnlyMiddleware(BaseMiddleware):
         data: dict[str, Any],
     ) -> Any:
         assert isinstance(event, Update)
-        db: Repositories = data["db"]
+        db: UnitOfWork = data["db"]
         bot: Bot = data["bot"]
         if await db.updates.seen(bot.id, event.update_id):
             log.info("update %s was delivered again; skipped", event.update_id)
             return UNHANDLED
         db.record_update_on_commit(bot.id, event.update_id, self._clock())
         result = await handler(event, data)
-        await db.commit()  # records the id if the handler changed nothing
+        await db.end_update()
         return result
 
 

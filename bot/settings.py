@@ -19,6 +19,14 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from survey.escalation import DEFAULT_RULES, EscalationRules, RulesError, parse_rules
+from survey.policy import (
+    CasePolicy,
+    Dealer,
+    OutreachPolicy,
+    Policies,
+    SegmentPolicy,
+    Staffing,
+)
 from survey.working_hours import WorkingHours
 
 IdList = Annotated[list[int], NoDecode]
@@ -172,3 +180,39 @@ class Settings(BaseSettings):
     @property
     def staff_ids(self) -> set[int]:
         return set(self.admin_ids) | set(self.manager_ids)
+
+    def policies(self) -> Policies:
+        """The parts of the configuration the other rooms work by."""
+        return Policies(
+            dealer=Dealer(
+                name=self.dealership_name,
+                zone=self.zone,
+                language=self.default_language,
+                privacy_url=self.privacy_url,
+            ),
+            staffing=Staffing(
+                admin_ids=tuple(self.admin_ids),
+                manager_ids=tuple(self.manager_ids),
+                managers_chat_id=self.managers_chat_id,
+                alert_to=self.alert_to,
+            ),
+            cases=CasePolicy(
+                hours=self.hours,
+                rules=self.rules,
+                take_sla=self.case_take_sla,
+                resolve_sla=self.case_resolve_sla,
+            ),
+            outreach=OutreachPolicy(
+                send_hours=self.send_hours,
+                invite_delay=self.invite_delay,
+                survey_cooldown=self.survey_cooldown,
+                reminder_after=self.reminder_after,
+                survey_ttl=self.survey_ttl,
+                send_rate=self.send_rate,
+                send_lease=self.send_lease,
+            ),
+            segments=SegmentPolicy(
+                csi_threshold=self.segment_csi_threshold,
+                repeat_visits=self.segment_repeat_visits,
+            ),
+        )

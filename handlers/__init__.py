@@ -1,30 +1,63 @@
 """Everything Telegram: routers by audience, their views, and the outbound side.
 
-Routers are built by factories, not kept at module level, because a router can belong
-to one Dispatcher only and the tests build a fresh Dispatcher per bot "restart".
+Each audience has one router whose filters are set once: customers (private chats),
+admins (IsAdmin), staff (IsStaff). Routers are built by factories, not kept at module
+level, because a router can belong to one Dispatcher only and the tests build a fresh
+Dispatcher per bot "restart".
 """
 
 from __future__ import annotations
 
-from aiogram import Router
+from aiogram import F, Router
+from aiogram.enums import ChatType
 
 from handlers import errors, fallback
 from handlers.admin import outreach
-from handlers.customer import preferences, privacy, start, survey
-from handlers.staff import cases, relay, reports
+from handlers.customer import cases as customer_cases
+from handlers.customer import preferences, privacy, relay, start, survey
+from handlers.filters import IsAdmin, IsStaff
+from handlers.staff import cases, reports
+from handlers.staff import relay as staff_relay
+
+
+def _customers() -> Router:
+    router = Router(name="customers")
+    router.message.filter(F.chat.type == ChatType.PRIVATE)
+    router.include_routers(
+        start.create_router(),
+        survey.create_router(),
+        privacy.create_router(),
+        preferences.create_router(),
+        customer_cases.create_router(),
+    )
+    return router
+
+
+def _admins() -> Router:
+    router = Router(name="admins")
+    router.message.filter(IsAdmin())
+    router.callback_query.filter(IsAdmin())
+    router.include_router(outreach.create_router())
+    return router
+
+
+def _staff() -> Router:
+    router = Router(name="staff")
+    router.message.filter(IsStaff())
+    router.callback_query.filter(IsStaff())
+    router.include_routers(
+        cases.create_router(), reports.create_router(), staff_relay.create_router()
+    )
+    return router
 
 
 def get_routers() -> list[Router]:
     # Order matters: specific handlers first, the catch-all fallback last.
     return [
         errors.create_router(),
-        start.create_router(),
-        survey.create_router(),
-        privacy.create_router(),
-        outreach.create_router(),
-        preferences.create_router(),
-        cases.create_router(),
-        reports.create_router(),
+        _customers(),
+        _admins(),
+        _staff(),
         relay.create_router(),
         fallback.create_router(),
     ]

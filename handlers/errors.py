@@ -10,8 +10,8 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import ExceptionTypeFilter
 from aiogram.types import CallbackQuery, ErrorEvent, Message
 from aiogram.utils.i18n import gettext as _
-from sqlalchemy.exc import DBAPIError
 
+from storage.database import DATABASE_UNAVAILABLE
 from survey.dialogue import (
     DialogueError,
     InvalidAnswer,
@@ -89,6 +89,6 @@ async def unexpected_error(event: ErrorEvent) -> None:
 def create_router() -> Router:
     router = Router(name=__name__)
     router.errors.register(dialogue_refused, ExceptionTypeFilter(DialogueError))
-    router.errors.register(database_unavailable, ExceptionTypeFilter(DBAPIError, ConnectionError))
+    router.errors.register(database_unavailable, ExceptionTypeFilter(*DATABASE_UNAVAILABLE))
     router.errors.register(unexpected_error)
     return router

@@ -3,26 +3,37 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import fields
 from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import case as sql_case
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Case, CaseEvent, Customer, Delivery, Survey, Visit
+from survey.cases import ACTIVE, CaseState, CaseStatus
 
 
-class CaseStatus:
-    OPEN = "open"
-    TAKEN = "taken"
-    RESOLVED = "resolved"
-    ACTIVE = (OPEN, TAKEN)
-
-
-class DeliveryStatus:
+class DeliveryStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
+
+
+_STATE_FIELDS = tuple(field.name for field in fields(CaseState))
+
+
+def state_of(case: Case) -> CaseState:
+    """The case's lifecycle fields, for the domain's state machine (survey.cases)."""
+    values = {name: getattr(case, name) for name in _STATE_FIELDS}
+    return CaseState(**{**values, "status": CaseStatus(case.status)})
+
+
+def apply_state(case: Case, state: CaseState) -> None:
+    for name in _STATE_FIELDS:
+        setattr(case, name, getattr(state, name))
 
 
 class CaseRepository:
@@ -37,7 +48,7 @@ class CaseRepository:
 
     async def active(self, assignee_id: int | None = None, limit: int = 30) -> Sequence[Case]:
         """Open and taken cases: most severe first, then newest."""
-        query = select(Case).where(Case.status.in_(CaseStatus.ACTIVE))
+        query = select(Case).where(Case.status.in_(ACTIVE))
         if assignee_id is not None:
             query = query.where(Case.assignee_id == assignee_id)
         severity_rank = sql_case((Case.severity == "high", 0), else_=1)
@@ -113,6 +124,32 @@ class CaseRepository:
 
     def add_delivery(self, delivery: Delivery) -> None:
         self._session.add(delivery)
+
+    def queue(
+        self,
+        case: Case,
+        chat_id: int,
+        now: datetime,
+        *,
+        kind: str = "notice",
+        text: str | None = None,
+        markup: dict[str, Any] | None = None,
+        thread_id: int | None = None,
+    ) -> None:
+        """A message owed about the case, saved now and sent by the outbox after commit."""
+        self._session.add(
+            Delivery(
+                case=case,
+                kind=kind,
+                chat_id=chat_id,
+                thread_id=thread_id,
+                text=text,
+                reply_markup=markup,
+                status=DeliveryStatus.PENDING,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
 
     async def refresh_alerts(self, case_id: int, now: datetime) -> None:
         """Queue an edit of every sent card (and keep unsent ones due)."""

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -23,6 +24,9 @@ POOL_OVERFLOW = 10
 # alert outbox). With at most half the pool's connections held by updates, the nested
 # ones always find a free connection: no pool deadlock under a burst of updates.
 MAX_CONCURRENT_UPDATES = (POOL_SIZE + POOL_OVERFLOW) // 2
+# What a database that is down or unreachable raises: the handlers answer "temporarily
+# unavailable" to these.
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (DBAPIError, ConnectionError)
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:

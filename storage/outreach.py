@@ -19,17 +19,9 @@ from storage.models import (
     Visit,
 )
 from survey.dialogue import SurveyStatus
+from survey.outreach import SendStatus
 
 OPEN = (SurveyStatus.INVITED, SurveyStatus.IN_PROGRESS)
-
-
-class SendStatus:
-    PENDING = "pending"
-    SENT = "sent"
-    FAILED = "failed"
-    BLOCKED = "blocked"
-    SKIPPED = "skipped"
-    CANCELLED = "cancelled"
 
 
 class OutreachRepository:

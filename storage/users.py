@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Customer, TelegramUser
+from storage.models import Case, CaseEvent, Customer, Delivery, Survey, TelegramUser, Visit
 
 
 class TelegramUserRepository:
@@ -36,3 +37,46 @@ class TelegramUserRepository:
         if customer.telegram_user_id != user_id:
             customer.telegram_user_id = user_id
             customer.updated_at = now
+
+    async def forget(self, telegram_user_id: int, now: datetime) -> None:
+        """Erase a person's personal data; anonymous answers stay for the statistics."""
+        customer_ids = select(Customer.id).where(Customer.telegram_user_id == telegram_user_id)
+        survey_ids = (
+            select(Survey.id).join(Survey.visit).where(Visit.customer_id.in_(customer_ids))
+        )
+        case_ids = select(Case.id).where(Case.survey_id.in_(survey_ids))
+        await self._session.execute(
+            update(Survey)
+            .where(Survey.id.in_(survey_ids))
+            .values(comment=None, chat_id=None, live_message_id=None)
+        )
+        await self._session.execute(
+            update(CaseEvent)
+            .where(CaseEvent.case_id.in_(case_ids), CaseEvent.kind.in_(("relay_in", "relay_out")))
+            .values(text=None)
+        )
+        await self._session.execute(
+            update(CaseEvent)
+            .where(CaseEvent.actor_id == telegram_user_id)
+            .values(actor_id=None, actor_name=None)
+        )
+        await self._session.execute(
+            update(Delivery)
+            .where(Delivery.chat_id == telegram_user_id, Delivery.status == "pending")
+            .values(status="failed", last_error="erased", text=None)
+        )
+        await self._session.execute(
+            update(Customer)
+            .where(Customer.telegram_user_id == telegram_user_id)
+            .values(
+                name="",
+                phone=None,
+                telegram_user_id=None,
+                unreachable_reason=None,
+                erased_at=now,
+                updated_at=now,
+            )
+        )
+        await self._session.execute(
+            delete(TelegramUser).where(TelegramUser.id == telegram_user_id)
+        )

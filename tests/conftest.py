@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.dispatcher import create_bot, create_dispatcher
 from bot.playground import ChatClient, FakeTelegram
+from bot.services import Services
 from bot.settings import Settings
 from handlers.outbound.outbox import Outbox
 from storage.database import create_engine, create_session_factory
@@ -155,10 +156,31 @@ def settings(telegram: FakeTelegram, database_url: str) -> Settings:
 class App:
     bot: Bot
     dispatcher: Dispatcher
+    services: Services
     telegram: FakeTelegram
     sessions: async_sessionmaker[AsyncSession]
     settings: Settings
     clock: Clock
+
+    @classmethod
+    def build(
+        cls,
+        settings: Settings,
+        sessions: async_sessionmaker[AsyncSession],
+        telegram: FakeTelegram,
+        clock: Clock,
+    ) -> App:
+        """A Bot and Dispatcher with their services, as a process builds them at start."""
+        services = Services.build(settings, sessions, clock=clock)
+        return cls(
+            bot=create_bot(settings, "4242:TEST-token"),
+            dispatcher=create_dispatcher(services),
+            services=services,
+            telegram=telegram,
+            sessions=sessions,
+            settings=settings,
+            clock=clock,
+        )
 
     def customer(self, user_id: int = CUSTOMER_ID, language_code: str | None = "ru") -> ChatClient:
         return ChatClient(
@@ -178,20 +200,12 @@ class App:
 
     @property
     def outbox(self) -> Outbox:
-        outbox: Outbox = self.dispatcher["outbox"]
-        return outbox
+        return self.services.outbox
 
     def restarted(self, **changes: object) -> App:
         """A new Bot and Dispatcher on the same database, as after a process restart."""
         settings = self.settings.model_copy(update=changes) if changes else self.settings
-        return App(
-            bot=create_bot(settings, "4242:TEST-token"),
-            dispatcher=create_dispatcher(settings, self.sessions, clock=self.clock),
-            telegram=self.telegram,
-            sessions=self.sessions,
-            settings=settings,
-            clock=self.clock,
-        )
+        return App.build(settings, self.sessions, self.telegram, self.clock)
 
     async def add_visit(
         self,
@@ -236,14 +250,7 @@ async def app(
     telegram: FakeTelegram,
     clock: Clock,
 ) -> AsyncIterator[App]:
-    application = App(
-        bot=create_bot(settings, "4242:TEST-token"),
-        dispatcher=create_dispatcher(settings, sessions, clock=clock),
-        telegram=telegram,
-        sessions=sessions,
-        settings=settings,
-        clock=clock,
-    )
+    application = App.build(settings, sessions, telegram, clock)
     opened = [application]
     yield application
     for each in opened:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bot.playground import FakeTelegram
 from storage.models import Case, Delivery
-from storage.uow import Repositories
+from storage.uow import UnitOfWork
 from storage.workflows.imports import import_visits
 from survey.visit_import import ParsedVisits, VisitRecord
 from tests.conftest import App
@@ -40,12 +40,12 @@ async def test_two_processes_send_everything_exactly_once(
         for n in range(CUSTOMERS)
     ]
     async with app.sessions() as session:
-        db = Repositories(session)
+        db = UnitOfWork(session)
         # Invitations fell due yesterday; one case waits for its alert and is past its take SLA.
         await import_visits(
             db,
             ParsedVisits(records),
-            app.settings.model_copy(update={"survey_ttl": timedelta(days=30)}),
+            app.settings.model_copy(update={"survey_ttl": timedelta(days=30)}).policies(),
             now,
         )
         survey = await db.outreach.by_order("M-000")

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from bot.playground import FakeTelegram
 from storage.models import Answer, Case, Delivery
-from storage.uow import Repositories
+from storage.uow import UnitOfWork
 from storage.workflows.imports import import_visits
 from survey.visit_import import ParsedVisits, VisitRecord
 from tests.conftest import CUSTOMER_ID, App
@@ -52,7 +52,7 @@ async def test_killed_mid_broadcast(app: App, telegram: FakeTelegram, tmp_path: 
     async with app.sessions() as session:
         settings = app.settings.model_copy(update={"survey_ttl": timedelta(days=30)})
         await import_visits(
-            Repositories(session), ParsedVisits(records), settings, datetime.now(UTC)
+            UnitOfWork(session), ParsedVisits(records), settings.policies(), datetime.now(UTC)
         )
         await session.commit()
     telegram.hold("sendMessage", after=7)  # the 8th invitation is in flight when it dies

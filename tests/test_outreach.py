@@ -13,12 +13,13 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from bot.playground.fake_api import Failure
-from handlers.outbound import progress as broadcasts
-from handlers.outbound.progress import Audience
-from handlers.outbound.sender import Sender, expire_surveys
+from handlers.outbound.sender import Sender
 from storage.models import Answer, Customer, Send, Survey, TelegramUser
-from storage.uow import Repositories
+from storage.uow import UnitOfWork
+from storage.workflows import outreach as broadcasts
 from storage.workflows.imports import import_visits
+from storage.workflows.outreach import expire_surveys
+from survey.outreach import Audience
 from survey.periods import Period
 from survey.visit_import import ParsedVisits, VisitRecord
 from tests.conftest import App
@@ -49,14 +50,13 @@ def visit(n: int, *, day: date = date(2026, 10, 19), telegram: int | None = None
 async def load(app: App, *records: VisitRecord) -> None:
     async with app.sessions() as session:
         await import_visits(
-            Repositories(session), ParsedVisits(list(records)), app.settings, app.clock()
+            UnitOfWork(session), ParsedVisits(list(records)), app.services.policies, app.clock()
         )
         await session.commit()
 
 
 def sender(app: App) -> Sender:
-    sending: Sender = app.dispatcher["sender"]
-    return sending
+    return app.services.sender
 
 
 async def sends(app: App) -> dict[str, tuple[str, str | None]]:
@@ -121,7 +121,7 @@ async def test_opted_out_unknown_and_recently_surveyed_customers_are_skipped(des
         await session.commit()
     await load(desk, visit(1), visit(3))
     async with desk.sessions() as session:
-        db = Repositories(session)
+        db = UnitOfWork(session)
         await db.visits.import_records(
             [
                 VisitRecord(
@@ -153,11 +153,11 @@ async def test_opted_out_unknown_and_recently_surveyed_customers_are_skipped(des
     }
     assert desk.telegram.calls_of("sendMessage") == []
     async with desk.sessions() as session:
-        rows = await Repositories(session).outreach.call_list()
+        rows = await UnitOfWork(session).outreach.call_list()
     assert [(r["order_no"], r["reason"]) for r in rows] == [("ZN-0002", "no_telegram")]
 
 
-async def import_and_get(db: Repositories, record: VisitRecord, order_no: str, app: App) -> Survey:
+async def import_and_get(db: UnitOfWork, record: VisitRecord, order_no: str, app: App) -> Survey:
     await db.visits.import_records(
         [VisitRecord(**{**_fields(record), "order_no": order_no})], app.clock()
     )
@@ -183,13 +183,14 @@ async def test_one_reminder_then_the_survey_expires_and_says_so(desk: App) -> No
     assert await sender(desk).run_once(desk.bot) == 0  # one reminder only
 
     desk.clock.advance(days=5)
-    assert await expire_surveys(desk.sessions, desk.clock()) == 1
+    async with desk.services.database.unit() as db:
+        assert await expire_surveys(db, desk.clock()) == 1
     customer = desk.customer(10_001)
     await customer.click("Начать опрос", reminder)
     alert = desk.telegram.calls_of("answerCallbackQuery")[-1].params
     assert alert["text"] == "Этот опрос уже закрыт."
     async with desk.sessions() as session:
-        rows = await Repositories(session).outreach.call_list()
+        rows = await UnitOfWork(session).outreach.call_list()
     assert [(r["order_no"], r["reason"]) for r in rows] == [("ZN-0001", "expired")]
 
 
@@ -228,7 +229,7 @@ async def test_blocked_server_errors_and_429_are_each_handled_and_recorded(desk:
     for chat in (10_002, 10_003, 10_004):
         assert len(invitations_to(desk, chat)) == 1
     async with desk.sessions() as session:
-        rows = await Repositories(session).outreach.call_list()
+        rows = await UnitOfWork(session).outreach.call_list()
     assert [(r["order_no"], r["reason"]) for r in rows] == [("ZN-0001", "blocked")]
 
 
@@ -261,7 +262,7 @@ async def test_one_message_a_second_per_chat(app: App) -> None:
 async def test_an_interrupted_broadcast_finishes_with_everyone_messaged_once(desk: App) -> None:
     await load_without_schedule(desk, 40)
     async with desk.sessions() as session:
-        db = Repositories(session)
+        db = UnitOfWork(session)
         plan = await broadcasts.preview(
             db, Audience.PERIOD, desk.clock(), period=Period(date(2026, 10, 1), date(2026, 10, 31))
         )
@@ -273,7 +274,7 @@ async def test_an_interrupted_broadcast_finishes_with_everyone_messaged_once(des
     desk.telegram.listeners.append(
         lambda event, _m: stop.set() if len(desk.telegram.calls_of("sendMessage")) >= 12 else None
     )
-    first = Sender(desk.sessions, desk.settings, desk.clock, sender(desk).i18n)
+    first = Sender(desk.services.database, desk.services.policies, desk.clock, sender(desk).i18n)
     first.limiter = type(first.limiter)(1, 1 / 5)  # slow, so the stop lands mid-way
     await first.run_until_stopped(desk.bot, stop)
     sent_before = len(desk.telegram.calls_of("sendMessage"))
@@ -304,14 +305,14 @@ async def load_without_schedule(app: App, count: int) -> None:
             )
             for n in range(count)
         ]
-        await Repositories(session).visits.import_records(records, app.clock())
+        await UnitOfWork(session).visits.import_records(records, app.clock())
         await session.commit()
 
 
 async def test_overlapping_broadcasts_never_message_anyone_twice(desk: App) -> None:
     await load_without_schedule(desk, 10)
     async with desk.sessions() as session:
-        db = Repositories(session)
+        db = UnitOfWork(session)
         october = Period(date(2026, 10, 1), date(2026, 10, 31))
         one = await broadcasts.preview(db, Audience.PERIOD, desk.clock(), period=october)
         await broadcasts.start(db, one, desk.clock(), created_by=ADMIN)
@@ -326,7 +327,7 @@ async def test_overlapping_broadcasts_never_message_anyone_twice(desk: App) -> N
     assert [len(invitations_to(desk, 20_000 + n)) for n in range(10)] == [1] * 10
     async with desk.sessions() as session:
         again = await broadcasts.preview(
-            Repositories(session), Audience.ORDER, desk.clock(), order_no="B-003"
+            UnitOfWork(session), Audience.ORDER, desk.clock(), order_no="B-003"
         )
     # Invited already: the order can now only get its (one) reminder, never the invitation again.
     assert [kind for _survey, kind in again.targets] == ["reminder"]
@@ -346,7 +347,7 @@ async def test_broadcast_from_the_chat_with_progress_and_summary(desk: App) -> N
     assert "Рассылка №1" in admin.last["text"]
     assert "Осталось: 3" in admin.last["text"]
     await sender(desk).run_once(desk.bot)
-    await desk.dispatcher["progress"].report(desk.bot)
+    await desk.services.progress.report(desk.bot)
     final = desk.telegram.chat(ADMIN).messages[progress_id]
     assert "Отправлено: 3" in final["text"]
     assert "Готово." in final["text"]
@@ -397,7 +398,7 @@ async def test_staff_added_and_removed_in_the_bot(desk: App) -> None:
 
 async def test_calllist_in_the_chat_is_an_xlsx(desk: App) -> None:
     async with desk.sessions() as session:
-        db = Repositories(session)
+        db = UnitOfWork(session)
         await db.visits.import_records(
             [
                 VisitRecord(
@@ -423,7 +424,7 @@ async def test_calllist_in_the_chat_is_an_xlsx(desk: App) -> None:
 
 async def test_linking_by_shared_contact_refuses_someone_elses(desk: App) -> None:
     async with desk.sessions() as session:
-        await Repositories(session).visits.import_records(
+        await UnitOfWork(session).visits.import_records(
             [
                 VisitRecord(
                     2, "ZN-7", date(2026, 10, 19), "Пётр", "+79123456789", "Kia", "Смирнов", None
@@ -487,7 +488,7 @@ async def test_visit_list_uploaded_in_the_chat(desk: App) -> None:
         {"document": desk.telegram.upload(good.replace(b"ZN-1", b"ZN-X"), "v.csv")}
     )
     async with desk.sessions() as session:
-        assert await Repositories(session).outreach.by_order("ZN-X") is None
+        assert await UnitOfWork(session).outreach.by_order("ZN-X") is None
 
 
 async def test_mydata_and_forget(desk: App) -> None:

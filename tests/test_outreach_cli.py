@@ -17,7 +17,7 @@ from bot.cli import main
 from bot.playground import FakeTelegram
 from storage.database import create_engine, create_session_factory
 from storage.migrate import upgrade
-from storage.uow import Repositories
+from storage.uow import UnitOfWork
 from survey.visit_import import VisitRecord
 from tests.conftest import App
 from tests.processes import midday_zone
@@ -33,7 +33,7 @@ async def test_broadcast_from_the_command_line(
     app: App, telegram: FakeTelegram, tmp_path: Path
 ) -> None:
     async with app.sessions() as session:
-        await Repositories(session).visits.import_records(
+        await UnitOfWork(session).visits.import_records(
             [record(1, 31_001), record(2, 31_002), record(3, None)], app.clock()
         )
         await session.commit()
@@ -93,7 +93,7 @@ def test_call_list_to_csv_and_xlsx(
         engine = create_engine(url)
         await upgrade(engine)
         async with create_session_factory(engine)() as session:
-            db = Repositories(session)
+            db = UnitOfWork(session)
             await db.visits.import_records([record(1, None)], datetime.now(UTC))
             survey = await db.outreach.by_order("ZN-1")
             assert survey is not None

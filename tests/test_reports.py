@@ -11,6 +11,7 @@ import pytest
 from openpyxl import load_workbook
 
 from storage.models import Answer, Case, Customer, Survey, Visit
+from storage.reports import ReportRepository
 from storage.workflows.report import build_report, segment_counts
 from survey.metrics import (
     Segment,
@@ -154,9 +155,11 @@ async def seed(app: App) -> None:
 async def test_every_metric_by_hand(app: App) -> None:
     await seed(app)
     async with app.sessions() as session:
-        report = await build_report(session, OCTOBER)
-        everything = await build_report(session, Period(None, date(2026, 10, 31)))
-        segments = await segment_counts(session, date(2026, 10, 20), 80, 2)
+        report = await build_report(ReportRepository(session), OCTOBER)
+        everything = await build_report(
+            ReportRepository(session), Period(None, date(2026, 10, 31))
+        )
+        segments = await segment_counts(ReportRepository(session), date(2026, 10, 20), 80, 2)
 
     assert (report.funnel.invited, report.funnel.started, report.funnel.completed) == (4, 3, 2)
     assert report.funnel.response_rate == 0.5

@@ -8,7 +8,6 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from bot.dispatcher import create_bot, create_dispatcher
 from bot.playground.fake_api import Failure
 from storage.database import create_engine, create_session_factory
 from storage.models import Answer, ProcessedUpdate
@@ -68,14 +67,7 @@ class DatabaseOutage:
         engine = create_engine(proxied, pool_pre_ping=True)
         sessions = create_session_factory(engine)
         settings = self.app.settings.model_copy(update={"database_url": proxied})
-        return App(
-            bot=create_bot(settings, "4242:TEST-token"),
-            dispatcher=create_dispatcher(settings, sessions, clock=self.app.clock),
-            telegram=self.app.telegram,
-            sessions=sessions,
-            settings=settings,
-            clock=self.app.clock,
-        )
+        return App.build(settings, sessions, self.app.telegram, self.app.clock)
 
     @property
     def _file(self) -> Path:
@@ -142,9 +134,8 @@ async def test_old_update_ids_are_pruned(app: App) -> None:
     customer = app.customer()
     await customer.send(f"/start {survey.token}")
     await customer.send("/help")
-    sender = app.dispatcher["sender"]
-    assert await prune_job(sender) == 0  # fresh ids stay: re-deliveries are still caught
+    assert await prune_job(app.services, app.bot) == 0  # fresh ids stay: re-deliveries too
     app.clock.advance(days=1, seconds=1)
-    assert await prune_job(sender) == 2
+    assert await prune_job(app.services, app.bot) == 2
     async with app.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(ProcessedUpdate)) == 0

@@ -15,14 +15,16 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.clock import utc_now
 from bot.dispatcher import create_bot, create_dispatcher
 from bot.playground import ChatClient, FakeTelegram
+from bot.services import Services
 from bot.settings import Settings
 from storage.database import create_engine, create_session_factory
 from storage.migrate import upgrade
 from storage.models import Survey, Visit
-from storage.visits import VisitRepository
+from storage.uow import UnitOfWork
+from storage.workflows.imports import add_visits
+from survey.clock import utc_now
 from survey.dialogue import SurveyStatus
 from survey.questionnaire import question
 from survey.visit_import import VisitRecord
@@ -43,8 +45,7 @@ async def _play(settings: Settings, database_url: str, language: str) -> int:
     sessions = create_session_factory(engine)
     order_no = f"DEMO-{utc_now():%Y%m%d%H%M%S}"
     async with sessions() as session:
-        await VisitRepository(session).import_records([_demo_visit(order_no, language)], utc_now())
-        await session.commit()
+        await add_visits(UnitOfWork(session), [_demo_visit(order_no, language)], utc_now())
         token = await session.scalar(
             select(Survey.token).join(Survey.visit).where(Visit.order_no == order_no)
         )
@@ -53,7 +54,7 @@ async def _play(settings: Settings, database_url: str, language: str) -> int:
     base_url = await telegram.start()
     local = settings.model_copy(update={"telegram_api_url": base_url})
     bot = create_bot(local, "1:TRY")
-    dispatcher = create_dispatcher(local, sessions)
+    dispatcher = create_dispatcher(Services.build(local, sessions))
     player = ChatClient(dispatcher, bot, telegram, user_id=PLAYER_ID, language_code=language)
     changed: dict[int, dict[str, Any]] = {}
     shown: dict[int, str] = {}

@@ -1,9 +1,9 @@
-"""Admins: visit uploads, broadcasts with progress, staff; staff: the call list."""
+"""Admins: visit uploads, broadcasts with progress, the staff list. The admin router's
+filter (handlers/__init__.py) lets only admins in here."""
 
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import PurePath
 
@@ -12,27 +12,27 @@ from aiogram.enums import ChatType
 from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import BufferedInputFile, CallbackQuery, Message
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.settings import Settings
-from handlers.filters import ADMIN, MANAGER, IsAdmin, IsStaff
-from handlers.outbound import progress as broadcasts
-from handlers.outbound.progress import Audience
+from handlers.views.broadcasts import progress_keyboard, progress_text
 from handlers.views.callbacks import (
     AudienceCallback,
     BroadcastCallback,
     ConfirmCallback,
     StaffCallback,
 )
-from storage.uow import Repositories
+from handlers.views.keyboards import audience_keyboard, confirm_keyboard, staff_keyboard
+from storage.uow import UnitOfWork
+from storage.workflows import outreach as broadcasts
+from storage.workflows import staff as staff_list
 from storage.workflows.imports import import_visits
-from survey.exports import as_xlsx
+from survey.clock import Clock
+from survey.outreach import Audience, Progress
 from survey.periods import EXAMPLE, PeriodError, parse_period
+from survey.policy import ADMIN, MANAGER, Policies
 from survey.visit_import import ImportFileError, read_visits
 
-Clock = Callable[[], datetime]
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 MAX_REPORTED_ROWS = 30
 
@@ -47,7 +47,7 @@ class BroadcastSetup(StatesGroup):
 
 
 async def visits_uploaded(
-    message: Message, bot: Bot, db: Repositories, settings: Settings, clock: Clock
+    message: Message, bot: Bot, db: UnitOfWork, policies: Policies, clock: Clock
 ) -> None:
     document = message.document
     assert document is not None
@@ -66,12 +66,13 @@ async def visits_uploaded(
     await bot.download(document, destination=buffer)
     now = clock()
     try:
-        parsed = read_visits(buffer.getvalue(), name, today=now.astimezone(settings.zone).date())
+        parsed = read_visits(
+            buffer.getvalue(), name, today=now.astimezone(policies.dealer.zone).date()
+        )
     except ImportFileError as error:
         await message.answer(_("Nothing imported: {reason}").format(reason=str(error)))
         return
-    counts = await import_visits(db, parsed, settings, now)
-    await db.commit()
+    counts = await import_visits(db, parsed, policies, now)
     lines = [
         "<b>" + _("Visits imported") + "</b>",
         _("New: {created} · updated: {updated} · rejected rows: {rejected}").format(
@@ -96,21 +97,13 @@ async def visits_uploaded(
 
 async def cmd_broadcast(message: Message, state: FSMContext) -> None:
     await state.clear()
-    builder = InlineKeyboardBuilder()
-    for audience, label in (
-        (Audience.PERIOD, _("Visits in a date range, not yet invited")),
-        (Audience.NOT_COMPLETED, _("Invited, survey not completed")),
-        (Audience.ORDER, _("One work order")),
-    ):
-        builder.button(text=label, callback_data=AudienceCallback(audience=audience.value))
-    builder.adjust(1)
-    await message.answer(_("Whom shall we write to?"), reply_markup=builder.as_markup())
+    await message.answer(_("Whom shall we write to?"), reply_markup=audience_keyboard())
 
 
 async def audience_chosen(
     query: CallbackQuery,
     callback_data: AudienceCallback,
-    db: Repositories,
+    db: UnitOfWork,
     state: FSMContext,
     clock: Clock,
 ) -> None:
@@ -129,10 +122,10 @@ async def audience_chosen(
 
 
 async def period_received(
-    message: Message, db: Repositories, state: FSMContext, settings: Settings, clock: Clock
+    message: Message, db: UnitOfWork, state: FSMContext, policies: Policies, clock: Clock
 ) -> None:
     try:
-        period = parse_period(message.text, clock().astimezone(settings.zone).date())
+        period = parse_period(message.text, clock().astimezone(policies.dealer.zone).date())
     except PeriodError:
         await message.answer(
             _("I did not understand the dates. Example: {example}").format(example=EXAMPLE)
@@ -148,7 +141,7 @@ async def period_received(
 
 
 async def order_received(
-    message: Message, db: Repositories, state: FSMContext, clock: Clock
+    message: Message, db: UnitOfWork, state: FSMContext, clock: Clock
 ) -> None:
     order_no = (message.text or "").strip()
     if not order_no or len(order_no) > 64:
@@ -158,7 +151,7 @@ async def order_received(
 
 
 async def _plan(
-    db: Repositories, audience: Audience, params: dict[str, str], now: datetime
+    db: UnitOfWork, audience: Audience, params: dict[str, str], now: datetime
 ) -> broadcasts.Preview:
     from survey.periods import Period, parse_date
 
@@ -172,7 +165,7 @@ async def _plan(
 
 async def _preview(
     message: Message,
-    db: Repositories,
+    db: UnitOfWork,
     state: FSMContext,
     clock: Clock,
     audience: Audience,
@@ -198,20 +191,17 @@ async def _preview(
         return
     await state.set_state(BroadcastSetup.confirm)
     await state.set_data({"audience": audience.value, "params": params})
-    builder = InlineKeyboardBuilder()
-    builder.button(text=_("Start"), callback_data=ConfirmCallback(go=True))
-    builder.button(text=_("Cancel"), callback_data=ConfirmCallback(go=False))
     await (
-        message.edit_text(text, reply_markup=builder.as_markup())
+        message.edit_text(text, reply_markup=confirm_keyboard())
         if edit
-        else message.answer(text, reply_markup=builder.as_markup())
+        else message.answer(text, reply_markup=confirm_keyboard())
     )
 
 
 async def broadcast_confirmed(
     query: CallbackQuery,
     callback_data: ConfirmCallback,
-    db: Repositories,
+    db: UnitOfWork,
     state: FSMContext,
     clock: Clock,
 ) -> None:
@@ -232,17 +222,16 @@ async def broadcast_confirmed(
         progress_chat_id=query.message.chat.id,
         progress_message_id=query.message.message_id,
     )
-    await db.commit()
-    progress = broadcasts.Progress.of(await db.outreach.broadcast_counts(broadcast.id))
+    progress = Progress.of(await db.outreach.broadcast_counts(broadcast.id))
     await query.message.edit_text(
-        broadcasts.progress_text(broadcast, progress, now),
-        reply_markup=broadcasts.progress_keyboard(broadcast),
+        progress_text(broadcast, progress, now),
+        reply_markup=progress_keyboard(broadcast),
     )
     await query.answer(_("Started."))
 
 
 async def broadcast_cancelled(
-    query: CallbackQuery, callback_data: BroadcastCallback, db: Repositories, clock: Clock
+    query: CallbackQuery, callback_data: BroadcastCallback, db: UnitOfWork, clock: Clock
 ) -> None:
     broadcast = await db.outreach.get_broadcast(callback_data.broadcast_id)
     if broadcast is None or broadcast.status != "running":
@@ -250,10 +239,9 @@ async def broadcast_cancelled(
         return
     now = clock()
     await broadcasts.cancel(db, broadcast, now)
-    await db.commit()
-    progress = broadcasts.Progress.of(await db.outreach.broadcast_counts(broadcast.id))
+    progress = Progress.of(await db.outreach.broadcast_counts(broadcast.id))
     if isinstance(query.message, Message):
-        await query.message.edit_text(broadcasts.progress_text(broadcast, progress, now))
+        await query.message.edit_text(progress_text(broadcast, progress, now))
     await query.answer(_("Cancelled; what was sent stays sent."))
 
 
@@ -261,7 +249,7 @@ async def broadcast_cancelled(
 
 
 async def cmd_staff(
-    message: Message, command: CommandObject, db: Repositories, settings: Settings, clock: Clock
+    message: Message, command: CommandObject, db: UnitOfWork, policies: Policies, clock: Clock
 ) -> None:
     assert message.from_user is not None
     words = (command.args or "").split()
@@ -272,20 +260,18 @@ async def cmd_staff(
         and words[1] in (ADMIN, MANAGER)
         and words[2].isdigit()
     ):
-        await db.staff.put(int(words[2]), words[1], message.from_user.id, clock())
-        await db.commit()
+        await staff_list.put(db, int(words[2]), words[1], message.from_user.id, clock())
         await message.answer(_("{id} is now {role}.").format(id=words[2], role=words[1]))
         return
     if words[:1] == ["remove"] and len(words) == 2 and words[1].isdigit():
-        if int(words[1]) in settings.staff_ids:
+        if int(words[1]) in policies.staffing.staff_ids:
             await message.answer(
                 _(
                     "{id} is set in the configuration (ADMIN_IDS/MANAGER_IDS); change it there."
                 ).format(id=words[1])
             )
             return
-        removed = await db.staff.remove(int(words[1]))
-        await db.commit()
+        removed = await staff_list.remove(db, int(words[1]))
         await message.answer(
             _("Removed.") if removed else _("{id} is not on the staff list.").format(id=words[1])
         )
@@ -294,63 +280,42 @@ async def cmd_staff(
         await message.answer(usage)
         return
     lines = ["<b>" + _("Staff") + "</b>"]
-    lines += [f"{user_id} · admin · {_('configuration')}" for user_id in settings.admin_ids]
-    lines += [f"{user_id} · manager · {_('configuration')}" for user_id in settings.manager_ids]
-    builder = InlineKeyboardBuilder()
-    for member in await db.staff.all():
-        lines.append(f"{member.user_id} · {member.role}")
-        builder.button(
-            text=_("Remove {id}").format(id=member.user_id),
-            callback_data=StaffCallback(user_id=member.user_id),
-        )
-    builder.adjust(1)
+    lines += [
+        f"{user_id} · admin · {_('configuration')}" for user_id in policies.staffing.admin_ids
+    ]
+    lines += [
+        f"{user_id} · manager · {_('configuration')}" for user_id in policies.staffing.manager_ids
+    ]
+    members = await db.staff.all()
+    lines += [f"{member.user_id} · {member.role}" for member in members]
     lines += ["", usage]
-    await message.answer("\n".join(lines), reply_markup=builder.as_markup())
+    keyboard = staff_keyboard(member.user_id for member in members)
+    await message.answer("\n".join(lines), reply_markup=keyboard)
 
 
 async def staff_removed(
-    query: CallbackQuery, callback_data: StaffCallback, db: Repositories
+    query: CallbackQuery, callback_data: StaffCallback, db: UnitOfWork
 ) -> None:
-    removed = await db.staff.remove(callback_data.user_id)
-    await db.commit()
+    removed = await staff_list.remove(db, callback_data.user_id)
     await query.answer(_("Removed.") if removed else _("Already removed."))
     if isinstance(query.message, Message):
         await query.message.edit_reply_markup(reply_markup=None)
 
 
-# --- call list ----------------------------------------------------------------------------
-
-
-async def cmd_call_list(message: Message, db: Repositories, clock: Clock) -> None:
-    rows = await db.outreach.call_list()
-    if not rows:
-        await message.answer(_("The call list is empty: every customer is reachable in Telegram."))
-        return
-    name = f"call-list-{clock():%Y-%m-%d}.xlsx"
-    await message.answer_document(
-        BufferedInputFile(as_xlsx(rows), filename=name),
-        caption=_("Customers to phone: {count}").format(count=len(rows)),
-    )
-
-
 def create_router() -> Router:
+    """Inside the admins' router (role checked there); uploads and setup in private."""
     router = Router(name=__name__)
-    admin, staff = IsAdmin(), IsStaff()
     private = F.chat.type == ChatType.PRIVATE
-    router.message.register(visits_uploaded, private, admin, F.document)
-    router.message.register(cmd_broadcast, Command("broadcast"), private, admin)
-    router.message.register(
-        period_received, BroadcastSetup.period, private, admin, F.text, ~F.text.startswith("/")
-    )
-    router.message.register(
-        order_received, BroadcastSetup.order, private, admin, F.text, ~F.text.startswith("/")
-    )
-    router.callback_query.register(audience_chosen, AudienceCallback.filter(), admin)
-    router.callback_query.register(broadcast_confirmed, ConfirmCallback.filter(), admin)
+    typed = (F.text, ~F.text.startswith("/"))
+    router.message.register(visits_uploaded, private, F.document)
+    router.message.register(cmd_broadcast, Command("broadcast"), private)
+    router.message.register(period_received, BroadcastSetup.period, private, *typed)
+    router.message.register(order_received, BroadcastSetup.order, private, *typed)
+    router.callback_query.register(audience_chosen, AudienceCallback.filter())
+    router.callback_query.register(broadcast_confirmed, ConfirmCallback.filter())
     router.callback_query.register(
-        broadcast_cancelled, BroadcastCallback.filter(F.action == "cancel"), admin
+        broadcast_cancelled, BroadcastCallback.filter(F.action == "cancel")
     )
-    router.message.register(cmd_staff, Command("staff"), private, admin)
-    router.callback_query.register(staff_removed, StaffCallback.filter(), admin)
-    router.message.register(cmd_call_list, Command("calllist"), staff)
+    router.message.register(cmd_staff, Command("staff"), private)
+    router.callback_query.register(staff_removed, StaffCallback.filter())
     return router

@@ -11,36 +11,32 @@ from aiogram.filters import Command, StateFilter
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.i18n import SUPPORTED
-from bot.settings import Settings
-from handlers.customer.survey import show_survey, strip_keyboard, survey_on_screen
+from handlers.customer.survey import show_survey, survey_on_screen
+from handlers.telegram import strip_keyboard
 from handlers.views.callbacks import LanguageCallback, OptInCallback
+from handlers.views.keyboards import LANGUAGE_NAMES, language_keyboard, opt_in_keyboard
 from storage.models import Survey
-from storage.uow import Repositories
-
-LANGUAGE_NAMES = {"ru": "Русский", "en": "English"}
+from storage.uow import UnitOfWork
+from storage.workflows import customers
+from survey.policy import LANGUAGES as SUPPORTED
+from survey.policy import Policies
 
 
 async def cmd_language(message: Message) -> None:
-    builder = InlineKeyboardBuilder()
-    for code in SUPPORTED:
-        builder.button(text=LANGUAGE_NAMES[code], callback_data=LanguageCallback(code=code))
-    await message.answer(_("Choose the language:"), reply_markup=builder.as_markup())
+    await message.answer(_("Choose the language:"), reply_markup=language_keyboard(SUPPORTED))
 
 
 async def language_chosen(
     query: CallbackQuery,
     callback_data: LanguageCallback,
     bot: Bot,
-    db: Repositories,
-    settings: Settings,
+    db: UnitOfWork,
+    policies: Policies,
     clock: Callable[[], datetime],
     i18n: I18n,
 ) -> None:
-    await db.users.set_language(query.from_user.id, callback_data.code, clock())
-    await db.commit()
+    await customers.set_language(db, query.from_user.id, callback_data.code, clock())
     with i18n.use_locale(callback_data.code):
         if query.message is not None:
             await bot.edit_message_text(
@@ -52,37 +48,33 @@ async def language_chosen(
         # Show the survey in progress again so the question is in the new language too.
         survey = await db.surveys.on_screen(query.from_user.id)
         if survey is not None:
-            await show_survey(bot, query.from_user.id, survey, db, settings, callback_data.code)
+            await show_survey(bot, query.from_user.id, survey, db, policies, callback_data.code)
 
 
-async def cmd_stop(message: Message, db: Repositories, clock: Callable[[], datetime]) -> None:
+async def cmd_stop(message: Message, db: UnitOfWork, clock: Callable[[], datetime]) -> None:
     assert message.from_user is not None
-    await db.users.set_opted_out(message.from_user.id, True, clock())
-    await db.commit()
-    builder = InlineKeyboardBuilder()
-    builder.button(text=_("Receive surveys again"), callback_data=OptInCallback())
+    await customers.set_opted_out(db, message.from_user.id, True, clock())
     await message.answer(
         _(
             "Done: we will not send you any more surveys. A survey you have already "
             "started can still be finished with /start."
         ),
-        reply_markup=builder.as_markup(),
+        reply_markup=opt_in_keyboard(),
     )
 
 
-async def opted_in(query: CallbackQuery, db: Repositories, clock: Callable[[], datetime]) -> None:
-    await db.users.set_opted_out(query.from_user.id, False, clock())
-    await db.commit()
+async def opted_in(query: CallbackQuery, db: UnitOfWork, clock: Callable[[], datetime]) -> None:
+    await customers.set_opted_out(db, query.from_user.id, False, clock())
     if isinstance(query.message, Message):
         await query.message.edit_text(_("Welcome back: we will send you surveys again."))
     await query.answer()
 
 
-async def cmd_cancel_survey(message: Message, survey: Survey, bot: Bot, db: Repositories) -> None:
+async def cmd_cancel_survey(message: Message, survey: Survey, bot: Bot, db: UnitOfWork) -> None:
     # Without live buttons the survey no longer takes typed text; /start brings it back.
-    await strip_keyboard(bot, survey.chat_id, survey.live_message_id)
-    db.surveys.set_live_message(survey, message.chat.id, None)
-    await db.commit()
+    old_chat, old_live = survey.chat_id, survey.live_message_id
+    await customers.pause(db, survey, message.chat.id)
+    await strip_keyboard(bot, old_chat, old_live)
     await message.answer(
         _("Paused. Your answers are saved; send /start whenever you want to continue.")
     )

@@ -3,47 +3,34 @@ and linking a Telegram account to an imported customer by sharing one's own phon
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
-
 from aiogram import Bot, F, Router, html
 from aiogram.enums import ChatType
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import (
     CallbackQuery,
-    KeyboardButton,
     Message,
-    ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
 )
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.settings import Settings
 from handlers.customer.survey import show_survey
 from handlers.views.callbacks import ForgetCallback
+from handlers.views.keyboards import forget_keyboard, share_phone_keyboard
 from handlers.views.survey import format_date
-from storage.uow import Repositories
+from storage.uow import UnitOfWork
+from storage.workflows import customers
+from survey.clock import Clock
 from survey.phones import normalise_phone
-
-Clock = Callable[[], datetime]
-
-
-def share_phone_keyboard() -> ReplyKeyboardMarkup:
-    return ReplyKeyboardMarkup(
-        keyboard=[[KeyboardButton(text=_("📱 Share my phone number"), request_contact=True)]],
-        resize_keyboard=True,
-        one_time_keyboard=True,
-    )
+from survey.policy import Policies
 
 
 async def contact_shared(
     message: Message,
     bot: Bot,
-    db: Repositories,
-    settings: Settings,
+    db: UnitOfWork,
+    policies: Policies,
     clock: Clock,
     i18n: I18n,
 ) -> None:
@@ -68,20 +55,19 @@ async def contact_shared(
             reply_markup=ReplyKeyboardRemove(),
         )
         return
-    db.users.link_customer(customer, message.from_user.id, clock())
-    await db.commit()
+    await customers.link(db, customer, message.from_user.id, clock())
     pending = await db.surveys.pending_for_user(message.from_user.id)
     await message.answer(
         _("Thank you, {name}! Your account is linked.").format(name=customer.name),
         reply_markup=ReplyKeyboardRemove(),
     )
     if pending:
-        await show_survey(bot, message.chat.id, pending[0], db, settings, i18n.current_locale)
+        await show_survey(bot, message.chat.id, pending[0], db, policies, i18n.current_locale)
     else:
         await message.answer(_("There is no survey waiting for you right now. Thank you!"))
 
 
-async def cmd_mydata(message: Message, db: Repositories) -> None:
+async def cmd_mydata(message: Message, db: UnitOfWork) -> None:
     assert message.from_user is not None
     customers = await db.visits.customers_of(message.from_user.id)
     user = await db.users.get(message.from_user.id)
@@ -122,24 +108,20 @@ async def cmd_mydata(message: Message, db: Repositories) -> None:
 
 
 async def cmd_forget(message: Message) -> None:
-    builder = InlineKeyboardBuilder()
-    builder.button(text=_("Yes, erase my data"), callback_data=ForgetCallback(confirmed=True))
-    builder.button(text=_("No, keep it"), callback_data=ForgetCallback(confirmed=False))
-    builder.adjust(1)
     await message.answer(
         _(
             "We will erase your name, phone, Telegram id and your comments. Your answers "
             "stay only as anonymous statistics, and we will not write to you again unless "
             "you come back. Erase?"
         ),
-        reply_markup=builder.as_markup(),
+        reply_markup=forget_keyboard(),
     )
 
 
 async def forget_confirmed(
     query: CallbackQuery,
     callback_data: ForgetCallback,
-    db: Repositories,
+    db: UnitOfWork,
     state: FSMContext,
     clock: Clock,
 ) -> None:
@@ -148,8 +130,7 @@ async def forget_confirmed(
             await query.message.edit_text(_("Nothing was erased."))
         await query.answer()
         return
-    await db.forget(query.from_user.id, clock())
-    await db.commit()
+    await customers.forget(db, query.from_user.id, clock())
     await state.clear()
     if isinstance(query.message, Message):
         await query.message.edit_text(_("Done: your personal data is erased. Goodbye!"))

@@ -13,12 +13,13 @@ from aiogram.types import Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
-from bot.settings import Settings
-from handlers.customer.privacy import share_phone_keyboard
 from handlers.customer.survey import show_survey
-from handlers.filters import ADMIN, role_of
-from storage.uow import Repositories
+from handlers.views.keyboards import share_phone_keyboard
+from storage.uow import UnitOfWork
+from storage.workflows import customers
+from storage.workflows.staff import role_of
 from survey.dialogue import SurveyStatus
+from survey.policy import ADMIN, Policies
 
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -27,8 +28,8 @@ async def cmd_start_with_token(
     message: Message,
     command: CommandObject,
     bot: Bot,
-    db: Repositories,
-    settings: Settings,
+    db: UnitOfWork,
+    policies: Policies,
     clock: Callable[[], datetime],
     i18n: I18n,
 ) -> None:
@@ -62,21 +63,21 @@ async def cmd_start_with_token(
             _("The survey about this visit has closed. Thank you for your time all the same!")
         )
         return
-    db.users.link_customer(customer, message.from_user.id, clock())
-    await show_survey(bot, message.chat.id, survey, db, settings, i18n.current_locale)
+    await customers.link(db, customer, message.from_user.id, clock())
+    await show_survey(bot, message.chat.id, survey, db, policies, i18n.current_locale)
 
 
 async def cmd_start(
     message: Message,
     bot: Bot,
-    db: Repositories,
-    settings: Settings,
+    db: UnitOfWork,
+    policies: Policies,
     i18n: I18n,
 ) -> None:
     assert message.from_user is not None
     pending = await db.surveys.pending_for_user(message.from_user.id)
     if pending:
-        await show_survey(bot, message.chat.id, pending[0], db, settings, i18n.current_locale)
+        await show_survey(bot, message.chat.id, pending[0], db, policies, i18n.current_locale)
         return
     lines = [
         _(
@@ -84,26 +85,26 @@ async def cmd_start(
             "After a service visit we send you a link to a short survey about it. "
             "Open that link and the survey starts here. There is no survey waiting "
             "for you right now."
-        ).format(dealership=html.quote(settings.dealership_name)),
+        ).format(dealership=html.quote(policies.dealer.name)),
         "",
         _(
             "Were you at our service recently? Share your phone number with the button "
             "below and we will find your visit."
         ),
     ]
-    if settings.privacy_url:
+    if policies.dealer.privacy_url:
         lines += [
             "",
             _("How we handle your personal data: {url}").format(
-                url=html.quote(settings.privacy_url)
+                url=html.quote(policies.dealer.privacy_url)
             ),
         ]
     await message.answer("\n".join(lines), reply_markup=share_phone_keyboard())
 
 
-async def cmd_help(message: Message, settings: Settings, db: Repositories) -> None:
+async def cmd_help(message: Message, policies: Policies, db: UnitOfWork) -> None:
     assert message.from_user is not None
-    role = await role_of(message.from_user.id, settings, db)
+    role = await role_of(db, policies.staffing, message.from_user.id)
     if role is None:
         await message.answer(customer_help())
         return

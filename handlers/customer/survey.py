@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import suppress
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import timedelta
 
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
@@ -14,13 +14,14 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
-from bot.settings import Settings
 from handlers.outbound.outbox import Outbox
+from handlers.telegram import not_modified, strip_keyboard
 from handlers.views import survey as screens
 from handlers.views.callbacks import AnswerCallback, SurveyAction, SurveyNavCallback
 from storage.models import Case, Survey
-from storage.uow import Repositories
-from storage.workflows.escalate import escalate
+from storage.uow import UnitOfWork
+from storage.workflows import answers
+from survey.clock import Clock
 from survey.dialogue import (
     COMMENT_STEP,
     NotYourSurvey,
@@ -28,13 +29,12 @@ from survey.dialogue import (
     SurveyRun,
     SurveyStatus,
 )
+from survey.policy import Policies
 from survey.questionnaire import QUESTION_COUNT, Kind, question
 from survey.typed_answers import parse_answer, parse_yes_no
 
-Clock = Callable[[], datetime]
 
-
-async def survey_on_screen(message: Message, db: Repositories) -> dict[str, Survey] | bool:
+async def survey_on_screen(message: Message, db: UnitOfWork) -> dict[str, Survey] | bool:
     """Filter: typed text goes to the survey in progress whose question is on screen in
     this chat. The survey row says so (its live message), so a press needs no FSM write
     and a restart or another process finds the same answer."""
@@ -42,7 +42,7 @@ async def survey_on_screen(message: Message, db: Repositories) -> dict[str, Surv
     return {"survey": survey} if survey is not None else False
 
 
-async def own_survey(db: Repositories, survey_id: int, user_id: int) -> Survey:
+async def own_survey(db: UnitOfWork, survey_id: int, user_id: int) -> Survey:
     survey = await db.surveys.get(survey_id)
     if survey is None or survey.visit.customer.telegram_user_id != user_id:
         raise NotYourSurvey
@@ -50,67 +50,62 @@ async def own_survey(db: Repositories, survey_id: int, user_id: int) -> Survey:
 
 
 def current_screen(
-    survey: Survey, run: SurveyRun, settings: Settings, locale: str
+    survey: Survey, run: SurveyRun, policies: Policies, locale: str
 ) -> screens.Screen:
     if run.status is SurveyStatus.IN_PROGRESS:
         return screens.step_screen(run, locale)
     if run.status is SurveyStatus.COMPLETED:
         return screens.thanks(run)
-    return screens.intro(run, screens.VisitCard.of(survey), settings.dealership_name)
+    return screens.intro(run, screens.VisitCard.of(survey), policies.dealer.name)
 
 
 async def show_survey(
     bot: Bot,
     chat_id: int,
     survey: Survey,
-    db: Repositories,
-    settings: Settings,
+    db: UnitOfWork,
+    policies: Policies,
     locale: str,
 ) -> None:
     """Send the survey's current screen as a new message and make it the only live one."""
     run = db.surveys.run_of(survey)
-    screen = current_screen(survey, run, settings, locale)
+    screen = current_screen(survey, run, policies, locale)
     await strip_keyboard(bot, survey.chat_id, survey.live_message_id)
     sent = await bot.send_message(chat_id, screen.text, reply_markup=screen.keyboard)
-    db.surveys.set_live_message(survey, chat_id, sent.message_id)
-    await db.commit()
-
-
-async def strip_keyboard(bot: Bot, chat_id: int | None, message_id: int | None) -> None:
-    if chat_id is None or message_id is None:
-        return
-    # Already without buttons, or deleted by the customer: nothing left to strip.
-    with suppress(TelegramBadRequest):
-        await bot.edit_message_reply_markup(chat_id=chat_id, message_id=message_id)
+    await answers.remember_live(db, survey, chat_id, sent.message_id)
 
 
 async def survey_started(
     query: CallbackQuery,
     callback_data: SurveyNavCallback,
-    db: Repositories,
-    settings: Settings,
+    db: UnitOfWork,
+    policies: Policies,
     clock: Clock,
     i18n: I18n,
 ) -> None:
     survey = await own_survey(db, callback_data.survey_id, query.from_user.id)
     run = db.surveys.run_of(survey)
     run.start()
-    db.surveys.save_run(survey, run, clock())
-    await _show_in_pressed_message(query, survey, run, db, settings, i18n.current_locale)
+    shown = _Shown.of(query, survey)
+    await answers.save_move(
+        db, survey, run, policies, clock(), live=shown.live_after(run), may_escalate=False
+    )
+    await _show_in_pressed_message(query, survey, run, shown, db, policies, i18n.current_locale)
 
 
 async def survey_declined(
     query: CallbackQuery,
     callback_data: SurveyNavCallback,
-    db: Repositories,
+    db: UnitOfWork,
+    policies: Policies,
     clock: Clock,
 ) -> None:
     survey = await own_survey(db, callback_data.survey_id, query.from_user.id)
     run = db.surveys.run_of(survey)
     run.decline()
-    db.surveys.save_run(survey, run, clock())
-    db.surveys.set_live_message(survey, query.from_user.id, None)
-    await db.commit()
+    await answers.save_move(
+        db, survey, run, policies, clock(), live=(query.from_user.id, None), may_escalate=False
+    )
     await _edit(query, screens.declined())
     await query.answer()
 
@@ -118,8 +113,8 @@ async def survey_declined(
 async def answer_chosen(
     query: CallbackQuery,
     callback_data: AnswerCallback,
-    db: Repositories,
-    settings: Settings,
+    db: UnitOfWork,
+    policies: Policies,
     clock: Clock,
     i18n: I18n,
     outbox: Outbox,
@@ -133,7 +128,7 @@ async def answer_chosen(
         callback_data.step,
         move,
         db,
-        settings,
+        policies,
         clock,
         i18n,
         outbox,
@@ -143,8 +138,8 @@ async def answer_chosen(
 async def navigation_pressed(
     query: CallbackQuery,
     callback_data: SurveyNavCallback,
-    db: Repositories,
-    settings: Settings,
+    db: UnitOfWork,
+    policies: Policies,
     clock: Clock,
     i18n: I18n,
     outbox: Outbox,
@@ -168,7 +163,7 @@ async def navigation_pressed(
         callback_data.step,
         move,
         db,
-        settings,
+        policies,
         clock,
         i18n,
         outbox,
@@ -180,8 +175,8 @@ async def _apply_press(
     survey_id: int,
     step: int,
     move: Callable[[SurveyRun], None],
-    db: Repositories,
-    settings: Settings,
+    db: UnitOfWork,
+    policies: Policies,
     clock: Clock,
     i18n: I18n,
     outbox: Outbox,
@@ -191,13 +186,21 @@ async def _apply_press(
     then send any alert."""
     survey = await own_survey(db, survey_id, query.from_user.id)
     run = db.surveys.run_of(survey)
-    if not await _pressed_on_current_step(query, step, survey, run, settings, i18n):
+    if not await _pressed_on_current_step(query, step, survey, run, policies, i18n):
         return
     move(run)
-    db.surveys.save_run(survey, run, clock())
-    case = await escalate(db, survey, run, settings, clock(), details_changed=step >= COMMENT_STEP)
+    shown = _Shown.of(query, survey)
+    case = await answers.save_move(
+        db,
+        survey,
+        run,
+        policies,
+        clock(),
+        details_changed=step >= COMMENT_STEP,
+        live=shown.live_after(run),
+    )
     await _show_in_pressed_message(
-        query, survey, run, db, settings, i18n.current_locale, case, clock
+        query, survey, run, shown, db, policies, i18n.current_locale, case, clock
     )
     await _alert(outbox, query.bot, case)
 
@@ -206,8 +209,8 @@ async def text_received(
     message: Message,
     survey: Survey,
     bot: Bot,
-    db: Repositories,
-    settings: Settings,
+    db: UnitOfWork,
+    policies: Policies,
     clock: Clock,
     i18n: I18n,
     outbox: Outbox,
@@ -220,7 +223,7 @@ async def text_received(
         value = parse_answer(question(step), message.text)
         if value is None:
             await message.answer(_typed_answer_hint(step))
-            await show_survey(bot, message.chat.id, survey, db, settings, locale)
+            await show_survey(bot, message.chat.id, survey, db, policies, locale)
             return
         run.answer(step, value)
     elif step == COMMENT_STEP:
@@ -233,13 +236,13 @@ async def text_received(
         wants = parse_yes_no(message.text)
         if wants is None:
             await message.answer(_("Please answer “yes” or “no”, or press a button."))
-            await show_survey(bot, message.chat.id, survey, db, settings, locale)
+            await show_survey(bot, message.chat.id, survey, db, policies, locale)
             return
         run.choose_contact(wants)
 
-    db.surveys.save_run(survey, run, clock())
-    case = await escalate(db, survey, run, settings, clock(), details_changed=step >= COMMENT_STEP)
-    await db.commit()
+    case = await answers.save_move(
+        db, survey, run, policies, clock(), details_changed=step >= COMMENT_STEP
+    )
     if survey.live_message_id is not None:
         try:
             await bot.edit_message_text(
@@ -252,9 +255,9 @@ async def text_received(
     if notice:
         await message.answer(notice)
     if run.is_completed:
-        await _finish(message.chat.id, bot, survey, run, db, _thanks(run, case, settings, clock))
+        await _finish(message.chat.id, bot, survey, run, db, _thanks(run, case, policies, clock))
     else:
-        await show_survey(bot, message.chat.id, survey, db, settings, locale)
+        await show_survey(bot, message.chat.id, survey, db, policies, locale)
     await _alert(outbox, bot, case)
 
 
@@ -276,7 +279,7 @@ async def _pressed_on_current_step(
     step: int,
     survey: Survey,
     run: SurveyRun,
-    settings: Settings,
+    policies: Policies,
     i18n: I18n,
 ) -> bool:
     """Refuse a press on an old message or an outdated step; never record it elsewhere."""
@@ -287,7 +290,7 @@ async def _pressed_on_current_step(
         if message_id is not None and message_id == survey.live_message_id and run.is_open:
             # The live message shows another step than the survey is on (an edit that
             # failed earlier): show the right step again instead of guessing.
-            await _edit(query, current_screen(survey, run, settings, i18n.current_locale))
+            await _edit(query, current_screen(survey, run, policies, i18n.current_locale))
             await query.answer(_("The question has been updated."))
         else:
             await query.answer(
@@ -300,37 +303,58 @@ async def _pressed_on_current_step(
     return True
 
 
+@dataclass(frozen=True, slots=True)
+class _Shown:
+    """Where a pressed screen is: the chat, the pressed message (None when Telegram no
+    longer lets the bot edit it) and the message whose buttons were live before."""
+
+    chat_id: int
+    pressed_id: int | None
+    old_chat_id: int | None
+    old_live_id: int | None
+
+    @classmethod
+    def of(cls, query: CallbackQuery, survey: Survey) -> _Shown:
+        message = query.message if isinstance(query.message, Message) else None
+        chat_id = query.message.chat.id if query.message else query.from_user.id
+        pressed = message.message_id if message is not None else None
+        return cls(chat_id, pressed, survey.chat_id, survey.live_message_id)
+
+    def live_after(self, run: SurveyRun) -> tuple[int, int | None] | None:
+        if run.status is SurveyStatus.COMPLETED:
+            return self.chat_id, self.old_live_id
+        if self.pressed_id is None:
+            return None  # a new message will carry the buttons (show_survey)
+        return self.chat_id, self.pressed_id
+
+
 async def _show_in_pressed_message(
     query: CallbackQuery,
     survey: Survey,
     run: SurveyRun,
-    db: Repositories,
-    settings: Settings,
+    shown: _Shown,
+    db: UnitOfWork,
+    policies: Policies,
     locale: str,
     case: Case | None = None,
     clock: Clock | None = None,
 ) -> None:
-    chat_id = query.message.chat.id if query.message else query.from_user.id
+    """After the move was committed: show its result where the customer pressed."""
     if run.status is SurveyStatus.COMPLETED:
-        db.surveys.set_live_message(survey, chat_id, survey.live_message_id)
-        await db.commit()
         assert clock is not None
-        await _edit(query, _thanks(run, case, settings, clock))
+        await _edit(query, _thanks(run, case, policies, clock))
         await query.answer()
         return
-    if not isinstance(query.message, Message):
+    if shown.pressed_id is None:
         # Too old to edit (Telegram hides messages older than 48 hours from bots).
-        await db.commit()
         assert query.bot is not None
-        await show_survey(query.bot, chat_id, survey, db, settings, locale)
+        await show_survey(query.bot, shown.chat_id, survey, db, policies, locale)
         await query.answer()
         return
-    if survey.live_message_id != query.message.message_id:
+    if shown.old_live_id != shown.pressed_id:
         assert query.bot is not None
-        await strip_keyboard(query.bot, survey.chat_id, survey.live_message_id)
-    db.surveys.set_live_message(survey, chat_id, query.message.message_id)
-    await db.commit()
-    await _edit(query, current_screen(survey, run, settings, locale))
+        await strip_keyboard(query.bot, shown.old_chat_id, shown.old_live_id)
+    await _edit(query, current_screen(survey, run, policies, locale))
     await query.answer()
 
 
@@ -339,21 +363,22 @@ async def _finish(
     bot: Bot,
     survey: Survey,
     run: SurveyRun,
-    db: Repositories,
+    db: UnitOfWork,
     screen: screens.Screen,
 ) -> None:
     sent = await bot.send_message(chat_id, screen.text, reply_markup=screen.keyboard)
-    db.surveys.set_live_message(survey, chat_id, sent.message_id)
-    await db.commit()
+    await answers.remember_live(db, survey, chat_id, sent.message_id)
 
 
-def _thanks(run: SurveyRun, case: Case | None, settings: Settings, clock: Clock) -> screens.Screen:
+def _thanks(run: SurveyRun, case: Case | None, policies: Policies, clock: Clock) -> screens.Screen:
     """The last screen; a customer who asked for a call also picks a convenient time."""
     if not run.wants_contact or case is None:
         return screens.thanks(run)
     now = clock()
     # "Today" only while at least an hour of the working day is left.
-    today = settings.hours.contains(now) and settings.hours.contains(now + timedelta(hours=1))
+    today = policies.cases.hours.contains(now) and policies.cases.hours.contains(
+        now + timedelta(hours=1)
+    )
     return screens.thanks(run, call_case_id=case.id, offer_today=today)
 
 
@@ -370,7 +395,7 @@ async def _edit(query: CallbackQuery, screen: screens.Screen) -> None:
         await query.message.edit_text(screen.text, reply_markup=screen.keyboard)
     except TelegramBadRequest as error:
         # A double tap renders the same screen twice; Telegram refuses the no-op edit.
-        if "message is not modified" not in error.message:
+        if not not_modified(error):
             raise
 
 

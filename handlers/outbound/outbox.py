@@ -16,19 +16,18 @@ from datetime import datetime, timedelta
 from aiogram import Bot
 from aiogram.exceptions import (
     TelegramAPIError,
-    TelegramBadRequest,
     TelegramNetworkError,
     TelegramRetryAfter,
 )
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.settings import Settings
+from handlers.telegram import edit_text, in_locale
 from handlers.views.alerts import alert_keyboard, alert_text
 from storage.cases import DeliveryStatus
 from storage.models import Case, Delivery
-from storage.uow import Repositories
+from storage.uow import Database, UnitOfWork
+from survey.policy import Policies
 
 log = logging.getLogger(__name__)
 
@@ -44,33 +43,34 @@ def backoff(attempts: int) -> timedelta:
 
 @dataclass
 class Outbox:
-    sessions: async_sessionmaker[AsyncSession]
-    settings: Settings
+    database: Database
+    policies: Policies
     clock: Callable[[], datetime]
     i18n: I18n
 
     async def deliver(self, bot: Bot, case_id: int | None = None) -> int:
         """Send everything due (or everything due for one case); returns how many went out."""
-        async with self.sessions() as session:
-            due = await Repositories(session).cases.due_delivery_ids(self.clock(), case_id)
+        async with self.database.unit() as db:
+            due = await db.cases.due_delivery_ids(self.clock(), case_id)
         sent = 0
         for delivery_id in due:
             sent += await self._deliver_one(bot, delivery_id)
         return sent
 
     async def _deliver_one(self, bot: Bot, delivery_id: int) -> int:
-        async with self.sessions() as session:
-            db = Repositories(session)
+        async with self.database.unit() as db:
             now = self.clock()
-            if not await db.cases.claim_delivery(delivery_id, now, self.settings.send_lease):
+            if not await db.cases.claim_delivery(
+                delivery_id, now, self.policies.outreach.send_lease
+            ):
                 return 0  # another worker has it
-            await session.commit()
+            await db.commit()
             delivery = await db.cases.get_delivery(delivery_id)
             if delivery is None:
                 return 0
             delivery.attempts += 1
             try:
-                with self.i18n.context(), self.i18n.use_locale(self.settings.default_language):
+                with in_locale(self.i18n, self.policies.dealer.language):
                     await self._send(bot, db, delivery, now)
             except TelegramRetryAfter as error:
                 delivery.next_attempt_at = now + timedelta(seconds=error.retry_after)
@@ -88,12 +88,12 @@ class Outbox:
                 delivery.status = DeliveryStatus.SENT
                 delivery.sent_at = now
                 delivery.last_error = None
-                await session.commit()
+                await db.commit()
                 return 1
-            await session.commit()
+            await db.commit()
             return 0
 
-    async def _send(self, bot: Bot, db: Repositories, delivery: Delivery, now: datetime) -> None:
+    async def _send(self, bot: Bot, db: UnitOfWork, delivery: Delivery, now: datetime) -> None:
         if delivery.kind != "alert":
             markup = (
                 InlineKeyboardMarkup.model_validate(delivery.reply_markup)
@@ -112,7 +112,7 @@ class Outbox:
         case = await db.cases.get(delivery.case_id)
         assert case is not None
         await db.surveys.get(case.survey_id)  # load answers/comment fresh
-        text = alert_text(case, self.settings.zone)
+        text = alert_text(case, self.policies.dealer.zone)
         keyboard = alert_keyboard(case)
         if delivery.message_id is None:
             thread_id = await self._topic_for(bot, case, delivery)
@@ -123,21 +123,12 @@ class Outbox:
             delivery.thread_id = thread_id
             db.cases.record(case, "alerted", now, text=str(delivery.chat_id))
         else:
-            try:
-                await bot.edit_message_text(
-                    text=text,
-                    chat_id=delivery.chat_id,
-                    message_id=delivery.message_id,
-                    reply_markup=keyboard,
-                )
-            except TelegramBadRequest as error:
-                if "message is not modified" not in error.message:
-                    raise
+            await edit_text(bot, delivery.chat_id, delivery.message_id, text, keyboard)
         delivery.rendered_version = case.version
 
     async def _topic_for(self, bot: Bot, case: Case, delivery: Delivery) -> int | None:
         """In a forum group every case gets its own topic, where staff talk to the customer."""
-        if delivery.chat_id != self.settings.managers_chat_id:
+        if delivery.chat_id != self.policies.staffing.managers_chat_id:
             return None
         if case.topic_id is not None:
             return case.topic_id

@@ -28,14 +28,14 @@ from aiogram.exceptions import (
 )
 from aiogram.utils.i18n import I18n
 from aiolimiter import AsyncLimiter
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.settings import Settings
+from handlers.telegram import in_locale, strip_keyboard
 from handlers.views import survey as screens
 from storage.models import Send
-from storage.outreach import SendStatus
-from storage.uow import Repositories
+from storage.uow import Database, UnitOfWork
 from survey.dialogue import SurveyStatus
+from survey.outreach import SendStatus
+from survey.policy import Policies
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +46,8 @@ PER_CHAT_GAP = 1.0  # seconds between two messages to one chat
 
 @dataclass
 class Sender:
-    sessions: async_sessionmaker[AsyncSession]
-    settings: Settings
+    database: Database
+    policies: Policies
     clock: Callable[[], datetime]
     i18n: I18n
     limiter: AsyncLimiter = field(init=False)
@@ -58,15 +58,15 @@ class Sender:
     def __post_init__(self) -> None:
         # A bucket of one, refilled every 1/SEND_RATE s: evenly spaced messages. A bucket of
         # a whole second's worth would allow up to twice the rate across a window's edge.
-        self.limiter = AsyncLimiter(1, 1 / self.settings.send_rate)
+        self.limiter = AsyncLimiter(1, 1 / self.policies.outreach.send_rate)
 
     async def run_once(self, bot: Bot, limit: int = 200) -> int:
         """Work through the sends due now; returns how many were taken."""
-        async with self.sessions() as session:
-            due = await Repositories(session).outreach.due_ids(self.clock(), limit)
+        async with self.database.unit() as db:
+            due = await db.outreach.due_ids(self.clock(), limit)
         if not due:
             return 0
-        gate = asyncio.Semaphore(max(1, int(self.settings.send_rate)))
+        gate = asyncio.Semaphore(max(1, int(self.policies.outreach.send_rate)))
 
         async def one(send_id: int) -> None:
             async with gate:
@@ -93,29 +93,28 @@ class Sender:
                     await asyncio.wait_for(stop.wait(), idle)
 
     async def _process(self, bot: Bot, send_id: int) -> None:
-        async with self.sessions() as session:
-            db = Repositories(session)
+        async with self.database.unit() as db:
             now = self.clock()
-            if not await db.outreach.claim(send_id, now, self.settings.send_lease):
+            if not await db.outreach.claim(send_id, now, self.policies.outreach.send_lease):
                 return
-            await session.commit()
+            await db.commit()
             send = await db.outreach.get(send_id)
             if send is None:
                 return
             skip = await self._reason_to_skip(db, send, now)
             if skip == "later":
-                send.next_attempt_at = self.settings.send_hours.next_open(now)
+                send.next_attempt_at = self.policies.outreach.send_hours.next_open(now)
                 send.claimed_until = None
-                await session.commit()
+                await db.commit()
                 return
             if skip is not None:
                 send.status, send.error, send.claimed_until = SendStatus.SKIPPED, skip, None
-                await session.commit()
+                await db.commit()
                 return
             await self._deliver(bot, db, send, now)
-            await session.commit()
+            await db.commit()
 
-    async def _reason_to_skip(self, db: Repositories, send: Send, now: datetime) -> str | None:
+    async def _reason_to_skip(self, db: UnitOfWork, send: Send, now: datetime) -> str | None:
         survey = send.survey
         customer = survey.visit.customer
         if send.kind == "invitation" and (
@@ -137,29 +136,29 @@ class Sender:
         if user is not None and user.opted_out_at is not None:
             return "opted_out"
         if send.kind == "invitation" and await db.outreach.recently_surveyed(
-            customer.id, survey.id, now - self.settings.survey_cooldown
+            customer.id, survey.id, now - self.policies.outreach.survey_cooldown
         ):
             return "cooldown"
-        if not self.settings.send_hours.contains(now):
+        if not self.policies.outreach.send_hours.contains(now):
             return "later"
         return None
 
-    async def _deliver(self, bot: Bot, db: Repositories, send: Send, now: datetime) -> None:
+    async def _deliver(self, bot: Bot, db: UnitOfWork, send: Send, now: datetime) -> None:
         survey = send.survey
         customer = survey.visit.customer
         chat_id = customer.telegram_user_id
         assert chat_id is not None
         user = await db.users.get(chat_id)
-        locale = (user.language if user else None) or self.settings.default_language
+        locale = (user.language if user else None) or self.policies.dealer.language
         run = db.surveys.run_of(survey)
         card = screens.VisitCard.of(survey)
-        with self.i18n.context(), self.i18n.use_locale(locale):
+        with in_locale(self.i18n, locale):
             if send.kind == "invitation":
                 screen = screens.invitation(
-                    run, card, self.settings.dealership_name, self.settings.privacy_url
+                    run, card, self.policies.dealer.name, self.policies.dealer.privacy_url
                 )
             else:
-                screen = screens.reminder(run, card, self.settings.dealership_name, locale)
+                screen = screens.reminder(run, card, self.policies.dealer.name, locale)
         await self._pace(chat_id)
         if self._stop.is_set():
             send.claimed_until = None  # not sent: free for whoever runs next
@@ -196,12 +195,14 @@ class Sender:
         send.status, send.sent_at, send.message_id = SendStatus.SENT, now, message.message_id
         send.error, send.claimed_until = None, None
         if survey.live_message_id is not None and survey.chat_id is not None:
-            await _strip(bot, survey.chat_id, survey.live_message_id)
+            await strip_keyboard(bot, survey.chat_id, survey.live_message_id)
         db.surveys.set_live_message(survey, chat_id, message.message_id)
         if send.kind == "invitation":
             survey.invited_at = now
-            survey.expires_at = now + self.settings.survey_ttl
-            await db.outreach.schedule(survey, "reminder", now + self.settings.reminder_after, now)
+            survey.expires_at = now + self.policies.outreach.survey_ttl
+            await db.outreach.schedule(
+                survey, "reminder", now + self.policies.outreach.reminder_after, now
+            )
 
     async def _pace(self, chat_id: int) -> None:
         # A 429 pause set while this task waited may extend it: check again after waking.
@@ -212,22 +213,3 @@ class Sender:
             await asyncio.sleep(gap)
         await self.limiter.acquire()
         self._last_to_chat[chat_id] = time.monotonic()
-
-
-async def _strip(bot: Bot, chat_id: int, message_id: int) -> None:
-    # The old buttons may be gone already; the new message is what matters.
-    with contextlib.suppress(TelegramBadRequest, TelegramForbiddenError):
-        await bot.edit_message_reply_markup(chat_id=chat_id, message_id=message_id)
-
-
-async def expire_surveys(sessions: async_sessionmaker[AsyncSession], now: datetime) -> int:
-    """Close surveys left unanswered for SURVEY_TTL; their buttons then say so."""
-    async with sessions() as session:
-        db = Repositories(session)
-        expired = await db.outreach.surveys_to_expire(now)
-        for survey in expired:
-            survey.status = SurveyStatus.EXPIRED
-            survey.expired_at = now
-            survey.updated_at = now
-        await session.commit()
-        return len(expired)

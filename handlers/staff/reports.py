@@ -4,38 +4,35 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date
 
 from aiogram import Router, html
 from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, CallbackQuery, InputMediaPhoto, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.settings import Settings
-from handlers.filters import IsStaff
 from handlers.views import stats
 from handlers.views.callbacks import SegmentCallback
-from storage.reports import ReportRepository
-from storage.uow import Repositories
+from handlers.views.keyboards import segments_keyboard
+from storage.uow import UnitOfWork
 from storage.workflows.report import build_report, segment_counts
+from survey.clock import Clock
+from survey.exports import as_xlsx
 from survey.metrics import SEGMENT_NAMES, Segment
 from survey.periods import EXAMPLE, Period, PeriodError, parse_period
+from survey.policy import Policies
 
-Clock = Callable[[], datetime]
 
-
-def _today(settings: Settings, clock: Clock) -> date:
-    return clock().astimezone(settings.zone).date()
+def _today(policies: Policies, clock: Clock) -> date:
+    return clock().astimezone(policies.dealer.zone).date()
 
 
 async def _period(
-    message: Message, text: str | None, settings: Settings, clock: Clock
+    message: Message, text: str | None, policies: Policies, clock: Clock
 ) -> Period | None:
     try:
-        return parse_period(text, _today(settings, clock))
+        return parse_period(text, _today(policies, clock))
     except PeriodError:
         await message.answer(
             _("I did not understand the period. Examples: {example}, or all.").format(
@@ -48,15 +45,15 @@ async def _period(
 async def cmd_stats(
     message: Message,
     command: CommandObject,
-    db: Repositories,
-    settings: Settings,
+    db: UnitOfWork,
+    policies: Policies,
     clock: Clock,
     i18n: I18n,
 ) -> None:
-    period = await _period(message, command.args, settings, clock)
+    period = await _period(message, command.args, policies, clock)
     if period is None:
         return
-    report = await build_report(db.session, period)
+    report = await build_report(db.reports, period)
     await message.answer(stats.summary(report, i18n.current_locale))
     if not report.funnel.started and not report.csi_surveys:
         return
@@ -84,14 +81,14 @@ async def cmd_stats(
 async def cmd_export(
     message: Message,
     command: CommandObject,
-    db: Repositories,
-    settings: Settings,
+    db: UnitOfWork,
+    policies: Policies,
     clock: Clock,
 ) -> None:
     words = (command.args or "").split()
     as_csv = "csv" in words
     words = [w for w in words if w not in ("csv", "xlsx")]
-    period = await _period(message, " ".join(words) or None, settings, clock)
+    period = await _period(message, " ".join(words) or None, policies, clock)
     if period is None:
         return
     # openpyxl loads on the first export only, like matplotlib for the charts.
@@ -100,17 +97,17 @@ async def cmd_export(
     name = f"followup-{period.label().replace('..', '_').replace('…', 'to_')}"
     if as_csv:
         text = io.StringIO()
-        count = await write_csv(db.session, period, text)
+        count = await write_csv(db.reports, period, text)
         data, name = text.getvalue().encode("utf-8-sig"), name + ".csv"
     else:
         binary = io.BytesIO()
         count = await write_xlsx(
-            db.session,
+            db.reports,
             period,
             binary,
-            today=_today(settings, clock),
-            csi_threshold=settings.segment_csi_threshold,
-            repeat_at=settings.segment_repeat_visits,
+            today=_today(policies, clock),
+            csi_threshold=policies.segments.csi_threshold,
+            repeat_at=policies.segments.repeat_visits,
         )
         data, name = binary.getvalue(), name + ".xlsx"
     await message.answer_document(
@@ -120,32 +117,25 @@ async def cmd_export(
 
 
 async def cmd_segments(
-    message: Message, db: Repositories, settings: Settings, clock: Clock, i18n: I18n
+    message: Message, db: UnitOfWork, policies: Policies, clock: Clock, i18n: I18n
 ) -> None:
     counts = await segment_counts(
-        db.session,
-        _today(settings, clock),
-        settings.segment_csi_threshold,
-        settings.segment_repeat_visits,
+        db.reports,
+        _today(policies, clock),
+        policies.segments.csi_threshold,
+        policies.segments.repeat_visits,
     )
-    builder = InlineKeyboardBuilder()
-    for segment, count in counts.items():
-        if count:
-            builder.button(
-                text=f"{SEGMENT_NAMES[segment][i18n.current_locale]} ({count})",
-                callback_data=SegmentCallback(segment=segment.value),
-            )
-    builder.adjust(1)
     await message.answer(
-        stats.segments(counts, i18n.current_locale), reply_markup=builder.as_markup()
+        stats.segments(counts, i18n.current_locale),
+        reply_markup=segments_keyboard(counts, i18n.current_locale),
     )
 
 
 async def segment_listed(
     query: CallbackQuery,
     callback_data: SegmentCallback,
-    db: Repositories,
-    settings: Settings,
+    db: UnitOfWork,
+    policies: Policies,
     clock: Clock,
     i18n: I18n,
 ) -> None:
@@ -153,11 +143,11 @@ async def segment_listed(
         await query.answer(_("This button no longer works."), show_alert=True)
         return
     segment = Segment(callback_data.segment)
-    members = await ReportRepository(db.session).segment_members(
+    members = await db.reports.segment_members(
         segment,
-        _today(settings, clock),
-        settings.segment_csi_threshold,
-        settings.segment_repeat_visits,
+        _today(policies, clock),
+        policies.segments.csi_threshold,
+        policies.segments.repeat_visits,
     )
     lines = ["<b>" + SEGMENT_NAMES[segment][i18n.current_locale] + "</b>", ""]
     for customer, csi, visits in members:
@@ -176,11 +166,27 @@ async def segment_listed(
     await query.answer()
 
 
+# --- call list ----------------------------------------------------------------------------
+
+
+async def cmd_call_list(message: Message, db: UnitOfWork, clock: Clock) -> None:
+    rows = await db.outreach.call_list()
+    if not rows:
+        await message.answer(_("The call list is empty: every customer is reachable in Telegram."))
+        return
+    name = f"call-list-{clock():%Y-%m-%d}.xlsx"
+    await message.answer_document(
+        BufferedInputFile(as_xlsx(rows), filename=name),
+        caption=_("Customers to phone: {count}").format(count=len(rows)),
+    )
+
+
 def create_router() -> Router:
+    """Inside the staff router (role checked there)."""
     router = Router(name=__name__)
-    staff = IsStaff()
-    router.message.register(cmd_stats, Command("stats"), staff)
-    router.message.register(cmd_export, Command("export"), staff)
-    router.message.register(cmd_segments, Command("segments"), staff)
-    router.callback_query.register(segment_listed, SegmentCallback.filter(), staff)
+    router.message.register(cmd_stats, Command("stats"))
+    router.message.register(cmd_export, Command("export"))
+    router.message.register(cmd_segments, Command("segments"))
+    router.callback_query.register(segment_listed, SegmentCallback.filter())
+    router.message.register(cmd_call_list, Command("calllist"))
     return router

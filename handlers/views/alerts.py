@@ -11,13 +11,11 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from handlers.views.callbacks import CaseAction, CaseCallback, CauseCallback
+from handlers.views.callbacks import CaseAction, CaseCallback, CauseCallback, FixedCallback
 from handlers.views.survey import format_date
-from storage.cases import CaseStatus
 from storage.models import Case, CaseEvent
+from survey.cases import ACTIVE, CAUSES, CaseStatus
 from survey.questionnaire import question
-
-CAUSES = ("advisor", "workshop", "parts", "billing", "waiting", "other")
 
 
 def cause_label(cause: str) -> str:
@@ -127,7 +125,7 @@ def alert_keyboard(case: Case) -> InlineKeyboardMarkup:
         builder.button(
             text=_("Take it"), callback_data=CaseCallback(case_id=case.id, action=CaseAction.TAKE)
         )
-    if case.status in CaseStatus.ACTIVE:
+    if case.status in ACTIVE:
         builder.button(
             text=_("Close"), callback_data=CaseCallback(case_id=case.id, action=CaseAction.CLOSE)
         )
@@ -205,3 +203,44 @@ def case_list_line(case: Case, zone: ZoneInfo) -> str:
     )
     customer = html.quote(case.survey.visit.customer.name)
     return f"{icon} #{case.id} {customer} · {_when(case.created_at, zone)} · {html.quote(state)}"
+
+
+def card_with_history(case: Case, zone: ZoneInfo) -> str:
+    return (
+        alert_text(case, zone) + "\n\n<b>" + _("History") + "</b>\n" + history(case.events, zone)
+    )[:4000]
+
+
+def case_list(
+    cases: Sequence[Case], zone: ZoneInfo, title: str
+) -> tuple[str, InlineKeyboardMarkup]:
+    builder = InlineKeyboardBuilder()
+    lines = [f"<b>{title}: {len(cases)}</b>", ""]
+    for case in cases:
+        lines.append(case_list_line(case, zone))
+        builder.button(
+            text=f"#{case.id}", callback_data=CaseCallback(case_id=case.id, action=CaseAction.SHOW)
+        )
+    builder.adjust(5)
+    return "\n".join(lines), builder.as_markup()
+
+
+def fixed_question(case: Case) -> tuple[str, dict[str, object]]:
+    """Asked of the customer once the case is closed; stored as a notice, sent by the outbox."""
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=_("Yes, it is solved"), callback_data=FixedCallback(case_id=case.id, fixed=True)
+    )
+    builder.button(
+        text=_("No, it is not"), callback_data=FixedCallback(case_id=case.id, fixed=False)
+    )
+    text = _(
+        "We have looked into what you told us about your visit on {date}. Is the problem solved?"
+    ).format(date=case.survey.visit.visit_date.strftime("%d.%m.%Y"))
+    return text, builder.as_markup().model_dump(mode="json", exclude_none=True)
+
+
+def reopened_by_customer(case: Case) -> str:
+    return "👎 " + _(
+        "The customer says the problem is not solved: case #{number} is open again."
+    ).format(number=case.id)

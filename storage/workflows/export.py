@@ -12,7 +12,6 @@ from datetime import date
 from typing import IO, Any
 
 from openpyxl import Workbook
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.reports import ReportRepository
 from storage.workflows.report import Report, build_report, segment_counts
@@ -53,23 +52,23 @@ def _answer_row(row: tuple[Any, ...]) -> list[Any]:
     ]
 
 
-async def _answers(session: AsyncSession, period: Period) -> AsyncIterator[list[Any]]:
-    async for row in ReportRepository(session).answer_rows(period.first, period.last):
+async def _answers(reports: ReportRepository, period: Period) -> AsyncIterator[list[Any]]:
+    async for row in reports.answer_rows(period.first, period.last):
         yield _answer_row(row)
 
 
-async def write_csv(session: AsyncSession, period: Period, out: IO[str]) -> int:
+async def write_csv(reports: ReportRepository, period: Period, out: IO[str]) -> int:
     writer = csv.writer(out)
     writer.writerow(ANSWER_HEADER)
     count = 0
-    async for row in _answers(session, period):
+    async for row in _answers(reports, period):
         writer.writerow(row)
         count += 1
     return count
 
 
 async def write_xlsx(
-    session: AsyncSession,
+    reports: ReportRepository,
     period: Period,
     out: IO[bytes],
     *,
@@ -81,17 +80,17 @@ async def write_xlsx(
     answers = book.create_sheet("answers")
     answers.append(ANSWER_HEADER)
     count = 0
-    async for row in _answers(session, period):
+    async for row in _answers(reports, period):
         answers.append(row)
         count += 1
-    report = await build_report(session, period)
+    report = await build_report(reports, period)
     _summary_sheet(book, report)
     _advisor_sheet(book, report)
     _trend_sheet(book, report)
     segments = book.create_sheet("segments")
     segments.append(["segment", "customers", "strategy"])
     for segment, customers in (
-        await segment_counts(session, today, csi_threshold, repeat_at)
+        await segment_counts(reports, today, csi_threshold, repeat_at)
     ).items():
         segments.append([SEGMENT_NAMES[segment]["ru"], customers, STRATEGIES[segment]["ru"]])
     book.save(out)

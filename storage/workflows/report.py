@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from storage.reports import AdvisorRow, ReportRepository, month_start, roll_up, week_start
 from survey.metrics import Escalations, Funnel, QuestionFigures, Segment, csi
 from survey.periods import Period
@@ -29,8 +27,7 @@ class Report:
         return self.questions[question - 1].mean_rating
 
 
-async def build_report(session: AsyncSession, period: Period) -> Report:
-    repository = ReportRepository(session)
+async def build_report(repository: ReportRepository, period: Period) -> Report:
     first, last = period.first, period.last
     mean_score, surveys = await repository.csi_mean_score(first, last)
     days = await repository.by_day(first, last)
@@ -50,6 +47,6 @@ async def build_report(session: AsyncSession, period: Period) -> Report:
 
 
 async def segment_counts(
-    session: AsyncSession, today: date, csi_threshold: float, repeat_at: int
+    repository: ReportRepository, today: date, csi_threshold: float, repeat_at: int
 ) -> dict[Segment, int]:
-    return await ReportRepository(session).segment_counts(today, csi_threshold, repeat_at)
+    return await repository.segment_counts(today, csi_threshold, repeat_at)

@@ -1,0 +1,50 @@
+"""Telegram idioms the handlers and the outbound side share, written once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.i18n import I18n
+
+
+def not_modified(error: TelegramBadRequest) -> bool:
+    """Telegram refuses an edit that changes nothing (a double tap, a redraw of the same
+    state): harmless, and never worth a log line."""
+    return "message is not modified" in error.message
+
+
+async def edit_text(
+    bot: Bot,
+    chat_id: int,
+    message_id: int,
+    text: str,
+    reply_markup: InlineKeyboardMarkup | None = None,
+) -> None:
+    """Edit a message; an edit that changes nothing is not an error."""
+    try:
+        await bot.edit_message_text(
+            text=text, chat_id=chat_id, message_id=message_id, reply_markup=reply_markup
+        )
+    except TelegramBadRequest as error:
+        if not not_modified(error):
+            raise
+
+
+async def strip_keyboard(bot: Bot, chat_id: int | None, message_id: int | None) -> None:
+    """Take the buttons off a message; already without buttons, deleted by the user or in a
+    chat that blocked the bot, there is nothing left to strip."""
+    if chat_id is None or message_id is None:
+        return
+    with suppress(TelegramBadRequest, TelegramForbiddenError):
+        await bot.edit_message_reply_markup(chat_id=chat_id, message_id=message_id)
+
+
+@contextmanager
+def in_locale(i18n: I18n, locale: str) -> Iterator[None]:
+    """Render texts for someone other than the update's sender (a job, a notice)."""
+    with i18n.context(), i18n.use_locale(locale):
+        yield

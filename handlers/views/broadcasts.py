@@ -1,0 +1,56 @@
+"""The broadcast's progress message: text and its Cancel button."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from handlers.views.callbacks import BroadcastCallback
+from storage.models import Broadcast
+from survey.outreach import Progress
+
+
+def progress_text(broadcast: Broadcast, progress: Progress, now: datetime) -> str:
+    elapsed = max((now - broadcast.created_at).total_seconds(), 1.0)
+    rate = progress.sent / elapsed
+    lines = [
+        "<b>" + _("Broadcast #{number}").format(number=broadcast.id) + "</b>",
+        _("Sent: {sent} · failed: {failed} · blocked: {blocked} · skipped: {skipped}").format(
+            sent=progress.sent,
+            failed=progress.failed,
+            blocked=progress.blocked,
+            skipped=progress.skipped,
+        ),
+    ]
+    if broadcast.status == "running":
+        lines.append(_("Remaining: {remaining}").format(remaining=progress.remaining))
+        if rate > 0 and progress.remaining:
+            lines.append(
+                _("Rate: {rate:.1f}/s · about {eta} s left").format(
+                    rate=rate, eta=int(progress.remaining / rate)
+                )
+            )
+    elif broadcast.status == "cancelled":
+        lines.append(_("Cancelled: {count} not sent.").format(count=progress.cancelled))
+    else:
+        lines.append(_("Finished."))
+    return "\n".join(lines)
+
+
+def progress_keyboard(broadcast: Broadcast) -> InlineKeyboardMarkup | None:
+    if broadcast.status != "running":
+        return None
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=_("Cancel"),
+        callback_data=BroadcastCallback(broadcast_id=broadcast.id, action="cancel"),
+    )
+    return builder.as_markup()
+
+
+def describe(params: dict[str, Any]) -> str:
+    return ", ".join(f"{key}={value}" for key, value in params.items())
