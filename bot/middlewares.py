@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot
@@ -21,6 +20,7 @@ from aiogram.types import TelegramObject, Update
 
 from storage.database import MAX_CONCURRENT_UPDATES
 from storage.uow import Database, UnitOfWork
+from survey.clock import Clock
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ class OnceOnlyMiddleware(BaseMiddleware):
     hold SQLite's write lock while the FSM storage writes on its own connection.
     """
 
-    def __init__(self, clock: Callable[[], datetime]) -> None:
+    def __init__(self, clock: Clock) -> None:
         self._clock = clock
 
     async def __call__(

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
-
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
 from aiogram.filters import Command, StateFilter
@@ -19,6 +16,7 @@ from handlers.views.keyboards import LANGUAGE_NAMES, language_keyboard, opt_in_k
 from storage.models import Survey
 from storage.uow import UnitOfWork
 from storage.workflows import customers
+from survey.clock import Clock
 from survey.policy import LANGUAGES as SUPPORTED
 from survey.policy import Policies
 
@@ -33,7 +31,7 @@ async def language_chosen(
     bot: Bot,
     db: UnitOfWork,
     policies: Policies,
-    clock: Callable[[], datetime],
+    clock: Clock,
     i18n: I18n,
 ) -> None:
     await customers.set_language(db, query.from_user.id, callback_data.code, clock())
@@ -51,7 +49,7 @@ async def language_chosen(
             await show_survey(bot, query.from_user.id, survey, db, policies, callback_data.code)
 
 
-async def cmd_stop(message: Message, db: UnitOfWork, clock: Callable[[], datetime]) -> None:
+async def cmd_stop(message: Message, db: UnitOfWork, clock: Clock) -> None:
     assert message.from_user is not None
     await customers.set_opted_out(db, message.from_user.id, True, clock())
     await message.answer(
@@ -63,7 +61,7 @@ async def cmd_stop(message: Message, db: UnitOfWork, clock: Callable[[], datetim
     )
 
 
-async def opted_in(query: CallbackQuery, db: UnitOfWork, clock: Callable[[], datetime]) -> None:
+async def opted_in(query: CallbackQuery, db: UnitOfWork, clock: Clock) -> None:
     await customers.set_opted_out(db, query.from_user.id, False, clock())
     if isinstance(query.message, Message):
         await query.message.edit_text(_("Welcome back: we will send you surveys again."))

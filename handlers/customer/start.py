@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from datetime import datetime
 
 from aiogram import Bot, F, Router, html
 from aiogram.enums import ChatType
@@ -18,6 +16,7 @@ from handlers.views.keyboards import share_phone_keyboard
 from storage.uow import UnitOfWork
 from storage.workflows import customers
 from storage.workflows.staff import role_of
+from survey.clock import Clock
 from survey.dialogue import SurveyStatus
 from survey.policy import ADMIN, Policies
 
@@ -30,7 +29,7 @@ async def cmd_start_with_token(
     bot: Bot,
     db: UnitOfWork,
     policies: Policies,
-    clock: Callable[[], datetime],
+    clock: Clock,
     i18n: I18n,
 ) -> None:
     assert message.from_user is not None

@@ -9,7 +9,6 @@ and a permanent failure for one chat never stops the others.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -24,9 +23,10 @@ from aiogram.utils.i18n import I18n
 
 from handlers.telegram import edit_text, in_locale
 from handlers.views.alerts import alert_keyboard, alert_text
-from storage.cases import DeliveryStatus
 from storage.models import Case, Delivery
 from storage.uow import Database, UnitOfWork
+from storage.workflows import deliveries
+from survey.clock import Clock
 from survey.policy import Policies
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ def backoff(attempts: int) -> timedelta:
 class Outbox:
     database: Database
     policies: Policies
-    clock: Callable[[], datetime]
+    clock: Clock
     i18n: I18n
 
     async def deliver(self, bot: Bot, case_id: int | None = None) -> int:
@@ -60,38 +60,30 @@ class Outbox:
     async def _deliver_one(self, bot: Bot, delivery_id: int) -> int:
         async with self.database.unit() as db:
             now = self.clock()
-            if not await db.cases.claim_delivery(
-                delivery_id, now, self.policies.outreach.send_lease
-            ):
-                return 0  # another worker has it
-            await db.commit()
-            delivery = await db.cases.get_delivery(delivery_id)
+            lease = self.policies.outreach.send_lease
+            delivery = await deliveries.claim(db, delivery_id, now, lease)
             if delivery is None:
-                return 0
-            delivery.attempts += 1
+                return 0  # another worker has it
             try:
                 with in_locale(self.i18n, self.policies.dealer.language):
                     await self._send(bot, db, delivery, now)
             except TelegramRetryAfter as error:
-                delivery.next_attempt_at = now + timedelta(seconds=error.retry_after)
-                delivery.last_error = f"429: retry after {error.retry_after}s"
+                retry_at = now + timedelta(seconds=error.retry_after)
+                error_text = f"429: retry after {error.retry_after}s"
+                await deliveries.not_delivered(db, delivery, error_text, retry_at)
+                return 0
             except (TelegramAPIError, TelegramNetworkError) as error:
-                delivery.last_error = str(error)[:300]
                 if delivery.attempts >= MAX_ATTEMPTS:
-                    delivery.status = DeliveryStatus.FAILED
                     log.warning(
                         "delivery %s to chat %s failed for good", delivery.id, delivery.chat_id
                     )
+                    await deliveries.not_delivered(db, delivery, str(error), None)
                 else:
-                    delivery.next_attempt_at = now + backoff(delivery.attempts)
-            else:
-                delivery.status = DeliveryStatus.SENT
-                delivery.sent_at = now
-                delivery.last_error = None
-                await db.commit()
-                return 1
-            await db.commit()
-            return 0
+                    retry_at = now + backoff(delivery.attempts)
+                    await deliveries.not_delivered(db, delivery, str(error), retry_at)
+                return 0
+            await deliveries.delivered(db, delivery, now)
+            return 1
 
     async def _send(self, bot: Bot, db: UnitOfWork, delivery: Delivery, now: datetime) -> None:
         if delivery.kind != "alert":

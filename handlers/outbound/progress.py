@@ -12,6 +12,7 @@ from handlers.telegram import edit_text, in_locale
 from handlers.views.broadcasts import progress_keyboard, progress_text
 from storage.models import Broadcast
 from storage.uow import Database
+from storage.workflows import outreach
 from survey.clock import Clock
 from survey.outreach import PROGRESS_EVERY, Progress
 from survey.policy import Policies
@@ -27,21 +28,11 @@ class ProgressReporter:
     i18n: I18n
 
     async def report(self, bot: Bot) -> None:
+        now = self.clock()
         async with self.database.unit() as db:
-            now = self.clock()
-            for broadcast in await db.outreach.running_broadcasts():
-                progress = Progress.of(await db.outreach.broadcast_counts(broadcast.id))
-                finished = progress.remaining == 0
-                if finished:
-                    broadcast.status, broadcast.finished_at = "finished", now
-                due = (
-                    broadcast.progress_shown_at is None
-                    or now - broadcast.progress_shown_at >= PROGRESS_EVERY
-                )
-                if broadcast.progress_message_id is not None and (finished or due):
-                    await self._show(bot, broadcast, progress, now)
-                    broadcast.progress_shown_at = now
-            await db.commit()
+            due = await outreach.progress_to_show(db, now, PROGRESS_EVERY)
+        for broadcast, progress in due:
+            await self._show(bot, broadcast, progress, now)
 
     async def _show(
         self, bot: Bot, broadcast: Broadcast, progress: Progress, now: datetime

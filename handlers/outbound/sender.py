@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -33,8 +32,8 @@ from handlers.telegram import in_locale, strip_keyboard
 from handlers.views import survey as screens
 from storage.models import Send
 from storage.uow import Database, UnitOfWork
-from survey.dialogue import SurveyStatus
-from survey.outreach import SendStatus
+from storage.workflows import sends
+from survey.clock import Clock
 from survey.policy import Policies
 
 log = logging.getLogger(__name__)
@@ -48,7 +47,7 @@ PER_CHAT_GAP = 1.0  # seconds between two messages to one chat
 class Sender:
     database: Database
     policies: Policies
-    clock: Callable[[], datetime]
+    clock: Clock
     i18n: I18n
     limiter: AsyncLimiter = field(init=False)
     _resume_at: float = field(default=0.0, init=False)
@@ -93,77 +92,40 @@ class Sender:
                     await asyncio.wait_for(stop.wait(), idle)
 
     async def _process(self, bot: Bot, send_id: int) -> None:
+        policy = self.policies.outreach
         async with self.database.unit() as db:
             now = self.clock()
-            if not await db.outreach.claim(send_id, now, self.policies.outreach.send_lease):
-                return
-            await db.commit()
-            send = await db.outreach.get(send_id)
+            send = await sends.claim(db, send_id, now, policy.send_lease)
             if send is None:
                 return
-            skip = await self._reason_to_skip(db, send, now)
-            if skip == "later":
-                send.next_attempt_at = self.policies.outreach.send_hours.next_open(now)
-                send.claimed_until = None
-                await db.commit()
-                return
-            if skip is not None:
-                send.status, send.error, send.claimed_until = SendStatus.SKIPPED, skip, None
-                await db.commit()
-                return
-            await self._deliver(bot, db, send, now)
-            await db.commit()
-
-    async def _reason_to_skip(self, db: UnitOfWork, send: Send, now: datetime) -> str | None:
-        survey = send.survey
-        customer = survey.visit.customer
-        if send.kind == "invitation" and (
-            survey.status != SurveyStatus.INVITED or survey.invited_at is not None
-        ):
-            return "answered"  # the customer opened the link already, or declined
-        if send.kind == "reminder" and survey.status not in (
-            SurveyStatus.INVITED,
-            SurveyStatus.IN_PROGRESS,
-        ):
-            return "closed"
-        if survey.expires_at is not None and survey.expires_at <= now:
-            return "expired"
-        if customer.erased_at is not None:
-            return "erased"
-        if customer.telegram_user_id is None:
-            return "no_telegram"
-        user = await db.users.get(customer.telegram_user_id)
-        if user is not None and user.opted_out_at is not None:
-            return "opted_out"
-        if send.kind == "invitation" and await db.outreach.recently_surveyed(
-            customer.id, survey.id, now - self.policies.outreach.survey_cooldown
-        ):
-            return "cooldown"
-        if not self.policies.outreach.send_hours.contains(now):
-            return "later"
-        return None
+            skip = await sends.reason_to_skip(db, send, now, policy)
+            if skip == sends.LATER:
+                await sends.postpone(db, send, policy.send_hours.next_open(now))
+            elif skip is not None:
+                await sends.skip(db, send, skip)
+            else:
+                await self._deliver(bot, db, send, now)
 
     async def _deliver(self, bot: Bot, db: UnitOfWork, send: Send, now: datetime) -> None:
         survey = send.survey
-        customer = survey.visit.customer
-        chat_id = customer.telegram_user_id
+        chat_id = survey.visit.customer.telegram_user_id
         assert chat_id is not None
         user = await db.users.get(chat_id)
         locale = (user.language if user else None) or self.policies.dealer.language
         run = db.surveys.run_of(survey)
         card = screens.VisitCard.of(survey)
+        dealer = self.policies.dealer
         with in_locale(self.i18n, locale):
             if send.kind == "invitation":
-                screen = screens.invitation(
-                    run, card, self.policies.dealer.name, self.policies.dealer.privacy_url
-                )
+                screen = screens.invitation(run, card, dealer.name, dealer.privacy_url)
             else:
-                screen = screens.reminder(run, card, self.policies.dealer.name, locale)
+                screen = screens.reminder(run, card, dealer.name, locale)
         await self._pace(chat_id)
         if self._stop.is_set():
-            send.claimed_until = None  # not sent: free for whoever runs next
+            await sends.release(db, send)
             return
         send.attempts += 1
+        old_chat, old_live = survey.chat_id, survey.live_message_id
         try:
             message = await bot.send_message(chat_id, screen.text, reply_markup=screen.keyboard)
             # Telegram counts one a second per chat as messages arrive: space the next one
@@ -173,36 +135,23 @@ class Sender:
             # Telegram says slow down: everybody waits, this one goes again afterwards.
             self._resume_at = max(self._resume_at, time.monotonic() + error.retry_after)
             send.attempts -= 1
-            send.next_attempt_at = now + timedelta(seconds=error.retry_after)
-            send.claimed_until = None
-            send.error = f"429: retry after {error.retry_after}s"
+            await sends.rate_limited(db, send, now, error.retry_after)
             return
         except TelegramForbiddenError as error:
-            send.status, send.error = SendStatus.BLOCKED, error.message[:300]
-            customer.unreachable_reason = "blocked"
+            await sends.blocked(db, send, error.message)
             return
         except TelegramBadRequest as error:
-            send.status, send.error = SendStatus.FAILED, error.message[:300]
+            await sends.failed(db, send, error.message, None)
             return
         except (TelegramNetworkError, TelegramServerError) as error:
-            send.error = str(error)[:300]
-            send.claimed_until = None
-            if send.attempts >= MAX_ATTEMPTS:
-                send.status = SendStatus.FAILED
-            else:
-                send.next_attempt_at = now + FIRST_RETRY * 2 ** (send.attempts - 1)
+            retry_at = None
+            if send.attempts < MAX_ATTEMPTS:
+                retry_at = now + FIRST_RETRY * 2 ** (send.attempts - 1)
+            await sends.failed(db, send, str(error), retry_at)
             return
-        send.status, send.sent_at, send.message_id = SendStatus.SENT, now, message.message_id
-        send.error, send.claimed_until = None, None
-        if survey.live_message_id is not None and survey.chat_id is not None:
-            await strip_keyboard(bot, survey.chat_id, survey.live_message_id)
-        db.surveys.set_live_message(survey, chat_id, message.message_id)
-        if send.kind == "invitation":
-            survey.invited_at = now
-            survey.expires_at = now + self.policies.outreach.survey_ttl
-            await db.outreach.schedule(
-                survey, "reminder", now + self.policies.outreach.reminder_after, now
-            )
+        await sends.sent(db, send, chat_id, message.message_id, now, self.policies.outreach)
+        if old_live is not None and old_chat is not None:
+            await strip_keyboard(bot, old_chat, old_live)
 
     async def _pace(self, chat_id: int) -> None:
         # A 429 pause set while this task waited may extend it: check again after waking.

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from storage.models import Broadcast, Survey
 from storage.uow import UnitOfWork
 from survey.dialogue import SurveyStatus
-from survey.outreach import Audience, SendStatus
+from survey.outreach import Audience, Progress, SendStatus
 from survey.periods import Period
 
 
@@ -135,3 +135,24 @@ async def hand_out_links(db: UnitOfWork, now: datetime) -> list[Survey]:
         db.surveys.mark_invited(survey, now)
     await db.commit()
     return surveys
+
+
+async def progress_to_show(
+    db: UnitOfWork, now: datetime, every: timedelta
+) -> list[tuple[Broadcast, Progress]]:
+    """Running broadcasts whose progress message is due for an edit (at most every
+    `every`, and once more when finished); a broadcast with nothing left is finished."""
+    due: list[tuple[Broadcast, Progress]] = []
+    for broadcast in await db.outreach.running_broadcasts():
+        progress = Progress.of(await db.outreach.broadcast_counts(broadcast.id))
+        finished = progress.remaining == 0
+        if finished:
+            broadcast.status, broadcast.finished_at = "finished", now
+        shown = broadcast.progress_shown_at
+        if broadcast.progress_message_id is not None and (
+            finished or shown is None or now - shown >= every
+        ):
+            broadcast.progress_shown_at = now
+            due.append((broadcast, progress))
+    await db.commit()
+    return due
