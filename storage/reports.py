@@ -4,7 +4,6 @@ SQLite and PostgreSQL; nothing loads every answer into Python."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -33,6 +32,7 @@ from survey.questionnaire import (
     problem_codes,
     question,
 )
+from survey.report import AdvisorAnswers, AdvisorRow, DayRow
 
 
 def _seconds_between(later: Any, earlier: Any, dialect: str) -> ColumnElement[float]:
@@ -44,47 +44,6 @@ def _seconds_between(later: Any, earlier: Any, dialect: str) -> ColumnElement[fl
 
 def _count_if(condition: ColumnElement[bool] | InstrumentedAttribute[bool]) -> ColumnElement[int]:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
-
-@dataclass(frozen=True, slots=True)
-class AdvisorRow:
-    advisor: str
-    completed: int
-    csi_mean_score: float | None
-    friendliness: float | None
-    responsiveness: float | None
-    problems: int
-    answered: int
-
-
-@dataclass
-class AdvisorAnswers:
-    """An advisor's answers in a period, summed from the per-question groups."""
-
-    answered: int = 0
-    problems: int = 0
-    rating_sums: dict[int, float] = field(default_factory=dict)
-    rating_counts: dict[int, int] = field(default_factory=dict)
-
-    def add(
-        self, question: int, answered: int, problems: int, rating_sum: float, ratings: int
-    ) -> None:
-        self.answered += answered
-        self.problems += problems
-        if ratings:
-            self.rating_sums[question] = self.rating_sums.get(question, 0.0) + rating_sum
-            self.rating_counts[question] = self.rating_counts.get(question, 0) + ratings
-
-    def mean_rating(self, question: int) -> float | None:
-        count = self.rating_counts.get(question, 0)
-        return self.rating_sums[question] / count if count else None
-
-
-@dataclass(frozen=True, slots=True)
-class DayRow:
-    day: date
-    completed: int
-    score_sum: float
 
 
 class ReportRepository:
@@ -386,24 +345,3 @@ class ReportRepository:
         result = await self._session.stream(query)
         async for row in result:
             yield tuple(row)
-
-
-def week_start(day: date) -> date:
-    return day - timedelta(days=day.weekday())
-
-
-def month_start(day: date) -> date:
-    return day.replace(day=1)
-
-
-def roll_up(days: list[DayRow], key: Any) -> list[tuple[date, int, float | None]]:
-    """Days -> (period start, completed, mean survey score) per week or month."""
-    totals: dict[date, list[float]] = {}
-    for row in days:
-        bucket = totals.setdefault(key(row.day), [0, 0.0])
-        bucket[0] += row.completed
-        bucket[1] += row.score_sum
-    return [
-        (start, int(count), (total / count) if count else None)
-        for start, (count, total) in sorted(totals.items())
-    ]

@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.dispatcher import create_bot, create_dispatcher
-from bot.playground import ChatClient, FakeTelegram
+from bot.playground import ChatClient
 from bot.services import Services
 from bot.settings import Settings
 from handlers.outbound.outbox import Outbox
@@ -24,6 +24,7 @@ from storage.migrate import upgrade
 from storage.models import Survey
 from storage.visits import VisitRepository
 from survey.visit_import import VisitRecord
+from tests.fakes import FaultyTelegram
 
 CUSTOMER_ID = 1001
 
@@ -126,8 +127,8 @@ async def clean_redis() -> AsyncIterator[None]:
 
 
 @pytest.fixture
-async def telegram() -> AsyncIterator[FakeTelegram]:
-    fake = FakeTelegram()
+async def telegram() -> AsyncIterator[FaultyTelegram]:
+    fake = FaultyTelegram()
     await fake.start()
     yield fake
     await fake.stop()
@@ -139,7 +140,7 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def settings(telegram: FakeTelegram, database_url: str) -> Settings:
+def settings(telegram: FaultyTelegram, database_url: str) -> Settings:
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         bot_token="4242:TEST-token",
@@ -157,7 +158,7 @@ class App:
     bot: Bot
     dispatcher: Dispatcher
     services: Services
-    telegram: FakeTelegram
+    telegram: FaultyTelegram
     sessions: async_sessionmaker[AsyncSession]
     settings: Settings
     clock: Clock
@@ -167,7 +168,7 @@ class App:
         cls,
         settings: Settings,
         sessions: async_sessionmaker[AsyncSession],
-        telegram: FakeTelegram,
+        telegram: FaultyTelegram,
         clock: Clock,
     ) -> App:
         """A Bot and Dispatcher with their services, as a process builds them at start."""
@@ -247,7 +248,7 @@ class App:
 async def app(
     settings: Settings,
     sessions: async_sessionmaker[AsyncSession],
-    telegram: FakeTelegram,
+    telegram: FaultyTelegram,
     clock: Clock,
 ) -> AsyncIterator[App]:
     application = App.build(settings, sessions, telegram, clock)

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bot.playground.fake_api import Failure
 from storage.models import Case, CaseEvent, Delivery
 from tests.conftest import CUSTOMER_ID, App
+from tests.fakes import Failure
 
 GROUP = -100_500
 ADMIN, ANNA, BORIS, STRANGER = 1, 2, 3, 777

@@ -97,27 +97,9 @@ def violations(root: Path = ROOT) -> list[Finding]:
     return findings
 
 
-# What the move into four rooms has not finished yet (file, rule), each to be taken off
-# this list as it is fixed; the test fails on anything new AND on an entry that no longer
-# happens, so the list stays exact.
-NOT_YET: set[tuple[str, str]] = {
-    # Over 450 lines: the CLI's command bodies and the fake API's test-only controls
-    # are to move out.
-    ("bot/cli.py", "lines >"),
-    ("bot/playground/fake_api.py", "lines >"),
-}
-
-
-def _rule(finding: Finding) -> str:
-    return "lines >" if "lines >" in finding.what else finding.what
-
-
 def test_the_house_keeps_its_rules() -> None:
     found = violations()
-    new = [f for f in found if (f.file, _rule(f)) not in NOT_YET]
-    assert not new, "\n" + "\n".join(map(str, new))
-    fixed = NOT_YET - {(f.file, _rule(f)) for f in found}
-    assert not fixed, f"fixed, take off NOT_YET: {sorted(fixed)}"
+    assert not found, "\n" + "\n".join(map(str, found))
 
 
 @pytest.mark.parametrize(

@@ -11,12 +11,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.playground import FakeTelegram
 from storage.models import Answer, Case, Delivery
 from storage.uow import UnitOfWork
 from storage.workflows.imports import import_visits
 from survey.visit_import import ParsedVisits, VisitRecord
 from tests.conftest import CUSTOMER_ID, App
+from tests.fakes import FaultyTelegram
 from tests.processes import bot_env, eventually, spawn
 
 USER = {"id": CUSTOMER_ID, "is_bot": False, "first_name": "Иван", "language_code": "ru"}
@@ -34,7 +34,7 @@ async def killed(process: asyncio.subprocess.Process) -> None:
     await process.wait()
 
 
-async def test_killed_mid_broadcast(app: App, telegram: FakeTelegram, tmp_path: Path) -> None:
+async def test_killed_mid_broadcast(app: App, telegram: FaultyTelegram, tmp_path: Path) -> None:
     customers = 20
     records = [
         VisitRecord(
@@ -77,7 +77,7 @@ async def test_killed_mid_broadcast(app: App, telegram: FakeTelegram, tmp_path: 
     assert [len(telegram.bot_messages(60_000 + n)) for n in range(customers)] == [1] * customers
 
 
-async def test_killed_mid_alert(app: App, telegram: FakeTelegram, tmp_path: Path) -> None:
+async def test_killed_mid_alert(app: App, telegram: FaultyTelegram, tmp_path: Path) -> None:
     survey = await app.add_visit()
     now = datetime.now(UTC)
     managers = (2, 3, 4)
@@ -129,7 +129,7 @@ async def test_killed_mid_alert(app: App, telegram: FakeTelegram, tmp_path: Path
     assert statuses == ["sent", "sent", "sent"]
 
 
-def text_update(telegram: FakeTelegram, text: str) -> dict[str, Any]:
+def text_update(telegram: FaultyTelegram, text: str) -> dict[str, Any]:
     message = telegram.user_message(CUSTOMER_ID, USER, text)
     if text.startswith("/"):
         message["entities"] = [
@@ -138,12 +138,12 @@ def text_update(telegram: FakeTelegram, text: str) -> dict[str, Any]:
     return {"message": message}
 
 
-def last_text(telegram: FakeTelegram) -> str:
+def last_text(telegram: FaultyTelegram) -> str:
     messages = telegram.bot_messages(CUSTOMER_ID)
     return str(messages[-1]["text"]) if messages else ""
 
 
-async def test_killed_mid_survey(app: App, telegram: FakeTelegram, tmp_path: Path) -> None:
+async def test_killed_mid_survey(app: App, telegram: FaultyTelegram, tmp_path: Path) -> None:
     survey = await app.add_visit()
     env = bot_env(telegram, app.settings.database_url)
     first = await spawn("run", env=env, cwd=tmp_path)

@@ -12,7 +12,6 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from bot.playground.fake_api import Failure
 from handlers.outbound.sender import Sender
 from storage.models import Answer, Customer, Send, Survey, TelegramUser
 from storage.uow import UnitOfWork
@@ -23,6 +22,7 @@ from survey.outreach import Audience
 from survey.periods import Period
 from survey.visit_import import ParsedVisits, VisitRecord
 from tests.conftest import App
+from tests.fakes import Failure
 
 ADMIN = 1
 

@@ -8,10 +8,10 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from bot.playground.fake_api import Failure
 from storage.database import create_engine, create_session_factory
 from storage.models import Answer, ProcessedUpdate
 from tests.conftest import App
+from tests.fakes import Failure
 from tests.tcp_proxy import TcpProxy
 
 

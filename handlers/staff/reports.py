@@ -92,16 +92,16 @@ async def cmd_export(
     if period is None:
         return
     # openpyxl loads on the first export only, like matplotlib for the charts.
-    from storage.workflows.export import write_csv, write_xlsx
+    from storage.workflows.export import export_csv, export_xlsx
 
     name = f"followup-{period.label().replace('..', '_').replace('…', 'to_')}"
     if as_csv:
         text = io.StringIO()
-        count = await write_csv(db.reports, period, text)
+        count = await export_csv(db.reports, period, text)
         data, name = text.getvalue().encode("utf-8-sig"), name + ".csv"
     else:
         binary = io.BytesIO()
-        count = await write_xlsx(
+        count = await export_xlsx(
             db.reports,
             period,
             binary,

@@ -14,8 +14,8 @@ matplotlib.use("Agg")  # before pyplot: no display on a server
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
-from storage.workflows.report import Report
 from survey.questionnaire import question
+from survey.report import Report
 
 MAX_ADVISORS = 15
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from aiogram import html
 from aiogram.utils.i18n import gettext as _
 
-from storage.workflows.report import Report
 from survey.metrics import SEGMENT_NAMES, STRATEGIES, Segment
 from survey.questionnaire import question
+from survey.report import Report
 
 TOP_ADVISORS = 10
 

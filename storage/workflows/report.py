@@ -2,29 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 
-from storage.reports import AdvisorRow, ReportRepository, month_start, roll_up, week_start
-from survey.metrics import Escalations, Funnel, QuestionFigures, Segment, csi
+from storage.reports import ReportRepository
+from survey.metrics import Segment, csi
 from survey.periods import Period
-
-
-@dataclass(frozen=True, slots=True)
-class Report:
-    period: Period
-    funnel: Funnel
-    csi: float | None
-    csi_surveys: int
-    median_completion_seconds: float | None
-    questions: list[QuestionFigures]
-    escalations: Escalations
-    advisors: list[AdvisorRow]
-    weeks: list[tuple[date, int, float | None]]
-    months: list[tuple[date, int, float | None]]
-
-    def rating_mean(self, question: int) -> float | None:
-        return self.questions[question - 1].mean_rating
+from survey.report import Report, month_start, roll_up, week_start
 
 
 async def build_report(repository: ReportRepository, period: Period) -> Report:

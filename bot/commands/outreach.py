@@ -1,0 +1,218 @@
+"""`import-visits`, `invite-links`, `broadcast` and `call-list`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.commands import NO_TOKEN, CommandError, ask_username, open_database
+from bot.settings import Settings
+from survey.clock import utc_now
+
+
+async def import_visits(settings: Settings, args: argparse.Namespace) -> int:
+    from storage.database import create_session_factory
+    from storage.uow import UnitOfWork
+    from storage.workflows.imports import import_visits
+    from survey.visit_import import ImportFileError, read_visits
+
+    path: Path = args.file
+    try:
+        data = await asyncio.to_thread(path.read_bytes)
+    except OSError as error:
+        raise CommandError(f"cannot read {path}: {error.strerror}") from error
+    now = utc_now()
+    try:
+        parsed = read_visits(data, path.name, today=now.astimezone(settings.zone).date())
+    except ImportFileError as error:
+        raise CommandError(f"{path.name}: {error}") from error
+
+    for note in parsed.notes:
+        print(f"note: {note}")
+    if parsed.ignored_columns:
+        print("note: ignored columns: " + ", ".join(parsed.ignored_columns))
+    for problem in parsed.errors:
+        print(f"line {problem.line}: {problem.reason}")
+    if parsed.errors and args.strict:
+        print(f"{len(parsed.errors)} problem(s) found; --strict: nothing imported")
+        return 1
+
+    engine = await open_database(settings)
+    try:
+        async with create_session_factory(engine)() as session:
+            counts = await import_visits(UnitOfWork(session), parsed, settings.policies(), now)
+    finally:
+        await engine.dispose()
+    print(
+        f"imported {counts.created} new visit(s), updated {counts.updated}, "
+        f"rejected {len({p.line for p in parsed.errors})} row(s)"
+    )
+    return 1 if parsed.errors else 0
+
+
+async def invite_links(settings: Settings, args: argparse.Namespace) -> int:
+    from storage.database import create_session_factory
+    from storage.uow import UnitOfWork
+    from storage.workflows.outreach import hand_out_links
+    from survey.exports import LINK_COLUMNS, csv_bytes
+
+    username = settings.bot_username or await ask_username(settings)
+    engine = await open_database(settings)
+    now = utc_now()
+    try:
+        async with create_session_factory(engine)() as session:
+            rows = []
+            for survey in await hand_out_links(UnitOfWork(session), now):
+                visit = survey.visit
+                rows.append(
+                    {
+                        "order_no": visit.order_no,
+                        "visit_date": visit.visit_date.isoformat(),
+                        "customer_name": visit.customer.name,
+                        "phone": visit.customer.phone or "",
+                        "car": visit.car,
+                        "advisor": visit.advisor,
+                        "status": survey.status,
+                        "link": f"https://t.me/{username}?start={survey.token}",
+                    }
+                )
+    finally:
+        await engine.dispose()
+    if args.out:
+        data = csv_bytes(LINK_COLUMNS, ([row[c] for c in LINK_COLUMNS] for row in rows))
+        try:
+            await asyncio.to_thread(args.out.write_bytes, data)
+        except OSError as error:
+            raise CommandError(f"cannot write {args.out}: {error.strerror}") from error
+        print(f"{len(rows)} link(s) written to {args.out}")
+    else:
+        for row in rows:
+            print(f"{row['order_no']}\t{row['customer_name']}\t{row['link']}")
+        print(f"{len(rows)} link(s)", file=sys.stderr)
+    return 0
+
+
+async def broadcast(settings: Settings, args: argparse.Namespace) -> int:
+    from storage.database import create_session_factory
+    from storage.uow import UnitOfWork
+    from storage.workflows import outreach as broadcasts
+    from survey.outreach import Audience
+    from survey.periods import PeriodError, parse_period
+
+    if settings.bot_token is None:
+        raise CommandError(NO_TOKEN)
+    now = utc_now()
+    engine = await open_database(settings)
+    sessions = create_session_factory(engine)
+    try:
+        async with sessions() as session:
+            db = UnitOfWork(session)
+            if args.period:
+                try:
+                    period = parse_period(args.period, now.astimezone(settings.zone).date())
+                except PeriodError as error:
+                    raise CommandError(
+                        f"--period: {error}; e.g. 2026-10-01..2026-10-31"
+                    ) from error
+                if period.first is None:
+                    raise CommandError("--period needs a first day, e.g. 2026-10-01..2026-10-31")
+                plan = await broadcasts.preview(db, Audience.PERIOD, now, period=period)
+            elif args.order:
+                plan = await broadcasts.preview(db, Audience.ORDER, now, order_no=args.order)
+            else:
+                plan = await broadcasts.preview(db, Audience.NOT_COMPLETED, now)
+            print(
+                f"reach: {plan.reach}, without Telegram (call list): {plan.no_telegram}, "
+                f"opted out: {plan.opted_out}, already messaged: {plan.already}"
+            )
+            if not plan.targets:
+                print("nobody to write to")
+                return 0
+            if not args.yes and not confirmed("start the broadcast? [y/N] "):
+                print("not started")
+                return 1
+            broadcast = await broadcasts.start(db, plan, now, created_by=None)
+            number = broadcast.id
+        return await send_broadcast(settings, sessions, number)
+    finally:
+        await engine.dispose()
+
+
+def confirmed(question: str) -> bool:
+    try:
+        return input(question).strip().lower() in ("y", "yes", "д", "да")
+    except EOFError:
+        return False
+
+
+async def send_broadcast(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], number: int
+) -> int:
+    """Send until the broadcast is done; what quiet hours hold back is left to the bot."""
+    from bot.dispatcher import create_bot
+    from bot.i18n import create_i18n
+    from handlers.outbound.sender import Sender
+    from storage.uow import Database, UnitOfWork
+    from storage.workflows.outreach import finish
+    from survey.outreach import Progress
+
+    assert settings.bot_token is not None
+    bot = create_bot(settings, settings.bot_token.get_secret_value())
+    sender = Sender(
+        Database(sessions), settings.policies(), utc_now, create_i18n(settings.default_language)
+    )
+    try:
+        while True:
+            taken = await sender.run_once(bot)
+            async with sessions() as session:
+                db = UnitOfWork(session)
+                progress = Progress.of(await db.outreach.broadcast_counts(number))
+                broadcast = await db.outreach.get_broadcast(number)
+                assert broadcast is not None
+                print(
+                    f"broadcast #{number}: sent {progress.sent}, failed {progress.failed}, "
+                    f"blocked {progress.blocked}, skipped {progress.skipped}, "
+                    f"remaining {progress.remaining}",
+                    flush=True,
+                )
+                if progress.remaining == 0:
+                    await finish(db, broadcast, utc_now())
+                    return 0
+            if not taken:
+                print(
+                    f"{progress.remaining} message(s) wait for the end of quiet hours or a retry; "
+                    "the running bot sends them"
+                )
+                return 0
+    finally:
+        await bot.session.close()
+
+
+async def call_list(settings: Settings, args: argparse.Namespace) -> int:
+    from storage.database import create_session_factory
+    from storage.uow import UnitOfWork
+    from survey.exports import as_csv, as_xlsx
+
+    engine = await open_database(settings)
+    try:
+        async with create_session_factory(engine)() as session:
+            rows = await UnitOfWork(session).outreach.call_list()
+    finally:
+        await engine.dispose()
+    if args.out is None:
+        sys.stdout.write(as_csv(rows).decode("utf-8-sig"))
+        return 0
+    suffix = args.out.suffix.lower()
+    if suffix not in (".csv", ".xlsx"):
+        raise CommandError("--out must end in .csv or .xlsx")
+    data = as_xlsx(rows) if suffix == ".xlsx" else as_csv(rows)
+    try:
+        await asyncio.to_thread(args.out.write_bytes, data)
+    except OSError as error:
+        raise CommandError(f"cannot write {args.out}: {error.strerror}") from error
+    print(f"{len(rows)} customer(s) written to {args.out}")
+    return 0

@@ -1,0 +1,81 @@
+"""`run`, `migrate` and `try`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from bot.commands import NO_TOKEN, CommandError, open_database
+from bot.settings import Settings
+
+
+async def migrate(settings: Settings, args: argparse.Namespace) -> int:
+    engine = await open_database(settings)
+    await engine.dispose()
+    print("database is up to date")
+    return 0
+
+
+async def run(settings: Settings, args: argparse.Namespace) -> int:
+    if settings.bot_token is None or not settings.bot_token.get_secret_value().strip():
+        raise CommandError(NO_TOKEN)
+    from aiogram.utils.token import TokenValidationError
+
+    from bot.dispatcher import create_bot, create_dispatcher
+    from bot.i18n import create_i18n
+    from bot.lifecycle import set_commands
+    from bot.scheduler import create_scheduler
+    from bot.services import Services
+    from storage.database import create_session_factory
+
+    engine = await open_database(settings)
+    try:
+        bot = create_bot(settings, settings.bot_token.get_secret_value())
+    except TokenValidationError as error:
+        await engine.dispose()
+        raise CommandError("BOT_TOKEN does not look like a token from @BotFather") from error
+    services = Services.build(settings, create_session_factory(engine))
+    dispatcher = create_dispatcher(services)
+    scheduler = create_scheduler(services, bot)
+    stop_sending = asyncio.Event()
+    sending = asyncio.create_task(services.sender.run_until_stopped(bot, stop_sending))
+    webhook = args.webhook or settings.webhook_url is not None
+    try:
+        if webhook and (settings.webhook_url is None or settings.webhook_secret is None):
+            raise CommandError("webhook mode needs WEBHOOK_URL and WEBHOOK_SECRET")
+        scheduler.start()
+        if args.jobs_only:
+            await until_stopped()
+        else:
+            await set_commands(bot, create_i18n(settings.default_language))
+            if webhook:
+                from bot.webhook import serve
+
+                await serve(settings, bot, dispatcher, engine)
+            else:
+                await dispatcher.start_polling(bot, handle_signals=True)
+    finally:
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
+        stop_sending.set()
+        await sending  # the batch in flight finishes and is recorded
+        await dispatcher.storage.close()  # the Redis connection, when REDIS_URL is set
+        await bot.session.close()
+        await engine.dispose()
+    return 0
+
+
+async def until_stopped() -> None:
+    import signal
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+async def try_survey(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.playground.play import play
+
+    return await play(settings, database_url=args.database_url, language=args.language)

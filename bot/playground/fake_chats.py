@@ -1,0 +1,309 @@
+"""The fake Bot API's chats: messages, topics and files, and the methods that change them.
+
+`FakeTelegram` (fake_api.py) serves these over HTTP; they keep what a test or `try`
+looks at: every chat's messages as Telegram would show them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class ApiCall:
+    method: str
+    params: dict[str, Any]
+    at: float
+
+
+@dataclass
+class Chat:
+    id: int
+    type: str = "private"
+    title: str | None = None
+    is_forum: bool = False
+    messages: dict[int, dict[str, Any]] = field(default_factory=dict)
+    ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    topics: dict[int, str] = field(default_factory=dict)
+    # The reply keyboard the user sees under the input field (not part of any message).
+    reply_keyboard: dict[str, Any] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        described: dict[str, Any] = {"id": self.id, "type": self.type}
+        if self.title:
+            described["title"] = self.title
+        if self.is_forum:
+            described["is_forum"] = True
+        return described
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, description: str) -> None:
+        super().__init__(description)
+        self.status = status
+        self.description = description
+
+
+class TelegramMethods:
+    """The Bot API methods that act on chats (`_api_<method>`), mixed into FakeTelegram."""
+
+    bot_id: int
+    bot_username: str
+    chats: dict[int, Chat]
+    files: dict[str, bytes]
+    listeners: list[Callable[[str, dict[str, Any]], None]]
+
+    def chat(self, chat_id: int) -> Chat:
+        if chat_id not in self.chats:
+            self.chats[chat_id] = Chat(chat_id, type="private" if chat_id > 0 else "group")
+        return self.chats[chat_id]
+
+    def _bot_user(self) -> dict[str, Any]:
+        return {
+            "id": self.bot_id,
+            "is_bot": True,
+            "first_name": "Follow-up",
+            "username": self.bot_username,
+        }
+
+    def _new_message(
+        self,
+        chat_id: int,
+        sender: dict[str, Any],
+        *,
+        thread_id: int | None = None,
+        reply_to: int | None = None,
+        **content: Any,
+    ) -> dict[str, Any]:
+        chat = self.chat(chat_id)
+        message: dict[str, Any] = {
+            "message_id": next(chat.ids),
+            "date": int(time.time()),
+            "chat": chat.as_dict(),
+            "from": sender,
+            **{key: value for key, value in content.items() if value is not None},
+        }
+        if thread_id is not None:
+            if chat.is_forum and thread_id not in chat.topics:
+                raise ApiError(400, "Bad Request: message thread not found")
+            message["message_thread_id"] = thread_id
+            message["is_topic_message"] = True
+        if reply_to is not None:
+            original = chat.messages.get(reply_to)
+            if original is None:
+                raise ApiError(400, "Bad Request: message to be replied not found")
+            message["reply_to_message"] = {
+                k: v for k, v in original.items() if k != "reply_to_message"
+            }
+        chat.messages[message["message_id"]] = message
+        return message
+
+    @staticmethod
+    def _thread(params: dict[str, Any]) -> int | None:
+        value = params.get("message_thread_id")
+        return int(value) if value is not None else None
+
+    @staticmethod
+    def _reply_to(params: dict[str, Any]) -> int | None:
+        if "reply_parameters" in params:
+            return int(params["reply_parameters"]["message_id"])
+        value = params.get("reply_to_message_id")
+        return int(value) if value is not None else None
+
+    def _message(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat = self.chat(int(params["chat_id"]))
+        message = chat.messages.get(int(params["message_id"]))
+        if message is None:
+            raise ApiError(400, "Bad Request: message to edit not found")
+        return message
+
+    def _notify(self, event: str, message: dict[str, Any]) -> None:
+        for listener in self.listeners:
+            listener(event, message)
+
+    def _api_getMe(self, params: dict[str, Any]) -> dict[str, Any]:
+        return self._bot_user()
+
+    def _api_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
+        text = params.get("text", "")
+        if not text:
+            raise ApiError(400, "Bad Request: message text is empty")
+        if len(text) > 4096:
+            raise ApiError(400, "Bad Request: message is too long")
+        markup = params.get("reply_markup")
+        inline = markup if markup and "inline_keyboard" in markup else None
+        message = self._new_message(
+            int(params["chat_id"]),
+            self._bot_user(),
+            text=text,
+            reply_markup=inline,
+            thread_id=self._thread(params),
+            reply_to=self._reply_to(params),
+        )
+        if markup and "keyboard" in markup:
+            self.chat(int(params["chat_id"])).reply_keyboard = markup
+        elif markup and markup.get("remove_keyboard"):
+            self.chat(int(params["chat_id"])).reply_keyboard = None
+        self._notify("sent", message)
+        return message
+
+    def _api_copyMessage(self, params: dict[str, Any]) -> dict[str, Any]:
+        source = self.chat(int(params["from_chat_id"])).messages.get(int(params["message_id"]))
+        if source is None:
+            raise ApiError(400, "Bad Request: message to copy not found")
+        content = {
+            key: value
+            for key, value in source.items()
+            if key
+            not in {
+                "message_id",
+                "date",
+                "chat",
+                "from",
+                "reply_to_message",
+                "message_thread_id",
+                "is_topic_message",
+                "entities",
+            }
+        }
+        message = self._new_message(
+            int(params["chat_id"]),
+            self._bot_user(),
+            thread_id=self._thread(params),
+            reply_to=self._reply_to(params),
+            **content,
+        )
+        self._notify("sent", message)
+        return {"message_id": message["message_id"]}
+
+    def _api_getFile(self, params: dict[str, Any]) -> dict[str, Any]:
+        file_id = params["file_id"]
+        if file_id not in self.files:
+            raise ApiError(400, "Bad Request: invalid file_id")
+        return {
+            "file_id": file_id,
+            "file_unique_id": file_id,
+            "file_size": len(self.files[file_id]),
+            "file_path": f"documents/{file_id}",
+        }
+
+    def _api_sendDocument(self, params: dict[str, Any]) -> dict[str, Any]:
+        document = params["document"]
+        if isinstance(document, str) and document.startswith("attach://"):
+            document = params[document.removeprefix("attach://")]  # aiogram's multipart upload
+        file_id = f"sent-{len(self.files) + 1}"
+        self.files[file_id] = document["content"]
+        message = self._new_message(
+            int(params["chat_id"]),
+            self._bot_user(),
+            caption=params.get("caption"),
+            document={
+                "file_id": file_id,
+                "file_unique_id": file_id,
+                "file_name": document["filename"],
+                "file_size": len(document["content"]),
+            },
+        )
+        self._notify("sent", message)
+        return message
+
+    def _api_sendMediaGroup(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        sent = []
+        group = f"group-{len(self.files)}"
+        for item in params["media"]:
+            content = params[item["media"].removeprefix("attach://")]["content"]
+            file_id = f"photo-{len(self.files) + 1}"
+            self.files[file_id] = content
+            message = self._new_message(
+                int(params["chat_id"]),
+                self._bot_user(),
+                media_group_id=group,
+                photo=[
+                    {"file_id": file_id, "file_unique_id": file_id, "width": 800, "height": 600}
+                ],
+            )
+            self._notify("sent", message)
+            sent.append(message)
+        return sent
+
+    def _api_getChat(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat_id = int(params["chat_id"])
+        if chat_id not in self.chats:
+            raise ApiError(400, "Bad Request: chat not found")
+        return {
+            **self.chats[chat_id].as_dict(),
+            "accent_color_id": 0,
+            "max_reaction_count": 11,
+            "accepted_gift_types": {
+                "unlimited_gifts": False,
+                "limited_gifts": False,
+                "unique_gifts": False,
+                "premium_subscription": False,
+                "gifts_from_channels": False,
+            },
+        }
+
+    def _api_createForumTopic(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat = self.chat(int(params["chat_id"]))
+        if not chat.is_forum:
+            raise ApiError(400, "Bad Request: the chat is not a forum")
+        thread_id = next(chat.ids)  # in Telegram a topic's id is its first message's id
+        chat.topics[thread_id] = params["name"]
+        return {"message_thread_id": thread_id, "name": params["name"], "icon_color": 7322096}
+
+    def _api_editMessageText(self, params: dict[str, Any]) -> dict[str, Any]:
+        message = self._message(params)
+        markup = params.get("reply_markup")
+        if message.get("text") == params["text"] and message.get("reply_markup") == markup:
+            raise ApiError(
+                400,
+                "Bad Request: message is not modified: specified new message content and "
+                "reply markup are exactly the same as a current content and reply markup "
+                "of the message",
+            )
+        message["text"] = params["text"]
+        self._set_markup(message, markup)
+        self._notify("edited", message)
+        return message
+
+    def _api_editMessageReplyMarkup(self, params: dict[str, Any]) -> dict[str, Any]:
+        message = self._message(params)
+        markup = params.get("reply_markup")
+        if message.get("reply_markup") == markup:
+            raise ApiError(400, "Bad Request: message is not modified")
+        self._set_markup(message, markup)
+        self._notify("edited", message)
+        return message
+
+    @staticmethod
+    def _set_markup(message: dict[str, Any], markup: dict[str, Any] | None) -> None:
+        if markup:
+            message["reply_markup"] = markup
+        else:
+            message.pop("reply_markup", None)
+
+    def _api_answerCallbackQuery(self, params: dict[str, Any]) -> bool:
+        return True
+
+    def _api_setMyCommands(self, params: dict[str, Any]) -> bool:
+        return True
+
+    def _api_deleteWebhook(self, params: dict[str, Any]) -> bool:
+        return True
+
+    def _api_setWebhook(self, params: dict[str, Any]) -> bool:
+        if not str(params.get("url", "")).startswith("https://"):
+            raise ApiError(
+                400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook"
+            )
+        return True
+
+    def _api_deleteMessage(self, params: dict[str, Any]) -> bool:
+        chat = self.chat(int(params["chat_id"]))
+        if chat.messages.pop(int(params["message_id"]), None) is None:
+            raise ApiError(400, "Bad Request: message to delete not found")
+        return True
