@@ -261,3 +261,11 @@ async def app(
 @pytest.fixture
 def anyio_backend() -> Iterator[str]:
     return "asyncio"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Everything under tests/process starts programs of its own: those tests are `slow`."""
+    process = Path(__file__).parent / "process"
+    for item in items:
+        if process in Path(item.path).parents:
+            item.add_marker(pytest.mark.slow)

@@ -233,6 +233,7 @@ async def test_blocked_server_errors_and_429_are_each_handled_and_recorded(desk:
     assert [(r["order_no"], r["reason"]) for r in rows] == [("ZN-0001", "blocked")]
 
 
+@pytest.mark.slow  # paces real messages at SEND_RATE for seconds
 async def test_the_send_rate_is_respected(app: App) -> None:
     limited = app.restarted(send_rate=10)
     try:
@@ -259,6 +260,7 @@ async def test_one_message_a_second_per_chat(app: App) -> None:
         await relaxed.bot.session.close()
 
 
+@pytest.mark.slow  # a real-time broadcast stopped half-way
 async def test_an_interrupted_broadcast_finishes_with_everyone_messaged_once(desk: App) -> None:
     await load_without_schedule(desk, 40)
     async with desk.sessions() as session:

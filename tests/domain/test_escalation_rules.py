@@ -12,7 +12,7 @@ from bot.cli import main
 from survey.escalation import DEFAULT_RULES, RulesError, Severity, parse_rules, severity_of
 from survey.working_hours import WorkingHours
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 MOSCOW = ZoneInfo("Europe/Moscow")
 
 

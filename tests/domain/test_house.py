@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ROOMS = ("survey", "storage", "handlers", "bot")
 MAX_LINES = 450
 # What each room may import of the third-party libraries the rules are about, and of

@@ -9,7 +9,7 @@ from babel.messages.pofile import read_po
 
 from bot.i18n import LOCALES, create_i18n
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def source_messages() -> set[str]:
