@@ -13,6 +13,45 @@ from survey.metrics import SEGMENT_NAMES, STRATEGIES, Segment
 from survey.questionnaire import QUESTION_COUNT, decode_answers, question
 from survey.report import Report
 
+# A cell that starts with one of these is a formula to a spreadsheet (or becomes one when
+# edited). Every cell this program writes goes through `_Sheet` or `_CsvWriter`, so text a
+# customer, an import or staff typed is always written as text.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def formula_like(value: object) -> bool:
+    return isinstance(value, str) and value.startswith(FORMULA_TRIGGERS)
+
+
+class _CsvWriter:
+    """csv.writer whose formula-like cells get a leading apostrophe (shown as text)."""
+
+    def __init__(self, out: IO[str]) -> None:
+        self._writer = csv.writer(out)
+
+    def writerow(self, values: Iterable[object]) -> None:
+        self._writer.writerow([f"'{v}" if formula_like(v) else v for v in values])
+
+
+class _Sheet:
+    """A write-only worksheet whose formula-like cells are written as string cells."""
+
+    def __init__(self, book: Any, title: str) -> None:
+        self._sheet = book.create_sheet(title)
+
+    def append(self, values: Iterable[object]) -> None:
+        from openpyxl.cell import WriteOnlyCell
+
+        row: list[object] = []
+        for value in values:
+            if formula_like(value):
+                cell = WriteOnlyCell(self._sheet, value=value)
+                cell.data_type = "s"  # openpyxl would store "=..." as a formula
+                value = cell
+            row.append(value)
+        self._sheet.append(row)
+
+
 COLUMNS = ("name", "phone", "car", "order_no", "visit_date", "reason")
 REASONS_RU = {
     "no_telegram": "нет Telegram",
@@ -31,9 +70,10 @@ def _row(entry: dict[str, Any]) -> list[str]:
 def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
     """A CSV file for people: every CSV this program writes goes through here."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = _CsvWriter(buffer)
     writer.writerow(header)
-    writer.writerows(rows)
+    for row in rows:
+        writer.writerow(row)
     # A BOM so that Excel opens the Cyrillic correctly.
     return buffer.getvalue().encode("utf-8-sig")
 
@@ -58,7 +98,7 @@ def as_xlsx(rows: list[dict[str, Any]]) -> bytes:
     from openpyxl import Workbook  # imported here: it pulls in numpy, ~30 MB held for good
 
     book = Workbook(write_only=True)
-    sheet = book.create_sheet("call list")
+    sheet = _Sheet(book, "call list")
     sheet.append(list(COLUMNS))
     for entry in rows:
         sheet.append(_row(entry))
@@ -103,7 +143,7 @@ def answer_row(row: tuple[Any, ...]) -> list[Any]:
 
 
 async def write_answers_csv(rows: AsyncIterable[tuple[Any, ...]], out: IO[str]) -> int:
-    writer = csv.writer(out)
+    writer = _CsvWriter(out)
     writer.writerow(ANSWER_HEADER)
     count = 0
     async for row in rows:
@@ -121,7 +161,7 @@ async def write_xlsx(
     from openpyxl import Workbook  # on first use: it pulls in numpy
 
     book = Workbook(write_only=True)
-    answers = book.create_sheet("answers")
+    answers = _Sheet(book, "answers")
     answers.append(ANSWER_HEADER)
     count = 0
     async for row in rows:
@@ -130,7 +170,7 @@ async def write_xlsx(
     _summary_sheet(book, report)
     _advisor_sheet(book, report)
     _trend_sheet(book, report)
-    sheet = book.create_sheet("segments")
+    sheet = _Sheet(book, "segments")
     sheet.append(["segment", "customers", "strategy"])
     for segment, customers in segments.items():
         sheet.append([SEGMENT_NAMES[segment]["ru"], customers, STRATEGIES[segment]["ru"]])
@@ -143,7 +183,7 @@ def _percent(value: float | None) -> float | str:
 
 
 def _summary_sheet(book: Any, report: Report) -> None:
-    sheet = book.create_sheet("summary")
+    sheet = _Sheet(book, "summary")
     funnel, cases = report.funnel, report.escalations
     for name, value in (
         ("period", report.period.label()),
@@ -185,7 +225,7 @@ def _summary_sheet(book: Any, report: Report) -> None:
 
 
 def _advisor_sheet(book: Any, report: Report) -> None:
-    sheet = book.create_sheet("advisors")
+    sheet = _Sheet(book, "advisors")
     sheet.append(
         [
             "advisor",
@@ -211,7 +251,7 @@ def _advisor_sheet(book: Any, report: Report) -> None:
 
 def _trend_sheet(book: Any, report: Report) -> None:
     """Completed surveys and CSI per week and per month (by visit date), with counts."""
-    sheet = book.create_sheet("trend")
+    sheet = _Sheet(book, "trend")
     sheet.append(["period", "starts", "completed surveys", "CSI"])
     for label, rows in (("week", report.weeks), ("month", report.months)):
         for start, count, score in rows:
