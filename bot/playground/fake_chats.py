@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.playground import fake_html
+
 
 @dataclass
 class ApiCall:
@@ -128,9 +130,21 @@ class TelegramMethods:
     def _api_getMe(self, params: dict[str, Any]) -> dict[str, Any]:
         return self._bot_user()
 
+    @staticmethod
+    def _formatted(params: dict[str, Any], key: str) -> tuple[str | None, list[Any] | None]:
+        """The text (or caption) as Telegram keeps it: parsed when parse_mode is HTML."""
+        raw = params.get(key)
+        if raw is None or params.get("parse_mode") != "HTML":
+            return raw, None
+        try:
+            text, entities = fake_html.parse(raw)
+        except fake_html.ParseError as error:
+            raise ApiError(400, f"Bad Request: can't parse entities: {error}") from error
+        return text, entities or None
+
     def _api_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
-        text = params.get("text", "")
-        if not text:
+        text, entities = self._formatted(params, "text")
+        if not text or not text.strip():
             raise ApiError(400, "Bad Request: message text is empty")
         if len(text) > 4096:
             raise ApiError(400, "Bad Request: message is too long")
@@ -140,6 +154,7 @@ class TelegramMethods:
             int(params["chat_id"]),
             self._bot_user(),
             text=text,
+            entities=entities,
             reply_markup=inline,
             thread_id=self._thread(params),
             reply_to=self._reply_to(params),
@@ -196,11 +211,13 @@ class TelegramMethods:
         if isinstance(document, str) and document.startswith("attach://"):
             document = params[document.removeprefix("attach://")]  # aiogram's multipart upload
         file_id = f"sent-{len(self.files) + 1}"
+        caption, caption_entities = self._formatted(params, "caption")
         self.files[file_id] = document["content"]
         message = self._new_message(
             int(params["chat_id"]),
             self._bot_user(),
-            caption=params.get("caption"),
+            caption=caption,
+            caption_entities=caption_entities,
             document={
                 "file_id": file_id,
                 "file_unique_id": file_id,
@@ -258,14 +275,25 @@ class TelegramMethods:
     def _api_editMessageText(self, params: dict[str, Any]) -> dict[str, Any]:
         message = self._message(params)
         markup = params.get("reply_markup")
-        if message.get("text") == params["text"] and message.get("reply_markup") == markup:
+        text, entities = self._formatted(params, "text")
+        if not text or not text.strip():
+            raise ApiError(400, "Bad Request: message text is empty")
+        if (
+            message.get("text") == text
+            and message.get("entities") == entities
+            and message.get("reply_markup") == markup
+        ):
             raise ApiError(
                 400,
                 "Bad Request: message is not modified: specified new message content and "
                 "reply markup are exactly the same as a current content and reply markup "
                 "of the message",
             )
-        message["text"] = params["text"]
+        message["text"] = text
+        if entities:
+            message["entities"] = entities
+        else:
+            message.pop("entities", None)
         self._set_markup(message, markup)
         self._notify("edited", message)
         return message

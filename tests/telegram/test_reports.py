@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
+from bot.playground.fake_html import spans
 from storage.models import Answer, Case, Customer, Survey, Visit
 from storage.reports import ReportRepository
 from storage.workflows.report import build_report, segment_counts
@@ -353,7 +354,8 @@ async def test_segments_with_customer_lists(app: App) -> None:
     await seed(app)
     manager = app.member(2, "Менеджер")
     await manager.send("/segments")
-    assert "Истинная лояльность</b>: 1" in manager.last["text"]
+    assert "Истинная лояльность: 1" in manager.last["text"]
+    assert "Истинная лояльность" in spans(manager.last, "bold")
     assert "Беречь и поощрять" in manager.last["text"]
     await manager.click("Нет лояльности")
     assert "Борис, +79000000002: CSI 2, визитов за год: 1" in manager.last["text"]
