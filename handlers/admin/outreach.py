@@ -23,6 +23,7 @@ from handlers.views.callbacks import (
     StaffCallback,
 )
 from handlers.views.keyboards import audience_keyboard, confirm_keyboard, staff_keyboard
+from handlers.views.text import fill
 from storage.uow import UnitOfWork
 from storage.workflows import outreach as broadcasts
 from storage.workflows import staff as staff_list
@@ -57,8 +58,9 @@ async def visits_uploaded(
         return
     if (document.file_size or 0) > MAX_UPLOAD_BYTES:
         await message.answer(
-            _("The file is larger than {limit} MB; split it into parts.").format(
-                limit=MAX_UPLOAD_BYTES // (1024 * 1024)
+            fill(
+                _("The file is larger than {limit} MB; split it into parts."),
+                limit=MAX_UPLOAD_BYTES // (1024 * 1024),
             )
         )
         return
@@ -70,12 +72,13 @@ async def visits_uploaded(
             buffer.getvalue(), name, today=now.astimezone(policies.dealer.zone).date()
         )
     except ImportFileError as error:
-        await message.answer(_("Nothing imported: {reason}").format(reason=str(error)))
+        await message.answer(fill(_("Nothing imported: {reason}"), reason=str(error)))
         return
     counts = await import_visits(db, parsed, policies, now)
     lines = [
         "<b>" + _("Visits imported") + "</b>",
-        _("New: {created} · updated: {updated} · rejected rows: {rejected}").format(
+        fill(
+            _("New: {created} · updated: {updated} · rejected rows: {rejected}"),
             created=counts.created,
             updated=counts.updated,
             rejected=len({e.line for e in parsed.errors}),
@@ -83,12 +86,12 @@ async def visits_uploaded(
     ]
     if parsed.ignored_columns:
         lines.append(
-            _("Ignored columns: {columns}").format(columns=", ".join(parsed.ignored_columns))
+            fill(_("Ignored columns: {columns}"), columns=", ".join(parsed.ignored_columns))
         )
     for problem in parsed.errors[:MAX_REPORTED_ROWS]:
-        lines.append(_("line {line}: {reason}").format(line=problem.line, reason=problem.reason))
+        lines.append(fill(_("line {line}: {reason}"), line=problem.line, reason=problem.reason))
     if len(parsed.errors) > MAX_REPORTED_ROWS:
-        lines.append(_("…and {count} more").format(count=len(parsed.errors) - MAX_REPORTED_ROWS))
+        lines.append(fill(_("…and {count} more"), count=len(parsed.errors) - MAX_REPORTED_ROWS))
     await message.answer("\n".join(lines)[:4000])
 
 
@@ -112,7 +115,7 @@ async def audience_chosen(
     if callback_data.audience == Audience.PERIOD:
         await state.set_state(BroadcastSetup.period)
         await query.message.edit_text(
-            _("Send the visit dates, for example {example}.").format(example=EXAMPLE)
+            fill(_("Send the visit dates, for example {example}."), example=EXAMPLE)
         )
     elif callback_data.audience == Audience.ORDER:
         await state.set_state(BroadcastSetup.order)
@@ -128,12 +131,12 @@ async def period_received(
         period = parse_period(message.text, clock().astimezone(policies.dealer.zone).date())
     except PeriodError:
         await message.answer(
-            _("I did not understand the dates. Example: {example}").format(example=EXAMPLE)
+            fill(_("I did not understand the dates. Example: {example}"), example=EXAMPLE)
         )
         return
     if period.first is None:
         await message.answer(
-            _("Please give the first and the last day. Example: {example}").format(example=EXAMPLE)
+            fill(_("Please give the first and the last day. Example: {example}"), example=EXAMPLE)
         )
         return
     params = {"first": period.first.isoformat(), "last": period.last.isoformat()}
@@ -176,10 +179,10 @@ async def _preview(
     plan = await _plan(db, audience, params, clock())
     text = "\n".join(
         [
-            _("It will reach {reach} customer(s).").format(reach=plan.reach),
-            _("Without Telegram (go to the call list): {count}").format(count=plan.no_telegram),
-            _("Opted out (will be skipped): {count}").format(count=plan.opted_out),
-            _("Already messaged before: {count}").format(count=plan.already),
+            fill(_("It will reach {reach} customer(s)."), reach=plan.reach),
+            fill(_("Without Telegram (go to the call list): {count}"), count=plan.no_telegram),
+            fill(_("Opted out (will be skipped): {count}"), count=plan.opted_out),
+            fill(_("Already messaged before: {count}"), count=plan.already),
             "",
             _("Messages go out only outside quiet hours. Start?"),
         ]
@@ -261,19 +264,23 @@ async def cmd_staff(
         and words[2].isdigit()
     ):
         await staff_list.put(db, int(words[2]), words[1], message.from_user.id, clock())
-        await message.answer(_("{id} is now {role}.").format(id=words[2], role=words[1]))
+        await message.answer(fill(_("{id} is now {role}."), id=words[2], role=words[1]))
         return
     if words[:1] == ["remove"] and len(words) == 2 and words[1].isdigit():
         if int(words[1]) in policies.staffing.staff_ids:
             await message.answer(
-                _(
-                    "{id} is set in the configuration (ADMIN_IDS/MANAGER_IDS); change it there."
-                ).format(id=words[1])
+                fill(
+                    _(
+                        "{id} is set in the configuration (ADMIN_IDS/MANAGER_IDS); "
+                        "change it there."
+                    ),
+                    id=words[1],
+                )
             )
             return
         removed = await staff_list.remove(db, int(words[1]))
         await message.answer(
-            _("Removed.") if removed else _("{id} is not on the staff list.").format(id=words[1])
+            _("Removed.") if removed else fill(_("{id} is not on the staff list."), id=words[1])
         )
         return
     if words:

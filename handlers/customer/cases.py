@@ -9,6 +9,7 @@ from aiogram.utils.i18n import gettext as _
 from handlers.outbound.outbox import Outbox
 from handlers.views.alerts import reopened_by_customer, window_label
 from handlers.views.callbacks import CallWindowCallback, FixedCallback
+from handlers.views.text import fill
 from storage.uow import UnitOfWork
 from storage.workflows import cases as use_cases
 from survey import cases
@@ -35,7 +36,7 @@ async def call_window_chosen(
     label = window_label(case.call_window, case.call_window_date)
     if isinstance(query.message, Message):
         await query.message.edit_text(
-            _("Thank you! A client-service manager will call you {when}.").format(when=label)
+            fill(_("Thank you! A client-service manager will call you {when}."), when=label)
         )
     await query.answer()
     await outbox.deliver(bot, case.id)

@@ -13,6 +13,7 @@ from handlers.customer.survey import show_survey, survey_on_screen
 from handlers.telegram import strip_keyboard
 from handlers.views.callbacks import LanguageCallback, OptInCallback
 from handlers.views.keyboards import LANGUAGE_NAMES, language_keyboard, opt_in_keyboard
+from handlers.views.text import fill
 from storage.models import Survey
 from storage.uow import UnitOfWork
 from storage.workflows import customers
@@ -40,7 +41,7 @@ async def language_chosen(
             await bot.edit_message_text(
                 chat_id=query.message.chat.id,
                 message_id=query.message.message_id,
-                text=_("Language: {language}").format(language=LANGUAGE_NAMES[callback_data.code]),
+                text=fill(_("Language: {language}"), language=LANGUAGE_NAMES[callback_data.code]),
             )
         await query.answer()
         # Show the survey in progress again so the question is in the new language too.

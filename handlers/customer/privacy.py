@@ -3,7 +3,7 @@ and linking a Telegram account to an imported customer by sharing one's own phon
 
 from __future__ import annotations
 
-from aiogram import Bot, F, Router, html
+from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
@@ -19,6 +19,7 @@ from handlers.customer.survey import show_survey
 from handlers.views.callbacks import ForgetCallback
 from handlers.views.keyboards import forget_keyboard, share_phone_keyboard
 from handlers.views.survey import format_date
+from handlers.views.text import fill
 from storage.uow import UnitOfWork
 from storage.workflows import customers
 from survey.clock import Clock
@@ -58,7 +59,7 @@ async def contact_shared(
     await customers.link(db, customer, message.from_user.id, clock())
     pending = await db.surveys.pending_for_user(message.from_user.id)
     await message.answer(
-        _("Thank you, {name}! Your account is linked.").format(name=customer.name),
+        fill(_("Thank you, {name}! Your account is linked."), name=customer.name),
         reply_markup=ReplyKeyboardRemove(),
     )
     if pending:
@@ -72,9 +73,9 @@ async def cmd_mydata(message: Message, db: UnitOfWork) -> None:
     customers = await db.visits.customers_of(message.from_user.id)
     user = await db.users.get(message.from_user.id)
     lines = ["<b>" + _("What we store about you") + "</b>", ""]
-    lines.append(_("Telegram id: {id}").format(id=message.from_user.id))
+    lines.append(fill(_("Telegram id: {id}"), id=message.from_user.id))
     if user is not None:
-        lines.append(_("Language: {language}").format(language=user.language or "—"))
+        lines.append(fill(_("Language: {language}"), language=user.language or "—"))
         if user.opted_out_at:
             lines.append(_("You opted out of surveys."))
     if not customers:
@@ -82,27 +83,28 @@ async def cmd_mydata(message: Message, db: UnitOfWork) -> None:
     for customer in customers:
         lines += [
             "",
-            _("Name: {name}, phone: {phone}").format(
-                name=html.quote(customer.name), phone=html.quote(customer.phone or "—")
+            fill(
+                _("Name: {name}, phone: {phone}"), name=customer.name, phone=customer.phone or "—"
             ),
         ]
         for survey in await db.surveys.of_customer(customer.id):
             visit = survey.visit
             lines.append(
-                _(
-                    "Visit {date}, {car}, work order {order_no}: "
-                    "survey {status}, {answers} answer(s)"
-                ).format(
+                fill(
+                    _(
+                        "Visit {date}, {car}, work order {order_no}: "
+                        "survey {status}, {answers} answer(s)"
+                    ),
                     date=format_date(visit.visit_date),
-                    car=html.quote(visit.car),
-                    order_no=html.quote(visit.order_no),
+                    car=visit.car,
+                    order_no=visit.order_no,
                     status=survey.status,
                     answers=len(survey.answers),
                 )
             )
             if survey.comment:
-                comment = html.quote(survey.comment[:300])
-                lines.append(_("Your comment: {comment}").format(comment=comment))
+                comment = survey.comment[:300]
+                lines.append(fill(_("Your comment: {comment}"), comment=comment))
     lines += ["", _("/forget erases your personal data.")]
     await message.answer("\n".join(lines))
 

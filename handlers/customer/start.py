@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from aiogram import Bot, F, Router, html
+from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import Message
@@ -13,6 +13,7 @@ from aiogram.utils.i18n import gettext as _
 
 from handlers.customer.survey import show_survey
 from handlers.views.keyboards import share_phone_keyboard
+from handlers.views.text import fill
 from storage.uow import UnitOfWork
 from storage.workflows import customers
 from storage.workflows.staff import role_of
@@ -79,12 +80,15 @@ async def cmd_start(
         await show_survey(bot, message.chat.id, pending[0], db, policies, i18n.current_locale)
         return
     lines = [
-        _(
-            "Hello! This is the client-service bot of {dealership}.\n\n"
-            "After a service visit we send you a link to a short survey about it. "
-            "Open that link and the survey starts here. There is no survey waiting "
-            "for you right now."
-        ).format(dealership=html.quote(policies.dealer.name)),
+        fill(
+            _(
+                "Hello! This is the client-service bot of {dealership}.\n\n"
+                "After a service visit we send you a link to a short survey about it. "
+                "Open that link and the survey starts here. There is no survey waiting "
+                "for you right now."
+            ),
+            dealership=policies.dealer.name,
+        ),
         "",
         _(
             "Were you at our service recently? Share your phone number with the button "
@@ -94,9 +98,7 @@ async def cmd_start(
     if policies.dealer.privacy_url:
         lines += [
             "",
-            _("How we handle your personal data: {url}").format(
-                url=html.quote(policies.dealer.privacy_url)
-            ),
+            fill(_("How we handle your personal data: {url}"), url=policies.dealer.privacy_url),
         ]
     await message.answer("\n".join(lines), reply_markup=share_phone_keyboard())
 

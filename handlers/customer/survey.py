@@ -18,6 +18,7 @@ from handlers.outbound.outbox import Outbox
 from handlers.telegram import not_modified, strip_keyboard
 from handlers.views import survey as screens
 from handlers.views.callbacks import AnswerCallback, SurveyAction, SurveyNavCallback
+from handlers.views.text import fill
 from storage.models import Case, Survey
 from storage.uow import UnitOfWork
 from storage.workflows import answers
@@ -229,9 +230,10 @@ async def text_received(
     elif step == COMMENT_STEP:
         outcome = run.leave_comment(message.text)
         if outcome.truncated:
-            notice = _(
-                "Your comment is longer than {limit} characters; we kept the first {limit}."
-            ).format(limit=outcome.stored_chars)
+            notice = fill(
+                _("Your comment is longer than {limit} characters; we kept the first {limit}."),
+                limit=outcome.stored_chars,
+            )
     else:
         wants = parse_yes_no(message.text)
         if wants is None:

@@ -24,6 +24,7 @@ from handlers.views.alerts import (
     fixed_question,
 )
 from handlers.views.callbacks import CaseAction, CaseCallback, CauseCallback
+from handlers.views.text import fill
 from storage.cases import state_of
 from storage.models import Case
 from storage.uow import UnitOfWork
@@ -94,7 +95,7 @@ async def case_close_pressed(
     try:
         await bot.send_message(
             query.from_user.id,
-            _("Closing case #{number}. What was the cause?").format(number=case.id),
+            fill(_("Closing case #{number}. What was the cause?"), number=case.id),
             reply_markup=cause_keyboard(case.id),
         )
     except (TelegramForbiddenError, TelegramBadRequest):
@@ -122,10 +123,14 @@ async def cause_chosen(
     await state.set_data({"case_id": case.id, "cause": callback_data.cause})
     if isinstance(query.message, Message):
         await query.message.edit_text(
-            _(
-                "Case #{number}, cause: {cause}.\n\nWrite in one message what was done: "
-                "this is the resolution note. /cancel keeps the case open."
-            ).format(number=case.id, cause=cause_label(callback_data.cause))
+            fill(
+                _(
+                    "Case #{number}, cause: {cause}.\n\nWrite in one message what was done: "
+                    "this is the resolution note. /cancel keeps the case open."
+                ),
+                number=case.id,
+                cause=cause_label(callback_data.cause),
+            )
         )
     await query.answer()
 
@@ -147,8 +152,9 @@ async def resolution_note_received(
         return
     if len(note) > cases.NOTE_MAX_CHARS:
         await message.answer(
-            _("The note is longer than {limit} characters; please shorten it.").format(
-                limit=cases.NOTE_MAX_CHARS
+            fill(
+                _("The note is longer than {limit} characters; please shorten it."),
+                limit=cases.NOTE_MAX_CHARS,
             )
         )
         return
@@ -173,7 +179,7 @@ async def resolution_note_received(
     except cases.CaseRefused:
         await message.answer(_("This case is already closed."))
         return
-    await message.answer(_("Case #{number} is closed. Thank you!").format(number=case.id))
+    await message.answer(fill(_("Case #{number} is closed. Thank you!"), number=case.id))
     await outbox.deliver(bot, case.id)
 
 
@@ -251,7 +257,7 @@ async def cmd_case(
     try:
         case = await use_cases.load(db, int(number))
     except cases.NoSuchCase:
-        await message.answer(_("There is no case #{number}.").format(number=number))
+        await message.answer(fill(_("There is no case #{number}."), number=number))
         return
     await message.answer(
         card_with_history(case, policies.dealer.zone), reply_markup=alert_keyboard(case)

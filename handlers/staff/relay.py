@@ -14,6 +14,7 @@ from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
 from handlers.views.relay import content_of, to_customer
+from handlers.views.text import fill
 from storage.models import Case
 from storage.uow import UnitOfWork
 from storage.workflows import cases as use_cases
@@ -43,9 +44,7 @@ async def staff_wrote(message: Message, bot: Bot, db: UnitOfWork, clock: Clock) 
         else:
             await bot.copy_message(customer_chat, message.chat.id, message.message_id)
     except TelegramAPIError as error:
-        await message.reply(
-            _("Not delivered to the customer: {error}").format(error=error.message)
-        )
+        await message.reply(fill(_("Not delivered to the customer: {error}"), error=error.message))
         return
     await use_cases.record_relay(
         db,

@@ -6,7 +6,7 @@ import asyncio
 import io
 from datetime import date
 
-from aiogram import Router, html
+from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, CallbackQuery, InputMediaPhoto, Message
 from aiogram.utils.i18n import I18n
@@ -15,6 +15,7 @@ from aiogram.utils.i18n import gettext as _
 from handlers.views import stats
 from handlers.views.callbacks import SegmentCallback
 from handlers.views.keyboards import segments_keyboard
+from handlers.views.text import fill
 from storage.uow import UnitOfWork
 from storage.workflows.report import build_report, segment_counts
 from survey.clock import Clock
@@ -35,8 +36,8 @@ async def _period(
         return parse_period(text, _today(policies, clock))
     except PeriodError:
         await message.answer(
-            _("I did not understand the period. Examples: {example}, or all.").format(
-                example=EXAMPLE
+            fill(
+                _("I did not understand the period. Examples: {example}, or all."), example=EXAMPLE
             )
         )
         return None
@@ -112,7 +113,7 @@ async def cmd_export(
         data, name = binary.getvalue(), name + ".xlsx"
     await message.answer_document(
         BufferedInputFile(data, filename=name),
-        caption=_("Surveys in the file: {count}").format(count=count),
+        caption=fill(_("Surveys in the file: {count}"), count=count),
     )
 
 
@@ -152,9 +153,10 @@ async def segment_listed(
     lines = ["<b>" + SEGMENT_NAMES[segment][i18n.current_locale] + "</b>", ""]
     for customer, csi, visits in members:
         lines.append(
-            _("{name}, {phone}: CSI {csi:.0f}, visits in a year: {visits}").format(
-                name=html.quote(customer.name),
-                phone=html.quote(customer.phone or "—"),
+            fill(
+                _("{name}, {phone}: CSI {csi:.0f}, visits in a year: {visits}"),
+                name=customer.name,
+                phone=customer.phone or "—",
                 csi=csi,
                 visits=visits,
             )
@@ -177,7 +179,7 @@ async def cmd_call_list(message: Message, db: UnitOfWork, clock: Clock) -> None:
     name = f"call-list-{clock():%Y-%m-%d}.xlsx"
     await message.answer_document(
         BufferedInputFile(as_xlsx(rows), filename=name),
-        caption=_("Customers to phone: {count}").format(count=len(rows)),
+        caption=fill(_("Customers to phone: {count}"), count=len(rows)),
     )
 
 

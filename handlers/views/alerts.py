@@ -6,16 +6,19 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from aiogram import html
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from handlers.views.callbacks import CaseAction, CaseCallback, CauseCallback, FixedCallback
 from handlers.views.survey import format_date
+from handlers.views.text import bold, fill, quote
 from storage.models import Case, CaseEvent
 from survey.cases import ACTIVE, CAUSES, CaseStatus
 from survey.questionnaire import question
+
+# Telegram's limit is 4096 characters of text; HTML tags do not count, so this is safe.
+MESSAGE_LIMIT = 4000
 
 
 def cause_label(cause: str) -> str:
@@ -48,21 +51,25 @@ def _when(moment: datetime | None, zone: ZoneInfo) -> str:
 
 def severity_line(case: Case) -> str:
     if case.severity == "high":
-        return "🔴 " + _("Case #{number}, high severity").format(number=case.id)
-    return "🟡 " + _("Case #{number}").format(number=case.id)
+        return "🔴 " + fill(_("Case #{number}, high severity"), number=case.id)
+    return "🟡 " + fill(_("Case #{number}"), number=case.id)
 
 
 def status_line(case: Case, zone: ZoneInfo) -> str:
     if case.status == CaseStatus.RESOLVED:
-        text = _("Resolved {when} by {who}").format(
-            when=_when(case.resolved_at, zone), who=html.quote(case.assignee_name or "")
+        text: str = fill(
+            _("Resolved {when} by {who}"),
+            when=_when(case.resolved_at, zone),
+            who=case.assignee_name or "",
         )
         if case.cause:
             text += " · " + cause_label(case.cause)
         return "✅ " + text
     if case.status == CaseStatus.TAKEN:
-        return "🛠 " + _("Taken {when} by {who}").format(
-            when=_when(case.taken_at, zone), who=html.quote(case.assignee_name or "")
+        return "🛠 " + fill(
+            _("Taken {when} by {who}"),
+            when=_when(case.taken_at, zone),
+            who=case.assignee_name or "",
         )
     return "🆕 " + _("New, nobody has taken it yet")
 
@@ -76,9 +83,9 @@ def problem_lines(case: Case) -> list[str]:
         q = question(int(number))
         answer = q.label(str(problem["value"]), "ru")
         if q.kind.value == "rating":
-            answer = _("{rating} of 5").format(rating=answer)
+            answer = fill(_("{rating} of 5"), rating=answer)
         marker = "‼️" if problem.get("severity") == "high" else "•"
-        lines.append(f"{marker} Q{number} {q.short['ru']}: {html.quote(answer)}")
+        lines.append(f"{marker} Q{number} {q.short['ru']}: {quote(answer)}")
     return lines
 
 
@@ -90,21 +97,20 @@ def alert_text(case: Case, zone: ZoneInfo) -> str:
         "<b>" + severity_line(case) + "</b>",
         status_line(case, zone),
         "",
-        _("Customer: {name}, {phone}").format(
-            name=html.quote(customer.name), phone=html.quote(customer.phone or "")
-        ),
-        _("Car: {car}, work order {order_no} of {date}").format(
-            car=html.quote(visit.car),
-            order_no=html.quote(visit.order_no),
+        fill(_("Customer: {name}, {phone}"), name=customer.name, phone=customer.phone or ""),
+        fill(
+            _("Car: {car}, work order {order_no} of {date}"),
+            car=visit.car,
+            order_no=visit.order_no,
             date=format_date(visit.visit_date),
         ),
-        _("Service advisor: {advisor}").format(advisor=html.quote(visit.advisor)),
+        fill(_("Service advisor: {advisor}"), advisor=visit.advisor),
         "",
     ]
     problems = problem_lines(case)
     lines += problems or [_("No problem answers any more (the customer changed them).")]
     if survey.comment:
-        lines += ["", _("Comment: {comment}").format(comment=html.quote(survey.comment[:1500]))]
+        lines += ["", fill(_("Comment: {comment}"), comment=survey.comment[:1500])]
     if survey.wants_contact:
         call = "📞 " + _("The customer asks to be contacted")
         if case.call_window:
@@ -159,8 +165,8 @@ def take_reminder(case: Case, zone: ZoneInfo) -> str:
 def resolve_reminder(case: Case, zone: ZoneInfo) -> str:
     return (
         "⏰ "
-        + _("Case #{number} is still not resolved: the agreed time has passed.").format(
-            number=case.id
+        + fill(
+            _("Case #{number} is still not resolved: the agreed time has passed."), number=case.id
         )
         + "\n\n"
         + alert_text(case, zone)
@@ -187,8 +193,8 @@ EVENT_NAMES = {
 def history(events: Sequence[CaseEvent], zone: ZoneInfo) -> str:
     lines = []
     for event in events[-25:]:
-        who = f" {html.quote(event.actor_name)}" if event.actor_name else ""
-        text = f": {html.quote(event.text[:200])}" if event.text else ""
+        who = f" {quote(event.actor_name)}" if event.actor_name else ""
+        text = f": {quote(event.text[:200])}" if event.text else ""
         icon = EVENT_NAMES.get(event.kind, "•")
         lines.append(f"{icon} {_when(event.created_at, zone)} {event.kind}{who}{text}")
     return "\n".join(lines)
@@ -197,18 +203,23 @@ def history(events: Sequence[CaseEvent], zone: ZoneInfo) -> str:
 def case_list_line(case: Case, zone: ZoneInfo) -> str:
     icon = "🔴" if case.severity == "high" else "🟡"
     state = (
-        _("taken by {who}").format(who=case.assignee_name)
+        fill(_("taken by {who}"), who=case.assignee_name)
         if case.assignee_name and case.status == CaseStatus.TAKEN
         else _("new")
     )
-    customer = html.quote(case.survey.visit.customer.name)
-    return f"{icon} #{case.id} {customer} · {_when(case.created_at, zone)} · {html.quote(state)}"
+    customer = quote(case.survey.visit.customer.name)
+    return f"{icon} #{case.id} {customer} · {_when(case.created_at, zone)} · {quote(state)}"
 
 
 def card_with_history(case: Case, zone: ZoneInfo) -> str:
-    return (
-        alert_text(case, zone) + "\n\n<b>" + _("History") + "</b>\n" + history(case.events, zone)
-    )[:4000]
+    """The card and as much of its history as fits a message, newest events kept (cut by
+    whole events: cutting the HTML itself could split a tag or an entity)."""
+    events = list(case.events)
+    while True:
+        text = alert_text(case, zone) + "\n\n" + bold(_("History")) + "\n" + history(events, zone)
+        if len(text) <= MESSAGE_LIMIT or not events:
+            return text
+        events = events[1:]
 
 
 def case_list(
@@ -234,13 +245,18 @@ def fixed_question(case: Case) -> tuple[str, dict[str, object]]:
     builder.button(
         text=_("No, it is not"), callback_data=FixedCallback(case_id=case.id, fixed=False)
     )
-    text = _(
-        "We have looked into what you told us about your visit on {date}. Is the problem solved?"
-    ).format(date=case.survey.visit.visit_date.strftime("%d.%m.%Y"))
+    text = fill(
+        _(
+            "We have looked into what you told us about your visit on {date}. "
+            "Is the problem solved?"
+        ),
+        date=case.survey.visit.visit_date.strftime("%d.%m.%Y"),
+    )
     return text, builder.as_markup().model_dump(mode="json", exclude_none=True)
 
 
 def reopened_by_customer(case: Case) -> str:
-    return "👎 " + _(
-        "The customer says the problem is not solved: case #{number} is open again."
-    ).format(number=case.id)
+    return "👎 " + fill(
+        _("The customer says the problem is not solved: case #{number} is open again."),
+        number=case.id,
+    )

@@ -10,6 +10,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from handlers.views.callbacks import BroadcastCallback
+from handlers.views.text import fill
 from storage.models import Broadcast
 from survey.outreach import Progress
 
@@ -18,8 +19,9 @@ def progress_text(broadcast: Broadcast, progress: Progress, now: datetime) -> st
     elapsed = max((now - broadcast.created_at).total_seconds(), 1.0)
     rate = progress.sent / elapsed
     lines = [
-        "<b>" + _("Broadcast #{number}").format(number=broadcast.id) + "</b>",
-        _("Sent: {sent} · failed: {failed} · blocked: {blocked} · skipped: {skipped}").format(
+        "<b>" + fill(_("Broadcast #{number}"), number=broadcast.id) + "</b>",
+        fill(
+            _("Sent: {sent} · failed: {failed} · blocked: {blocked} · skipped: {skipped}"),
             sent=progress.sent,
             failed=progress.failed,
             blocked=progress.blocked,
@@ -27,15 +29,17 @@ def progress_text(broadcast: Broadcast, progress: Progress, now: datetime) -> st
         ),
     ]
     if broadcast.status == "running":
-        lines.append(_("Remaining: {remaining}").format(remaining=progress.remaining))
+        lines.append(fill(_("Remaining: {remaining}"), remaining=progress.remaining))
         if rate > 0 and progress.remaining:
             lines.append(
-                _("Rate: {rate:.1f}/s · about {eta} s left").format(
-                    rate=rate, eta=int(progress.remaining / rate)
+                fill(
+                    _("Rate: {rate:.1f}/s · about {eta} s left"),
+                    rate=rate,
+                    eta=int(progress.remaining / rate),
                 )
             )
     elif broadcast.status == "cancelled":
-        lines.append(_("Cancelled: {count} not sent.").format(count=progress.cancelled))
+        lines.append(fill(_("Cancelled: {count} not sent."), count=progress.cancelled))
     else:
         lines.append(_("Finished."))
     return "\n".join(lines)

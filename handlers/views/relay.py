@@ -5,6 +5,8 @@ from __future__ import annotations
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
+from handlers.views.text import fill
+
 
 def content_of(message: Message) -> str:
     """What the case history keeps of a relayed message."""
@@ -16,4 +18,4 @@ def to_customer(message: Message) -> str:
 
 
 def customer_header(name: str, case_id: int) -> str:
-    return "💬 " + _("Customer {name}, case #{number}:").format(name=name, number=case_id)
+    return "💬 " + fill(_("Customer {name}, case #{number}:"), name=name, number=case_id)

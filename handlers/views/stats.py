@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from aiogram import html
 from aiogram.utils.i18n import gettext as _
 
+from handlers.views.text import fill, quote
 from survey.metrics import SEGMENT_NAMES, STRATEGIES, Segment
 from survey.questionnaire import question
 from survey.report import Report
@@ -21,27 +21,33 @@ def _num(value: float | None, digits: int = 1) -> str:
 
 
 def _hours(seconds: float | None) -> str:
-    return "—" if seconds is None else _("{hours:.1f} h").format(hours=seconds / 3600)
+    return "—" if seconds is None else fill(_("{hours:.1f} h"), hours=seconds / 3600)
 
 
 def summary(report: Report, locale: str) -> str:
     funnel, cases = report.funnel, report.escalations
     lines = [
-        "<b>" + _("Statistics for {period}").format(period=report.period.label()) + "</b>",
-        _("Invited: {invited} · started: {started} · completed: {completed} ({rate})").format(
+        "<b>" + fill(_("Statistics for {period}"), period=report.period.label()) + "</b>",
+        fill(
+            _("Invited: {invited} · started: {started} · completed: {completed} ({rate})"),
             invited=funnel.invited,
             started=funnel.started,
             completed=funnel.completed,
             rate=_pct(funnel.response_rate),
         ),
-        _("CSI: {csi} (from {count} completed surveys)").format(
-            csi=_num(report.csi), count=report.csi_surveys
+        fill(
+            _("CSI: {csi} (from {count} completed surveys)"),
+            csi=_num(report.csi),
+            count=report.csi_surveys,
         ),
-        _("Median time from invitation to answers: {time}").format(
-            time=_hours(report.median_completion_seconds)
+        fill(
+            _("Median time from invitation to answers: {time}"),
+            time=_hours(report.median_completion_seconds),
         ),
-        _("Service advisor ratings: friendliness {q11}, responsiveness {q12}").format(
-            q11=_num(report.rating_mean(11), 2), q12=_num(report.rating_mean(12), 2)
+        fill(
+            _("Service advisor ratings: friendliness {q11}, responsiveness {q12}"),
+            q11=_num(report.rating_mean(11), 2),
+            q12=_num(report.rating_mean(12), 2),
         ),
         "",
         "<b>" + _('Problem answers ("don\'t remember" not counted)') + "</b>",
@@ -53,14 +59,17 @@ def summary(report: Report, locale: str) -> str:
     lines += [
         "",
         "<b>" + _("Cases") + "</b>",
-        _("Opened {opened} · taken within SLA {in_time} of {taken} · resolved {resolved}").format(
+        fill(
+            _("Opened {opened} · taken within SLA {in_time} of {taken} · resolved {resolved}"),
             opened=cases.opened,
             in_time=cases.taken_within_sla,
             taken=cases.taken,
             resolved=cases.resolved,
         ),
-        _("Median time to take: {take} · to resolve: {resolve}").format(
-            take=_hours(cases.median_take_seconds), resolve=_hours(cases.median_resolve_seconds)
+        fill(
+            _("Median time to take: {take} · to resolve: {resolve}"),
+            take=_hours(cases.median_take_seconds),
+            resolve=_hours(cases.median_resolve_seconds),
         ),
     ]
     advisors = [row for row in report.advisors if row.completed][:TOP_ADVISORS]
@@ -68,7 +77,7 @@ def summary(report: Report, locale: str) -> str:
         lines += ["", "<b>" + _("Service advisors (CSI, surveys)") + "</b>"]
         for row in advisors:
             score = None if row.csi_mean_score is None else row.csi_mean_score * 100
-            lines.append(f"{html.quote(row.advisor)}: {_num(score, 0)} (n={row.completed})")
+            lines.append(f"{quote(row.advisor)}: {_num(score, 0)} (n={row.completed})")
     return "\n".join(lines)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from aiogram import html
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
@@ -16,6 +15,7 @@ from handlers.views.callbacks import (
     SurveyAction,
     SurveyNavCallback,
 )
+from handlers.views.text import fill
 from storage.models import Survey
 from survey.dialogue import COMMENT_MAX_CHARS, COMMENT_STEP, CONTACT_STEP, SurveyRun
 from survey.questionnaire import QUESTION_COUNT, Kind, question
@@ -47,18 +47,19 @@ def format_date(value: date) -> str:
 
 
 def intro(run: SurveyRun, visit: VisitCard, dealership: str) -> Screen:
-    text = _(
-        "Hello, {name}!\n\n"
-        "This is the client service of {dealership}. Thank you for visiting us on {date} "
-        "({car}, work order {order_no}).\n\n"
-        "Please answer {count} short questions about the visit: it takes about two minutes, "
-        "and you can stop and continue at any time."
-    ).format(
-        name=html.quote(visit.customer_name),
-        dealership=html.quote(dealership),
+    text = fill(
+        _(
+            "Hello, {name}!\n\n"
+            "This is the client service of {dealership}. Thank you for visiting us on {date} "
+            "({car}, work order {order_no}).\n\n"
+            "Please answer {count} short questions about the visit: it takes about two minutes, "
+            "and you can stop and continue at any time."
+        ),
+        name=visit.customer_name,
+        dealership=dealership,
         date=format_date(visit.visit_date),
-        car=html.quote(visit.car),
-        order_no=html.quote(visit.order_no),
+        car=visit.car,
+        order_no=visit.order_no,
         count=QUESTION_COUNT,
     )
     builder = InlineKeyboardBuilder()
@@ -83,7 +84,7 @@ def step_screen(run: SurveyRun, locale: str) -> Screen:
 
 
 def _progress(number: int) -> str:
-    return _("Question {number} of {count}").format(number=number, count=QUESTION_COUNT)
+    return fill(_("Question {number} of {count}"), number=number, count=QUESTION_COUNT)
 
 
 def _question_screen(run: SurveyRun, locale: str) -> Screen:
@@ -93,7 +94,7 @@ def _question_screen(run: SurveyRun, locale: str) -> Screen:
     if q.kind is Kind.RATING:
         lines += ["", "<i>" + _("1 is very poor, 5 is excellent") + "</i>"]
     if chosen is not None:
-        lines += ["", _("Your answer: {answer}").format(answer=q.label(chosen, locale))]
+        lines += ["", fill(_("Your answer: {answer}"), answer=q.label(chosen, locale))]
 
     answers = [
         InlineKeyboardButton(
@@ -115,13 +116,16 @@ def _comment_screen(run: SurveyRun) -> Screen:
     lines = [
         "<b>" + _("Almost done") + "</b>",
         "",
-        _(
-            "Would you like to add anything? Write a comment in one message "
-            "(up to {limit} characters), or press the button below."
-        ).format(limit=COMMENT_MAX_CHARS),
+        fill(
+            _(
+                "Would you like to add anything? Write a comment in one message "
+                "(up to {limit} characters), or press the button below."
+            ),
+            limit=COMMENT_MAX_CHARS,
+        ),
     ]
     if run.comment:
-        lines += ["", _("Your comment: {comment}").format(comment=html.quote(run.comment))]
+        lines += ["", fill(_("Your comment: {comment}"), comment=run.comment)]
     builder = InlineKeyboardBuilder()
     builder.button(
         text=_("No comment"),
@@ -178,17 +182,17 @@ def answered_echo(run: SurveyRun, step: int, locale: str, typed: str) -> str:
     if step <= QUESTION_COUNT:
         q = question(step)
         chosen = run.answers.get(step)
-        answer = q.label(chosen, locale) if chosen else html.quote(typed)
+        answer = q.label(chosen, locale) if chosen else typed
         return "\n".join(
             [
                 f"<b>{_progress(step)}</b>",
                 "",
                 q.text.get(locale, q.text["ru"]),
                 "",
-                _("Your answer: {answer}").format(answer=answer),
+                fill(_("Your answer: {answer}"), answer=answer),
             ]
         )
-    return _("Your comment: {comment}").format(comment=html.quote(typed[:200]))
+    return fill(_("Your comment: {comment}"), comment=typed[:200])
 
 
 def thanks(run: SurveyRun, call_case_id: int | None = None, offer_today: bool = False) -> Screen:
@@ -231,19 +235,22 @@ def invitation(
     screen = intro(run, visit, dealership)
     lines = [screen.text, ""]
     if privacy_url:
-        lines.append(
-            _("How we handle your personal data: {url}").format(url=html.quote(privacy_url))
-        )
+        lines.append(fill(_("How we handle your personal data: {url}"), url=privacy_url))
     lines.append(_("/stop: receive no more surveys, /mydata: what we store about you."))
     return Screen("\n".join(lines), screen.keyboard)
 
 
 def reminder(run: SurveyRun, visit: VisitCard, dealership: str, locale: str) -> Screen:
     if run.answered_count:
-        header = _(
-            "A reminder: you have answered {done} of {count} questions about your visit "
-            "on {date}. Shall we finish?"
-        ).format(done=run.answered_count, count=QUESTION_COUNT, date=format_date(visit.visit_date))
+        header: str = fill(
+            _(
+                "A reminder: you have answered {done} of {count} questions about your visit "
+                "on {date}. Shall we finish?"
+            ),
+            done=run.answered_count,
+            count=QUESTION_COUNT,
+            date=format_date(visit.visit_date),
+        )
         screen = step_screen(run, locale)
         return Screen(header + "\n\n" + screen.text, screen.keyboard)
     screen = intro(run, visit, dealership)

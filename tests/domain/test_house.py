@@ -5,6 +5,7 @@
 - handlers/: everything Telegram: no SQLAlchemy; it never imports bot/.
 - bot/: runs the program; nothing imports it.
 Also: only storage/ commits (its unit of work), routers build no keyboards (views do),
+typed text is quoted only by handlers/views/text.py,
 and no module is over 450 lines.
 """
 
@@ -27,6 +28,8 @@ FORBIDDEN: dict[str, set[str]] = {
     "handlers": {"sqlalchemy", "alembic", "bot"},
     "bot": set(),
 }
+# Every typed value enters an HTML message through this module's fill()/quote().
+QUOTING_HELPER = "handlers/views/text.py"
 ROUTER_FOLDERS = ("handlers/customer", "handlers/staff", "handlers/admin")
 KEYBOARD_BUILDERS = {
     "InlineKeyboardBuilder",
@@ -89,6 +92,14 @@ def violations(root: Path = ROOT) -> list[Finding]:
             ):
                 findings.append(Finding(relative, node.lineno, "commits outside storage/"))
             if (
+                isinstance(node, ast.Attribute)
+                and node.attr == "quote"
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "html"
+                and relative != QUOTING_HELPER
+            ):
+                findings.append(Finding(relative, node.lineno, "quotes outside the helper"))
+            if (
                 relative.startswith(ROUTER_FOLDERS)
                 and isinstance(node, ast.Name)
                 and node.id in KEYBOARD_BUILDERS
@@ -112,6 +123,7 @@ def test_the_house_keeps_its_rules() -> None:
         ("handlers/bad.py", "async def f(db):\n    await db.commit()\n", "commits outside"),
         ("handlers/staff/bad.py", "InlineKeyboardBuilder()\n", "router builds"),
         ("bot/bad.py", "x = 1\n" * (MAX_LINES + 1), "lines >"),
+        ("handlers/views/bad.py", "html.quote(name)\n", "quotes outside the helper"),
     ],
 )
 def test_a_violation_is_caught(tmp_path: Path, file: str, code: str, what: str) -> None:
