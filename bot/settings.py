@@ -27,6 +27,7 @@ from survey.policy import (
     SegmentPolicy,
     Staffing,
 )
+from survey.visit_import import ImportLimits
 from survey.working_hours import WorkingHours
 
 IdList = Annotated[list[int], NoDecode]
@@ -92,6 +93,11 @@ class Settings(BaseSettings):
     # A message claimed by a worker that died is taken up by another after this long.
     send_lease: Duration = timedelta(minutes=2)
     privacy_url: str | None = None
+
+    # Visit lists (CSV/XLSX, from the CLI or sent in the chat): at most this many rows, and
+    # this many megabytes once unpacked (an XLSX is a zip); a larger file is refused whole.
+    import_max_rows: int = Field(default=50_000, ge=1)
+    import_max_mb: int = Field(default=50, ge=1)
 
     # Loyalty segments (Dick & Basu): satisfied at or above this CSI, returning at this
     # many visits in the last 12 months.
@@ -214,5 +220,8 @@ class Settings(BaseSettings):
             segments=SegmentPolicy(
                 csi_threshold=self.segment_csi_threshold,
                 repeat_visits=self.segment_repeat_visits,
+            ),
+            imports=ImportLimits(
+                max_rows=self.import_max_rows, max_bytes=self.import_max_mb * 1024 * 1024
             ),
         )

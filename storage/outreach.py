@@ -30,6 +30,20 @@ class OutreachRepository:
 
     # --- sends ------------------------------------------------------------------------------
 
+    def add_first_send(self, survey: Survey, kind: str, due: datetime, now: datetime) -> None:
+        """The first send of a survey created in this same transaction: none can exist yet,
+        so no look-up and no savepoint (a visit import adds thousands)."""
+        self._session.add(
+            Send(
+                survey_id=survey.id,
+                kind=kind,
+                status=SendStatus.PENDING,
+                attempts=0,
+                next_attempt_at=due,
+                created_at=now,
+            )
+        )
+
     async def schedule(
         self,
         survey: Survey,

@@ -53,6 +53,11 @@ class UnitOfWork:
         case committed nothing (a reply without a change), so a re-delivery is skipped."""
         await self.commit()
 
+    def release(self) -> None:
+        """Forget the objects loaded so far (after a commit): a long use case that works in
+        batches keeps its memory flat."""
+        self._session.expunge_all()
+
     async def flush(self) -> None:
         await self._session.flush()
 

@@ -6,12 +6,13 @@ other room receives only the parts it needs, never the settings themselves.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
 from survey.escalation import DEFAULT_RULES, EscalationRules
+from survey.visit_import import ImportLimits
 from survey.working_hours import WorkingHours
 
 ADMIN, MANAGER = "admin", "manager"
@@ -89,3 +90,4 @@ class Policies:
     cases: CasePolicy
     outreach: OutreachPolicy
     segments: SegmentPolicy
+    imports: ImportLimits = field(default_factory=ImportLimits)

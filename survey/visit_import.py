@@ -7,8 +7,11 @@ whether to take the valid rows or (strict mode) nothing.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
+import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -83,42 +86,105 @@ class ParsedVisits:
     notes: list[str] = field(default_factory=list)
 
 
-def read_visits(data: bytes, filename: str, *, today: date) -> ParsedVisits:
+@dataclass(frozen=True, slots=True)
+class ImportLimits:
+    """How large a visit list may be: rows, and bytes once unpacked (an XLSX is a zip)."""
+
+    max_rows: int = 50_000
+    max_bytes: int = 50 * 1024 * 1024
+
+
+def read_visits(
+    data: bytes, filename: str, *, today: date, limits: ImportLimits = ImportLimits()
+) -> ParsedVisits:
+    """Parse and validate a whole file; ImportFileError names what makes it unusable.
+
+    CPU-bound for a large file: callers on an event loop run it in a worker thread.
+    """
     suffix = PurePath(filename).suffix.lower()
     notes: list[str] = []
+    if len(data) > limits.max_bytes:
+        raise ImportFileError(f"the file is larger than {_megabytes(limits.max_bytes)}")
     if suffix == ".csv":
         rows = _csv_rows(data, notes)
     elif suffix == ".xlsx":
-        rows = _xlsx_rows(data)
+        rows = _xlsx_rows(data, limits)
     else:
-        raise ImportFileError(f"{filename}: expected a .csv or .xlsx file")
-    result = _validate(rows, today)
+        raise ImportFileError("expected a .csv or .xlsx file")
+    result = _validate(_bounded(rows, limits.max_rows), today)
     result.notes[:0] = notes
     return result
 
 
-def _csv_rows(data: bytes, notes: list[str]) -> list[list[str]]:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        # Excel in a Russian locale still saves "CSV" in Windows-1251.
-        text = data.decode("cp1251")
-        notes.append("the file is not UTF-8; it was read as Windows-1251")
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.0f} MB"
+
+
+def _bounded(rows: Iterator[list[str]], max_rows: int) -> Iterator[list[str]]:
+    """The header and at most `max_rows` rows; one more stops the import as a whole."""
+    for count, row in enumerate(rows):
+        if count > max_rows:
+            raise ImportFileError(
+                f"the file has more than {max_rows:,} rows; split it into parts".replace(",", " ")
+            )
+        yield row
+
+
+def _csv_rows(data: bytes, notes: list[str]) -> Iterator[list[str]]:
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        text = _decode(data, "utf-16", "UTF-16")
+        notes.append("the file is UTF-16; it was read as such")
+    elif b"\x00" in data[:4096]:
+        raise ImportFileError("this is not a text file; save the visit list as CSV or XLSX")
+    else:
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            # Excel in a Russian locale still saves "CSV" in Windows-1251.
+            text = _decode(data, "cp1251", "UTF-8 nor Windows-1251")
+            notes.append("the file is not UTF-8; it was read as Windows-1251")
     first_line = text.split("\n", 1)[0]
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-    return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    try:
+        yield from csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    except csv.Error as error:
+        raise ImportFileError(f"the CSV cannot be read ({error})") from error
 
 
-def _xlsx_rows(data: bytes) -> list[list[str]]:
+def _decode(data: bytes, encoding: str, name: str) -> str:
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as error:
+        raise ImportFileError(
+            f"the text is not {name} (byte {error.start + 1}); save it as CSV UTF-8"
+        ) from error
+
+
+def _xlsx_rows(data: bytes, limits: ImportLimits) -> Iterator[list[str]]:
     from openpyxl import load_workbook  # imported here: only XLSX imports pay for it
 
     try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(item.file_size for item in archive.infolist())
+    except (zipfile.BadZipFile, OSError) as error:
+        raise ImportFileError(
+            "the XLSX file cannot be opened: it is damaged or not an XLSX file"
+        ) from error
+    if unpacked > limits.max_bytes:
+        raise ImportFileError(
+            f"the XLSX file unpacks to more than {_megabytes(limits.max_bytes)}; "
+            "split it into parts"
+        )
+    try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises many unrelated types for a damaged file
-        raise ImportFileError(f"the XLSX file cannot be opened ({error})") from error
+        raise ImportFileError("the XLSX file cannot be opened: it is damaged") from error
     try:
         sheet = book.worksheets[0]
-        return [[_cell_text(cell) for cell in row] for row in sheet.iter_rows(values_only=True)]
+        for row in sheet.iter_rows(values_only=True):
+            yield [_cell_text(cell) for cell in row]
+    except Exception as error:  # a truncated sheet fails while it is read
+        raise ImportFileError("the XLSX file is damaged and cannot be read") from error
     finally:
         book.close()
 
@@ -135,10 +201,11 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
-def _validate(rows: list[list[str]], today: date) -> ParsedVisits:
-    if not rows:
+def _validate(rows: Iterator[list[str]], today: date) -> ParsedVisits:
+    first = next(rows, None)
+    if first is None:
         raise ImportFileError("the file is empty")
-    header = [cell.strip().lower() for cell in rows[0]]
+    header = [cell.strip().lower() for cell in first]
     missing = [column for column in REQUIRED_COLUMNS if column not in header]
     if missing:
         raise ImportFileError(
@@ -152,7 +219,7 @@ def _validate(rows: list[list[str]], today: date) -> ParsedVisits:
     position = {column: header.index(column) for column in known if column in header}
     first_line_of: dict[str, int] = {}
 
-    for line, row in enumerate(rows[1:], start=2):
+    for line, row in enumerate(rows, start=2):
         if not any(cell.strip() for cell in row):
             continue
         cells = {

@@ -21,13 +21,20 @@ async def import_visits(settings: Settings, args: argparse.Namespace) -> int:
     from survey.visit_import import ImportFileError, read_visits
 
     path: Path = args.file
+    policies = settings.policies()
     try:
+        size = (await asyncio.to_thread(path.stat)).st_size
+        if size > policies.imports.max_bytes:
+            raise CommandError(f"{path.name}: larger than IMPORT_MAX_MB={settings.import_max_mb}")
         data = await asyncio.to_thread(path.read_bytes)
     except OSError as error:
         raise CommandError(f"cannot read {path}: {error.strerror}") from error
     now = utc_now()
+    today = now.astimezone(settings.zone).date()
     try:
-        parsed = read_visits(data, path.name, today=now.astimezone(settings.zone).date())
+        parsed = await asyncio.to_thread(
+            read_visits, data, path.name, today=today, limits=policies.imports
+        )
     except ImportFileError as error:
         raise CommandError(f"{path.name}: {error}") from error
 
@@ -44,7 +51,7 @@ async def import_visits(settings: Settings, args: argparse.Namespace) -> int:
     engine = await open_database(settings)
     try:
         async with create_session_factory(engine)() as session:
-            counts = await import_visits(UnitOfWork(session), parsed, settings.policies(), now)
+            counts = await import_visits(UnitOfWork(session), parsed, policies, now)
     finally:
         await engine.dispose()
     print(

@@ -3,6 +3,7 @@ filter (handlers/__init__.py) lets only admins in here."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 from datetime import datetime
 from pathlib import PurePath
@@ -36,6 +37,7 @@ from survey.visit_import import ImportFileError, read_visits
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 MAX_REPORTED_ROWS = 30
+REPORT_LIMIT = 3900  # characters of the import report, below Telegram's 4096
 
 
 class BroadcastSetup(StatesGroup):
@@ -67,12 +69,16 @@ async def visits_uploaded(
     buffer = io.BytesIO()
     await bot.download(document, destination=buffer)
     now = clock()
+    today = now.astimezone(policies.dealer.zone).date()
     try:
-        parsed = read_visits(
-            buffer.getvalue(), name, today=now.astimezone(policies.dealer.zone).date()
+        # Parsing a large file is CPU work: in a thread, so customers keep being answered.
+        parsed = await asyncio.to_thread(
+            read_visits, buffer.getvalue(), name, today=today, limits=policies.imports
         )
     except ImportFileError as error:
-        await message.answer(fill(_("Nothing imported: {reason}"), reason=str(error)))
+        await message.answer(
+            fill(_("{file}: nothing imported: {reason}"), file=name, reason=str(error))
+        )
         return
     counts = await import_visits(db, parsed, policies, now)
     lines = [
@@ -88,11 +94,16 @@ async def visits_uploaded(
         lines.append(
             fill(_("Ignored columns: {columns}"), columns=", ".join(parsed.ignored_columns))
         )
+    shown = 0
     for problem in parsed.errors[:MAX_REPORTED_ROWS]:
-        lines.append(fill(_("line {line}: {reason}"), line=problem.line, reason=problem.reason))
-    if len(parsed.errors) > MAX_REPORTED_ROWS:
-        lines.append(fill(_("…and {count} more"), count=len(parsed.errors) - MAX_REPORTED_ROWS))
-    await message.answer("\n".join(lines)[:4000])
+        line = fill(_("line {line}: {reason}"), line=problem.line, reason=problem.reason)
+        if sum(len(text) + 1 for text in lines) + len(line) > REPORT_LIMIT:
+            break  # whole lines only: cutting HTML could split an entity
+        lines.append(line)
+        shown += 1
+    if len(parsed.errors) > shown:
+        lines.append(fill(_("…and {count} more"), count=len(parsed.errors) - shown))
+    await message.answer("\n".join(lines))
 
 
 # --- broadcasts --------------------------------------------------------------------------

@@ -476,7 +476,7 @@ async def test_visit_list_uploaded_in_the_chat(desk: App) -> None:
 
     for content, name, answer in (
         (b"%PDF", "visits.pdf", "файлом .csv или .xlsx"),
-        (b"a,b\n1,2\n", "visits.csv", "Ничего не импортировано"),
+        (b"a,b\n1,2\n", "visits.csv", "visits.csv: ничего не импортировано"),
     ):
         await admin.send_update({"document": desk.telegram.upload(content, name)})
         assert answer in admin.last["text"]
