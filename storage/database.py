@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -29,18 +30,63 @@ MAX_CONCURRENT_UPDATES = (POOL_SIZE + POOL_OVERFLOW) // 2
 DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (DBAPIError, ConnectionError)
 
 
-def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+def create_engine(url: str, *, create_missing: bool = True, **kwargs: Any) -> AsyncEngine:
+    """The engine for DATABASE_URL. With `create_missing=False` (a running bot) an SQLite
+    file is never created: only migrations make one. While the file is missing or was
+    replaced, connections fail (customers hear "temporarily unavailable") and a pooled
+    connection to the old file is dropped, never reused; the bot reconnects by itself
+    when the file is back."""
     # Parameters are customers' names, phones and comments: keep them out of the log
     # lines and error messages SQLAlchemy writes.
     kwargs.setdefault("hide_parameters", True)
     if ":memory:" not in url:
         kwargs.setdefault("pool_size", POOL_SIZE)
         kwargs.setdefault("max_overflow", POOL_OVERFLOW)
-    engine = create_async_engine(url, **kwargs)
-    if make_url(url).get_backend_name() == "sqlite":
+    parsed = make_url(url)
+    path = _sqlite_file(url)
+    if path is not None and not create_missing:
+        # SQLite's URI form with mode=rw opens an existing file and never creates one.
+        parsed = parsed.set(
+            database=f"file:{path}", query={**parsed.query, "mode": "rw", "uri": "true"}
+        )
+    engine = create_async_engine(parsed, **kwargs)
+    if parsed.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         SQLiteWriteQueue(SQLITE_WRITE_WAIT_SECONDS).attach(engine.sync_engine)
+    if path is not None:
+        _watch_file(engine, path)
     return engine
+
+
+def _sqlite_file(url: str) -> Path | None:
+    parsed = make_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or ":memory:" in database:
+        return None
+    return Path(database.removeprefix("file:")).resolve()
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
+
+
+def _watch_file(engine: AsyncEngine, path: Path) -> None:
+    """Each connection remembers which file it opened; one handed out after that file was
+    moved away, deleted or replaced is dropped, and the pool opens a new one."""
+
+    def connected(_dbapi_connection: Any, record: Any) -> None:
+        record.info["file"] = _identity(path)
+
+    def checked_out(_dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if _identity(path) != record.info.get("file"):
+            raise DisconnectionError(f"the database file {path.name} is gone or was replaced")
+
+    event.listen(engine.sync_engine, "connect", connected)
+    event.listen(engine.sync_engine, "checkout", checked_out)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

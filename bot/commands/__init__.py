@@ -34,19 +34,21 @@ async def open_database(settings: Settings, *, migrate: bool = True) -> AsyncEng
             if not folder.is_dir():
                 # Said here: SQLite would only say "unable to open database file".
                 raise CommandError(f"cannot open the database: the folder {folder} does not exist")
-        engine = create_engine(settings.database_url)
+        # Only the migrations may create the database (an SQLite file on first start).
+        migrating = create_engine(settings.database_url)
     except (SQLAlchemyError, ValueError) as error:
         raise CommandError(f"DATABASE_URL is not usable: {error}") from error
-    if migrate:
-        try:
-            await upgrade(engine)
-        except (SQLAlchemyError, OSError) as error:
-            await engine.dispose()
-            raise CommandError(
-                f"cannot open the database at DATABASE_URL ({type(error).__name__}: "
-                f"{str(error).splitlines()[0]})"
-            ) from error
-    return engine
+    try:
+        if migrate:
+            await upgrade(migrating)
+    except (SQLAlchemyError, OSError) as error:
+        raise CommandError(
+            f"cannot open the database at DATABASE_URL ({type(error).__name__}: "
+            f"{str(error).splitlines()[0]})"
+        ) from error
+    finally:
+        await migrating.dispose()
+    return create_engine(settings.database_url, create_missing=False)
 
 
 def cli_period(settings: Settings, text: str) -> Period:
