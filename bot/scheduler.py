@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from aiogram import Bot
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.services import Services
 from handlers.outbound.sla import check_sla
+from storage.database import DATABASE_UNAVAILABLE
 from storage.workflows.outreach import expire_surveys
 from storage.workflows.updates import prune
+
+log = logging.getLogger(__name__)
+Job = Callable[[Services, Bot], Awaitable[Any]]
 
 # Telegram re-delivers an update within minutes; a day of ids is plenty to recognise one.
 KEEP_UPDATE_IDS = timedelta(days=1)
@@ -38,27 +46,63 @@ async def prune_job(services: Services, bot: Bot) -> int:
         return await prune(db, services.clock() - KEEP_UPDATE_IDS)
 
 
-def create_scheduler(services: Services, bot: Bot) -> AsyncIOScheduler:
-    """The periodic chores; the sender itself runs as its own loop (see bot.cli)."""
-    scheduler = AsyncIOScheduler(timezone=UTC)
-    # One run at a time per job; a run missed while busy is merged, not queued up.
-    options = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 30}
-    jobs = (
+class Chores:
+    """The periodic jobs on APScheduler, stopped gracefully: no new runs, the ones in flight
+    finish (within a grace period), and a database outage is one warning line, not a
+    traceback."""
+
+    JOBS = (
         (deliver_job, 20),
         (sla_job, 60),
         (progress_job, 3),
         (expiry_job, 60),
         (prune_job, 3600),
     )
-    for job, seconds in jobs:
-        # First run at start: whatever fell due while the bot was down goes out at once.
-        scheduler.add_job(
-            job,
-            "interval",
-            seconds=seconds,
-            args=[services, bot],
-            id=job.__name__,
-            next_run_time=datetime.now(UTC),
-            **options,
-        )
-    return scheduler
+
+    def __init__(self, services: Services, bot: Bot) -> None:
+        self._scheduler = AsyncIOScheduler(timezone=UTC)
+        self._running: set[asyncio.Task[Any]] = set()
+        # One run at a time per job; a run missed while busy is merged, not queued up.
+        options = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 30}
+        for job, seconds in self.JOBS:
+            # First run at start: whatever fell due while the bot was down goes out at once.
+            self._scheduler.add_job(
+                self._guarded(job),
+                "interval",
+                seconds=seconds,
+                args=[services, bot],
+                id=job.__name__,
+                name=job.__name__,
+                next_run_time=datetime.now(UTC),
+                **options,
+            )
+
+    def _guarded(self, job: Job) -> Job:
+        async def run(services: Services, bot: Bot) -> Any:
+            task = asyncio.current_task()
+            assert task is not None
+            self._running.add(task)
+            try:
+                return await job(services, bot)
+            except DATABASE_UNAVAILABLE as error:
+                log.warning("%s: database unavailable (%s)", job.__name__, type(error).__name__)
+            finally:
+                self._running.discard(task)
+            return None
+
+        return run
+
+    @property
+    def running(self) -> bool:
+        return bool(self._scheduler.running)
+
+    def start(self) -> None:
+        self._scheduler.start()
+
+    async def stop(self, grace: float = 30) -> None:
+        if not self._scheduler.running:
+            return
+        self._scheduler.pause()
+        if self._running:
+            await asyncio.wait(set(self._running), timeout=grace)
+        self._scheduler.shutdown(wait=False)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
-from contextlib import suppress
 
-from aiogram import Router
-from aiogram.exceptions import TelegramBadRequest
+from aiogram import Bot, Router
 from aiogram.filters import ExceptionTypeFilter
 from aiogram.types import CallbackQuery, ErrorEvent, Message
 from aiogram.utils.i18n import gettext as _
 
+from handlers.telegram import strip_keyboard
 from storage.database import DATABASE_UNAVAILABLE
 from survey.dialogue import (
     DialogueError,
@@ -37,15 +36,14 @@ def _refusal(error: DialogueError) -> str:
     return _("This button no longer works.")
 
 
-async def dialogue_refused(event: ErrorEvent) -> None:
+async def dialogue_refused(event: ErrorEvent, bot: Bot) -> None:
     assert isinstance(event.exception, DialogueError)
     text = _refusal(event.exception)
     if event.update.callback_query is not None:
         query: CallbackQuery = event.update.callback_query
         await query.answer(text, show_alert=True)
         if isinstance(query.message, Message) and isinstance(event.exception, SurveyClosed):
-            with suppress(TelegramBadRequest):  # the keyboard may already be gone
-                await query.message.edit_reply_markup(reply_markup=None)
+            await strip_keyboard(bot, query.message.chat.id, query.message.message_id)
     elif event.update.message is not None:
         await event.update.message.answer(text)
 

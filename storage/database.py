@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +77,8 @@ def _identity(path: Path) -> tuple[int, int] | None:
 
 def _watch_file(engine: AsyncEngine, path: Path) -> None:
     """Each connection remembers which file it opened; one handed out after that file was
-    moved away, deleted or replaced is dropped, and the pool opens a new one."""
+    moved away, deleted, replaced or made unreadable is dropped, and the pool opens a new
+    one (which fails until the file is back: "temporarily unavailable" for customers)."""
 
     def connected(_dbapi_connection: Any, record: Any) -> None:
         record.info["file"] = _identity(path)
@@ -84,6 +86,8 @@ def _watch_file(engine: AsyncEngine, path: Path) -> None:
     def checked_out(_dbapi_connection: Any, record: Any, _proxy: Any) -> None:
         if _identity(path) != record.info.get("file"):
             raise DisconnectionError(f"the database file {path.name} is gone or was replaced")
+        if not os.access(path, os.R_OK | os.W_OK):
+            raise DisconnectionError(f"the database file {path.name} is not readable")
 
     event.listen(engine.sync_engine, "connect", connected)
     event.listen(engine.sync_engine, "checkout", checked_out)

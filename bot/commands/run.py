@@ -24,7 +24,7 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
     from bot.dispatcher import create_bot, create_dispatcher
     from bot.i18n import create_i18n
     from bot.lifecycle import set_commands
-    from bot.scheduler import create_scheduler
+    from bot.scheduler import Chores
     from bot.services import Services
     from storage.database import create_session_factory
 
@@ -36,7 +36,7 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
         raise CommandError("BOT_TOKEN does not look like a token from @BotFather") from error
     services = Services.build(settings, create_session_factory(engine))
     dispatcher = create_dispatcher(services)
-    scheduler = create_scheduler(services, bot)
+    scheduler = Chores(services, bot)
     stop_sending = asyncio.Event()
     sending = asyncio.create_task(services.sender.run_until_stopped(bot, stop_sending))
     webhook = args.webhook or settings.webhook_url is not None
@@ -55,8 +55,7 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
             else:
                 await dispatcher.start_polling(bot, handle_signals=True)
     finally:
-        if scheduler.running:
-            scheduler.shutdown(wait=False)
+        await scheduler.stop()  # the jobs in flight finish first
         stop_sending.set()
         await sending  # the batch in flight finishes and is recorded
         await dispatcher.storage.close()  # the Redis connection, when REDIS_URL is set

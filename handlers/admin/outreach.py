@@ -16,6 +16,7 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
+from handlers.telegram import strip_keyboard
 from handlers.views.broadcasts import progress_keyboard, progress_text
 from handlers.views.callbacks import (
     AudienceCallback,
@@ -312,12 +313,12 @@ async def cmd_staff(
 
 
 async def staff_removed(
-    query: CallbackQuery, callback_data: StaffCallback, db: UnitOfWork
+    query: CallbackQuery, callback_data: StaffCallback, bot: Bot, db: UnitOfWork
 ) -> None:
     removed = await staff_list.remove(db, callback_data.user_id)
     await query.answer(_("Removed.") if removed else _("Already removed."))
     if isinstance(query.message, Message):
-        await query.message.edit_reply_markup(reply_markup=None)
+        await strip_keyboard(bot, query.message.chat.id, query.message.message_id)
 
 
 def create_router() -> Router:

@@ -7,6 +7,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from handlers.outbound.outbox import Outbox
+from handlers.telegram import strip_keyboard
 from handlers.views.alerts import reopened_by_customer, window_label
 from handlers.views.callbacks import CallWindowCallback, FixedCallback
 from handlers.views.text import fill
@@ -63,8 +64,8 @@ async def fixed_answered(
         )
     except cases.CaseRefused:
         await query.answer(_("Thank you, we already have your answer."), show_alert=True)
-        if isinstance(query.message, Message):
-            await query.message.edit_reply_markup(reply_markup=None)
+        if query.message is not None:
+            await strip_keyboard(bot, query.message.chat.id, query.message.message_id)
         return
     if callback_data.fixed:
         reply = _("Thank you! We are glad the problem is solved.")
