@@ -72,6 +72,12 @@ def _parser() -> argparse.ArgumentParser:
 
     links = commands.add_parser("invite-links", help="one survey link per visit not yet answered")
     links.add_argument("--out", type=Path, help="write a CSV file instead of printing")
+    links.add_argument(
+        "--mark-invited",
+        action="store_true",
+        help="count the listed surveys as invited (you send the links by SMS or e-mail): "
+        "no Telegram invitation then goes out for them",
+    )
     links.set_defaults(handler=outreach.invite_links)
 
     broadcast = commands.add_parser("broadcast", help="send survey invitations or reminders now")

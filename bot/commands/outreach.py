@@ -73,7 +73,8 @@ async def invite_links(settings: Settings, args: argparse.Namespace) -> int:
     try:
         async with create_session_factory(engine)() as session:
             rows = []
-            for survey in await hand_out_links(UnitOfWork(session), now):
+            db = UnitOfWork(session)
+            for survey in await hand_out_links(db, now, mark_invited=args.mark_invited):
                 visit = survey.visit
                 rows.append(
                     {

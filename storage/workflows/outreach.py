@@ -128,12 +128,14 @@ async def finish(db: UnitOfWork, broadcast: Broadcast, now: datetime) -> None:
     await db.commit()
 
 
-async def hand_out_links(db: UnitOfWork, now: datetime) -> list[Survey]:
-    """Surveys not yet completed, marked invited: their links go out by another channel."""
+async def hand_out_links(db: UnitOfWork, now: datetime, *, mark_invited: bool) -> list[Survey]:
+    """Surveys not yet completed, for their links. Only with `mark_invited` (the links go
+    out by SMS or e-mail) do they count as invited: no Telegram invitation follows then."""
     surveys = list(await db.surveys.without_completed_answer())
-    for survey in surveys:
-        db.surveys.mark_invited(survey, now)
-    await db.commit()
+    if mark_invited:
+        for survey in surveys:
+            db.surveys.mark_invited(survey, now)
+        await db.commit()
     return surveys
 
 

@@ -6,6 +6,7 @@ import asyncio
 import csv
 import os
 import re
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -167,3 +168,16 @@ def test_invite_links(
         rows = list(csv.DictReader(file))
     assert [row["order_no"] for row in rows] == ["ZN-1", "ZN-2"]
     assert rows[0]["link"].startswith("https://t.me/followup_demo_bot?start=")
+
+    def invited() -> int:
+        with sqlite3.connect(workdir / "cli.db") as db:
+            return int(
+                db.execute("SELECT count(*) FROM surveys WHERE invited_at IS NOT NULL").fetchone()[
+                    0
+                ]
+            )
+
+    # Listing links changes nothing: the visits still get their Telegram invitation.
+    assert invited() == 0
+    assert main(["invite-links", "--mark-invited"]) == 0
+    assert invited() == 2
