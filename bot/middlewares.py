@@ -13,11 +13,12 @@ from aiogram.client.session.middlewares.base import (
     NextRequestMiddlewareType,
 )
 from aiogram.dispatcher.event.bases import UNHANDLED
-from aiogram.exceptions import TelegramNetworkError, TelegramServerError
+from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
 from aiogram.methods import Response, TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import TelegramObject, Update
 
+from handlers.telegram import OWN_RATE_LIMITS
 from storage.database import MAX_CONCURRENT_UPDATES
 from storage.uow import Database, UnitOfWork
 from survey.clock import Clock
@@ -80,12 +81,15 @@ class OnceOnlyMiddleware(BaseMiddleware):
 
 
 class RetryRequestMiddleware(BaseRequestMiddleware):
-    """Telegram timeouts, network errors and 5xx are retried a few times with backoff.
-
-    429 is not retried here: the callers decide (the sender pauses everyone). A request
-    that timed out may have reached Telegram; retrying risks a rare repeat, which beats
-    a lost alert or reply.
+    """Every Bot API call, in one place: timeouts, network errors and 5xx are retried a
+    few times with backoff; a 429 is waited out (`retry_after`, up to MAX_RETRY_AFTER)
+    and retried. Bounded, so a handler never hangs for long. The outbound workers keep
+    429s for themselves (`handlers.telegram.own_rate_limits`): they reschedule the
+    message durably and pause everyone. A request that timed out may have reached
+    Telegram; retrying risks a rare repeat, which beats a lost alert or reply.
     """
+
+    MAX_RETRY_AFTER = 30.0
 
     def __init__(self, attempts: int = 3, first_delay: float = 0.5) -> None:
         self._attempts = attempts
@@ -100,6 +104,17 @@ class RetryRequestMiddleware(BaseRequestMiddleware):
         for attempt in range(1, self._attempts + 1):
             try:
                 return await make_request(bot, method)
+            except TelegramRetryAfter as error:
+                too_long = error.retry_after > self.MAX_RETRY_AFTER
+                if OWN_RATE_LIMITS.get() or too_long or attempt == self._attempts:
+                    raise
+                log.warning(
+                    "%s: Telegram asks to wait %s s (429); retry %s",
+                    type(method).__name__,
+                    error.retry_after,
+                    attempt,
+                )
+                await asyncio.sleep(error.retry_after)
             except (TelegramNetworkError, TelegramServerError) as error:
                 if attempt == self._attempts:
                     raise

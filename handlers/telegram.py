@@ -4,11 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from contextvars import ContextVar
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
+
+# Set by the outbound workers (sender, outbox): they keep a 429 for themselves and
+# reschedule durably; every other call waits out a 429 in the bot's request middleware.
+OWN_RATE_LIMITS: ContextVar[bool] = ContextVar("own_rate_limits", default=False)
+
+
+@contextmanager
+def own_rate_limits() -> Iterator[None]:
+    token = OWN_RATE_LIMITS.set(True)
+    try:
+        yield
+    finally:
+        OWN_RATE_LIMITS.reset(token)
 
 
 def not_modified(error: TelegramBadRequest) -> bool:

@@ -21,7 +21,7 @@ from aiogram.exceptions import (
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
 
-from handlers.telegram import edit_text, in_locale
+from handlers.telegram import edit_text, in_locale, own_rate_limits
 from handlers.views.alerts import alert_keyboard, alert_text
 from storage.models import Case, Delivery
 from storage.uow import Database, UnitOfWork
@@ -65,7 +65,7 @@ class Outbox:
             if delivery is None:
                 return 0  # another worker has it
             try:
-                with in_locale(self.i18n, self.policies.dealer.language):
+                with in_locale(self.i18n, self.policies.dealer.language), own_rate_limits():
                     await self._send(bot, db, delivery, now)
             except TelegramRetryAfter as error:
                 retry_at = now + timedelta(seconds=error.retry_after)

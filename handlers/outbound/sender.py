@@ -28,7 +28,7 @@ from aiogram.exceptions import (
 from aiogram.utils.i18n import I18n
 from aiolimiter import AsyncLimiter
 
-from handlers.telegram import in_locale, strip_keyboard
+from handlers.telegram import in_locale, own_rate_limits, strip_keyboard
 from handlers.views import survey as screens
 from storage.models import Send
 from storage.uow import Database, UnitOfWork
@@ -127,7 +127,10 @@ class Sender:
         send.attempts += 1
         old_chat, old_live = survey.chat_id, survey.live_message_id
         try:
-            message = await bot.send_message(chat_id, screen.text, reply_markup=screen.keyboard)
+            with own_rate_limits():
+                message = await bot.send_message(
+                    chat_id, screen.text, reply_markup=screen.keyboard
+                )
             # Telegram counts one a second per chat as messages arrive: space the next one
             # from when this one was delivered, not from when it set off.
             self._last_to_chat[chat_id] = time.monotonic()

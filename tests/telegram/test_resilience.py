@@ -49,6 +49,16 @@ async def test_telegram_5xx_and_timeouts_are_retried(app: App) -> None:
     assert len(app.telegram.calls_of("sendMessage")) == 3
 
 
+async def test_a_429_on_a_reply_to_a_staff_command_is_waited_out(app: App) -> None:
+    admin = app.member(1, "Руководитель")
+    app.telegram.fail(
+        Failure("sendMessage", 429, "Too Many Requests: retry after 1", chat_id=1, retry_after=1)
+    )
+    await admin.send("/broadcast")
+    assert admin.last["text"] == "Кому пишем?"
+    assert len(app.telegram.calls_of("sendMessage")) == 2
+
+
 class DatabaseOutage:
     """Takes the database away and brings it back: SQLite's file is moved aside; for
     PostgreSQL the bot reaches the server through a relay that is cut."""
