@@ -72,8 +72,15 @@ class OnceOnlyMiddleware(BaseMiddleware):
         db: UnitOfWork = data["db"]
         bot: Bot = data["bot"]
         if await db.updates.seen(bot.id, event.update_id):
-            log.info("update %s was delivered again; skipped", event.update_id)
-            return UNHANDLED
+            if not await db.updates.ids_restarted(bot.id, event.update_id):
+                log.info("update %s was delivered again; skipped", event.update_id)
+                return UNHANDLED
+            log.warning(
+                "update ids started again (update %s, far below the newest handled one): "
+                "the old ids are forgotten and updates are handled as new",
+                event.update_id,
+            )
+            await db.updates.forget_from(bot.id, event.update_id)
         db.record_update_on_commit(bot.id, event.update_id, self._clock())
         result = await handler(event, data)
         await db.end_update()

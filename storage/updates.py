@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ProcessedUpdate
+
+# Telegram re-delivers only recent updates (a polling batch is at most 100, a webhook at
+# most 100 connections): a handled id further below the newest one means ids restarted.
+RESTART_GAP = 1000
 
 
 class UpdateLog:
@@ -16,6 +20,23 @@ class UpdateLog:
 
     async def seen(self, bot_id: int, update_id: int) -> bool:
         return await self._session.get(ProcessedUpdate, (bot_id, update_id)) is not None
+
+    async def ids_restarted(self, bot_id: int, update_id: int) -> bool:
+        """A handled id far below the newest one is no re-delivery (Telegram re-delivers
+        only its latest updates): the ids started again (another Bot API server, or
+        Telegram's new random start after a quiet week)."""
+        latest = await self._session.scalar(
+            select(func.max(ProcessedUpdate.update_id)).where(ProcessedUpdate.bot_id == bot_id)
+        )
+        return latest is not None and latest - update_id > RESTART_GAP
+
+    async def forget_from(self, bot_id: int, update_id: int) -> None:
+        """The old sequence's ids from here up: the new sequence will climb through them."""
+        await self._session.execute(
+            delete(ProcessedUpdate).where(
+                ProcessedUpdate.bot_id == bot_id, ProcessedUpdate.update_id >= update_id
+            )
+        )
 
     def mark(self, bot_id: int, update_id: int, now: datetime) -> None:
         """Added to the update's own transaction: committed with what the handler wrote."""

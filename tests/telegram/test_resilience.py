@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
@@ -149,3 +150,29 @@ async def test_old_update_ids_are_pruned(app: App) -> None:
     assert await prune_job(app.services, app.bot) == 2
     async with app.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(ProcessedUpdate)) == 0
+
+
+async def test_update_ids_that_started_again_are_handled_as_new(
+    app: App, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The database was used with another Bot API server (or Telegram restarted its ids):
+    ids already in the log, far below the newest, are new updates, not re-deliveries."""
+    customer = app.customer()
+    await customer.send("/help")
+    assert customer.last_update is not None
+    first = customer.last_update.update_id
+    async with app.sessions() as session:
+        session.add_all(
+            ProcessedUpdate(bot_id=app.bot.id, update_id=n, processed_at=app.clock())
+            for n in range(first + 1, first + 2000)
+        )
+        await session.commit()
+    replies = len(customer.messages())
+    await customer.send("/help")  # its id was "handled" by the other server
+    assert len(customer.messages()) == replies + 1
+    assert caplog.text.count("update ids started again") == 1
+    await customer.send("/help")
+    assert len(customer.messages()) == replies + 2
+    await customer.redeliver()  # a real re-delivery is still recognised
+    assert len(customer.messages()) == replies + 2
+    assert caplog.text.count("update ids started again") == 1
