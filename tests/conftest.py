@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -24,6 +26,7 @@ from storage.migrate import upgrade
 from storage.models import Survey
 from storage.visits import VisitRepository
 from survey.visit_import import VisitRecord
+from tests import processes
 from tests.fakes import FaultyTelegram
 
 CUSTOMER_ID = 1001
@@ -269,3 +272,22 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if process in Path(item.path).parents:
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(autouse=True)
+async def reap_processes() -> AsyncIterator[None]:
+    """Every process a test started (tests/processes.spawn) is ended with its process
+    group after the test, also when the test failed."""
+    yield
+    await processes.reap()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A run of the suite leaves no process of ours behind."""
+    left = [p.pid for p in processes.SPAWNED if p.returncode is None]
+    for pid in left:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
+    if left:
+        print(f"\nprocesses left running by the tests (killed now): {left}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -43,6 +43,10 @@ class FaultyTelegram(FakeTelegram):
     def hold(self, method: str, *, after: int) -> None:
         self._holds[method] = after
 
+    def release(self) -> None:
+        """The held call ends now (with a 500, changing nothing), as a cut-off request."""
+        self._released.set()
+
     async def stop(self) -> None:
         self._released.set()
         await super().stop()

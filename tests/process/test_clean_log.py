@@ -3,14 +3,12 @@ changes nothing and a normal shutdown leave no traceback and no ERROR line."""
 
 from __future__ import annotations
 
-import asyncio
-import signal
 from pathlib import Path
 from typing import Any
 
 from tests.conftest import CUSTOMER_ID, App
 from tests.fakes import FaultyTelegram
-from tests.processes import bot_env, eventually, spawn
+from tests.processes import bot_env, eventually, finish, spawn
 
 USER = {"id": CUSTOMER_ID, "is_bot": False, "first_name": "Иван", "language_code": "ru"}
 
@@ -29,7 +27,7 @@ async def test_a_run_with_forged_and_repeated_presses_logs_no_traceback(
         start = telegram.user_message(CUSTOMER_ID, USER, f"/start {survey.token}")
         start["entities"] = [{"type": "bot_command", "offset": 0, "length": 6}]
         telegram.queue_update({"message": start})
-        await eventually(lambda: bool(telegram.bot_messages(CUSTOMER_ID)), 120, "the intro")
+        await eventually(lambda: bool(telegram.bot_messages(CUSTOMER_ID)), what="the intro")
         intro = telegram.bot_messages(CUSTOMER_ID)[-1]
         begin = intro["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
 
@@ -40,24 +38,16 @@ async def test_a_run_with_forged_and_repeated_presses_logs_no_traceback(
         for _ in range(2):
             before = answered()
             press(telegram, intro, begin)
-            await eventually(lambda n=before: answered() > n, 120, "the press answered")
+            await eventually(lambda n=before: answered() > n, what="the press answered")
         # Forged presses: "is it fixed?" on a plain message, and data no button has.
         plain = telegram.user_message(CUSTOMER_ID, USER, "просто текст")
         for data in ("fixed:999:1", "fixed:abc", "case:1:take", "\x00garbage"):
             before = answered()
             press(telegram, plain, data)
-            await eventually(lambda n=before: answered() > n, 120, f"the forged press {data!r}")
+            await eventually(lambda n=before: answered() > n, what=f"the forged press {data!r}")
         assert answered() == 6, "each press answered exactly once"
     finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-        try:
-            output, _ = await asyncio.wait_for(process.communicate(), 120)
-        finally:
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
-    log = output.decode()
+        log = await finish(process)
     assert process.returncode == 0, log[-3000:]
     assert "Traceback" not in log, log[-5000:]
     assert " ERROR " not in log, log[-5000:]

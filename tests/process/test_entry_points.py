@@ -14,7 +14,9 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_console_script_and_module_entry_point_agree() -> None:
     script = str(Path(sys.executable).parent / "followup-bot")
     for command in ([sys.executable, "-m", "bot", "--help"], [script, "--help"]):
-        result = subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT)
+        result = subprocess.run(
+            command, capture_output=True, text=True, check=False, cwd=ROOT, timeout=300
+        )
         assert result.returncode == 0, result.stderr
         for sub in ("run", "migrate", "import-visits", "invite-links", "try"):
             assert sub in result.stdout
@@ -29,7 +31,7 @@ def test_try_walks_the_questionnaire_in_a_terminal(tmp_path: Path) -> None:
         input=script,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
         check=False,
         cwd=tmp_path,
         env=env,

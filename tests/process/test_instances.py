@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
-import sys
-import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -16,7 +13,7 @@ from storage.uow import UnitOfWork
 from storage.workflows.imports import import_visits
 from survey.visit_import import ParsedVisits, VisitRecord
 from tests.conftest import App
-from tests.processes import midday_zone
+from tests.processes import eventually, finish, midday_zone, spawn
 
 CUSTOMERS = 30
 MANAGER, ADMIN = 2, 1
@@ -86,38 +83,18 @@ async def test_two_processes_send_everything_exactly_once(
     }
     if app.settings.redis_url:
         env["REDIS_URL"] = app.settings.redis_url
-    processes = [
-        await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "run",
-            "--jobs-only",
-            cwd=tmp_path,
-            env=env,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-        )
-        for _ in range(2)
-    ]
-    try:
-        deadline = time.monotonic() + 60
+    processes = [await spawn("run", "--jobs-only", env=env, cwd=tmp_path) for _ in range(2)]
 
-        def everything_sent() -> bool:
-            customers = sum(1 for n in range(CUSTOMERS) if telegram.bot_messages(50_000 + n))
-            return customers == CUSTOMERS and len(telegram.bot_messages(ADMIN)) >= 1
+    def everything_sent() -> bool:
+        customers = sum(1 for n in range(CUSTOMERS) if telegram.bot_messages(50_000 + n))
+        return customers == CUSTOMERS and len(telegram.bot_messages(ADMIN)) >= 1
 
-        while not everything_sent():
-            assert time.monotonic() < deadline, "not everything was sent in time"
-            await asyncio.sleep(0.2)
-        await asyncio.sleep(3)  # room for a late duplicate to show up
-    finally:
-        for process in processes:
-            process.send_signal(signal.SIGTERM)
-        outputs = [await asyncio.wait_for(p.communicate(), 40) for p in processes]
-    for process, (output, _) in zip(processes, outputs, strict=True):
-        assert process.returncode == 0, output.decode()
-        assert b"Traceback" not in output
+    await eventually(everything_sent, what="every invitation, alert and reminder")
+    await asyncio.sleep(3)  # room for a late duplicate to show up
+    outputs = [await finish(process) for process in processes]
+    for process, output in zip(processes, outputs, strict=True):
+        assert process.returncode == 0, output
+        assert "Traceback" not in output
     assert [len(telegram.bot_messages(50_000 + n)) for n in range(CUSTOMERS)] == [1] * CUSTOMERS
     manager = [m["text"] for m in telegram.bot_messages(MANAGER)]
     assert sum("Кейс №" in text and "⏰" not in text for text in manager) == 1  # the alert

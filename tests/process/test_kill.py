@@ -4,7 +4,6 @@ lost and nothing doubled."""
 from __future__ import annotations
 
 import asyncio
-import signal
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,21 +16,13 @@ from storage.workflows.imports import import_visits
 from survey.visit_import import ParsedVisits, VisitRecord
 from tests.conftest import CUSTOMER_ID, App
 from tests.fakes import FaultyTelegram
-from tests.processes import bot_env, eventually, spawn
+from tests.processes import CEILING, bot_env, eventually, finish, killed, spawn
 
 USER = {"id": CUSTOMER_ID, "is_bot": False, "first_name": "Иван", "language_code": "ru"}
 
 
 async def stop(process: asyncio.subprocess.Process) -> bytes:
-    if process.returncode is None:
-        process.send_signal(signal.SIGTERM)
-    output, _ = await asyncio.wait_for(process.communicate(), 40)
-    return output
-
-
-async def killed(process: asyncio.subprocess.Process) -> None:
-    process.kill()  # SIGKILL: no cleanup, no shutdown hooks
-    await process.wait()
+    return (await finish(process)).encode()
 
 
 async def test_killed_mid_broadcast(app: App, telegram: FaultyTelegram, tmp_path: Path) -> None:
@@ -59,7 +50,7 @@ async def test_killed_mid_broadcast(app: App, telegram: FaultyTelegram, tmp_path
     env = bot_env(telegram, app.settings.database_url, SEND_LEASE="2s", SEND_RATE="10")
 
     first = await spawn("run", "--jobs-only", env=env, cwd=tmp_path)
-    await asyncio.wait_for(telegram.holding.wait(), 30)
+    await asyncio.wait_for(telegram.holding.wait(), CEILING)
     await killed(first)
     messaged = [n for n in range(customers) if telegram.bot_messages(60_000 + n)]
     assert len(messaged) == 7
@@ -110,7 +101,7 @@ async def test_killed_mid_alert(app: App, telegram: FaultyTelegram, tmp_path: Pa
     env = bot_env(telegram, app.settings.database_url, SEND_LEASE="2s")
 
     first = await spawn("run", "--jobs-only", env=env, cwd=tmp_path)
-    await asyncio.wait_for(telegram.holding.wait(), 30)
+    await asyncio.wait_for(telegram.holding.wait(), CEILING)
     await killed(first)
     assert sum(len(telegram.bot_messages(chat)) for chat in managers) == 1
 

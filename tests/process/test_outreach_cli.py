@@ -6,7 +6,6 @@ import asyncio
 import csv
 import io
 import os
-import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from storage.migrate import upgrade
 from storage.uow import UnitOfWork
 from survey.visit_import import VisitRecord
 from tests.conftest import App
-from tests.processes import midday_zone
+from tests.processes import finish, midday_zone, spawn
 
 
 def record(n: int, telegram: int | None) -> VisitRecord:
@@ -47,21 +46,10 @@ async def test_broadcast_from_the_command_line(
     today = date.today().isoformat()
 
     async def cli(*args: str, stdin: bytes = b"") -> tuple[int, str]:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "broadcast",
-            *args,
-            cwd=tmp_path,
-            env=env,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-        )
-        out, _ = await asyncio.wait_for(process.communicate(stdin), 60)
+        process = await spawn("broadcast", *args, env=env, cwd=tmp_path, stdin=True)
+        out = await finish(process, None, stdin=stdin)
         assert process.returncode is not None
-        return process.returncode, out.decode()
+        return process.returncode, out
 
     code, out = await cli("--period", f"{today}..{today}", stdin=b"n\n")
     assert code == 1

@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
-import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 from bot.playground import FakeTelegram
 from tests.conftest import CUSTOMER_ID, App
+from tests.processes import eventually, finish, spawn
 
 USER = {"id": CUSTOMER_ID, "is_bot": False, "first_name": "Иван", "language_code": "ru"}
-
-
-async def wait_for(condition: Callable[[], bool], seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("the bot did not answer in time")
-        await asyncio.sleep(0.05)
 
 
 async def test_run_polls_applies_migrations_and_answers(
@@ -34,21 +23,12 @@ async def test_run_polls_applies_migrations_and_answers(
         "TELEGRAM_API_URL": telegram.base_url,
         "DATABASE_URL": app.settings.database_url,
     }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        cwd=tmp_path,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
+    process = await spawn("run", env=env, cwd=tmp_path)
     try:
         start = telegram.user_message(CUSTOMER_ID, USER, f"/start {survey.token}")
         start["entities"] = [{"type": "bot_command", "offset": 0, "length": 6}]
         telegram.queue_update({"message": start})
-        await wait_for(lambda: bool(telegram.bot_messages(CUSTOMER_ID)))
+        await eventually(lambda: bool(telegram.bot_messages(CUSTOMER_ID)))
         intro = telegram.bot_messages(CUSTOMER_ID)[-1]
         assert "Здравствуйте, Иван Петров!" in intro["text"]
 
@@ -64,15 +44,16 @@ async def test_run_polls_applies_migrations_and_answers(
                 }
             }
         )
-        await wait_for(lambda: "Вопрос 1 из 12" in telegram.bot_messages(CUSTOMER_ID)[-1]["text"])
+        await eventually(
+            lambda: "Вопрос 1 из 12" in telegram.bot_messages(CUSTOMER_ID)[-1]["text"]
+        )
         assert {c.params.get("language_code") for c in telegram.calls_of("setMyCommands")} == {
             "ru",
             "en",
             None,
         }
     finally:
-        process.send_signal(signal.SIGINT)
-        output, _ = await asyncio.wait_for(process.communicate(), 30)
-    assert process.returncode == 0, output.decode()
-    assert b"Traceback" not in output, output.decode()[-5000:]
+        output = await finish(process, signal.SIGINT)
+    assert process.returncode == 0, output
+    assert "Traceback" not in output, output[-5000:]
     assert (await app.survey()).status == "in_progress"
