@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 from aiogram import Bot
-from aiogram.types import BotCommand
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramNetworkError,
+    TelegramNotFound,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
+from aiogram.types import BotCommand, User
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from bot.commands import CommandError
 from bot.i18n import SUPPORTED
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 def customer_commands() -> list[BotCommand]:
@@ -20,10 +34,40 @@ def customer_commands() -> list[BotCommand]:
 
 
 async def set_commands(bot: Bot, i18n: I18n) -> None:
-    """The command menu in each language; Telegram shows the one matching the app."""
-    with i18n.context():
-        for locale in SUPPORTED:
-            with i18n.use_locale(locale):
-                await bot.set_my_commands(customer_commands(), language_code=locale)
-        with i18n.use_locale(i18n.default_locale):
-            await bot.set_my_commands(customer_commands())
+    """The command menu in each language; Telegram shows the one matching the app.
+    Cosmetic: a Bot API server that refuses it costs a warning, never the start."""
+    try:
+        with i18n.context():
+            for locale in SUPPORTED:
+                with i18n.use_locale(locale):
+                    await bot.set_my_commands(customer_commands(), language_code=locale)
+            with i18n.use_locale(i18n.default_locale):
+                await bot.set_my_commands(customer_commands())
+    except (TelegramAPIError, TelegramNetworkError) as error:
+        log.warning("the command menu was not set: %s", error)
+
+
+async def telegram_accepts(bot: Bot, settings: Settings) -> User:
+    """getMe before anything else. A token Telegram refuses stops the start with one line;
+    an unreachable Bot API is retried with backoff for TELEGRAM_STARTUP_WAIT (a service
+    started before the network), then stops it with one line naming TELEGRAM_API_URL."""
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + settings.telegram_startup_wait.total_seconds()
+    delay = 1.0
+    while True:
+        try:
+            return await bot.get_me()
+        except (TelegramUnauthorizedError, TelegramNotFound) as error:
+            raise CommandError(
+                "Telegram does not accept this BOT_TOKEN (it was revoked, or belongs to "
+                "another Bot API server); get the current one from @BotFather"
+            ) from error
+        except (TelegramNetworkError, TelegramServerError) as error:
+            if loop.time() + delay > give_up:
+                raise CommandError(
+                    f"cannot reach the Bot API at TELEGRAM_API_URL={settings.telegram_api_url} "
+                    f"({type(error).__name__}); check the network or the URL"
+                ) from error
+            log.warning("Telegram is not reachable yet (%s); again in %.0f s", error, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)

@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     bot_username: str | None = None
     database_url: str = "sqlite+aiosqlite:///followup.db"
     telegram_api_url: str = "https://api.telegram.org"
+    # How long `run` keeps trying to reach the Bot API at start (a service may start
+    # before the network is up); a token Telegram refuses stops it at once.
+    telegram_startup_wait: Duration = timedelta(minutes=2)
     admin_ids: IdList = Field(default_factory=list)
     manager_ids: IdList = Field(default_factory=list)
     timezone: str = "Europe/Moscow"

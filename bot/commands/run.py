@@ -6,6 +6,7 @@ import argparse
 import asyncio
 
 from bot.commands import NO_TOKEN, CommandError, open_database
+from bot.lifecycle import telegram_accepts
 from bot.settings import Settings
 
 
@@ -28,12 +29,17 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
     from bot.services import Services
     from storage.database import create_session_factory
 
-    engine = await open_database(settings)
     try:
         bot = create_bot(settings, settings.bot_token.get_secret_value())
     except TokenValidationError as error:
-        await engine.dispose()
         raise CommandError("BOT_TOKEN does not look like a token from @BotFather") from error
+    try:
+        # Telegram first: a wrong token or no network is said before anything is written.
+        await telegram_accepts(bot, settings)
+    except BaseException:
+        await bot.session.close()
+        raise
+    engine = await open_database(settings)
     services = Services.build(settings, create_session_factory(engine))
     dispatcher = create_dispatcher(services)
     scheduler = Chores(services, bot)
@@ -47,7 +53,7 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
         if args.jobs_only:
             await until_stopped()
         else:
-            await set_commands(bot, create_i18n(settings.default_language))
+            await set_commands(bot, create_i18n(settings.default_language))  # or a warning
             if webhook:
                 from bot.webhook import serve
 
