@@ -18,7 +18,7 @@ from aiogram.methods import Response, TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import TelegramObject, Update
 
-from handlers.telegram import OWN_RATE_LIMITS
+from handlers.telegram import OWN_RATE_LIMITS, never_left
 from storage.database import MAX_CONCURRENT_UPDATES
 from storage.uow import Database, UnitOfWork
 from survey.clock import Clock
@@ -123,7 +123,8 @@ class RetryRequestMiddleware(BaseRequestMiddleware):
                 )
                 await asyncio.sleep(error.retry_after)
             except (TelegramNetworkError, TelegramServerError) as error:
-                if attempt == self._attempts:
+                ambiguous = isinstance(error, TelegramNetworkError) and not never_left(error)
+                if attempt == self._attempts or (ambiguous and OWN_RATE_LIMITS.get()):
                     raise
                 delay = self._first_delay * 2 ** (attempt - 1)
                 log.warning(

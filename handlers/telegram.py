@@ -7,13 +7,21 @@ from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
+from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramNetworkError
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
+from aiohttp import ClientConnectorError
 
 # Set by the outbound workers (sender, outbox): they keep a 429 for themselves and
-# reschedule durably; every other call waits out a 429 in the bot's request middleware.
+# reschedule durably, and a request that may have reached Telegram is never repeated for
+# them; every other call waits out a 429 in the bot's request middleware.
 OWN_RATE_LIMITS: ContextVar[bool] = ContextVar("own_rate_limits", default=False)
+
+
+def never_left(error: TelegramNetworkError) -> bool:
+    """The request surely did not reach Telegram (no connection was made), so sending it
+    again cannot repeat a message; a timeout or a dropped connection may have."""
+    return isinstance(error.__cause__, ClientConnectorError)
 
 
 @contextmanager

@@ -92,6 +92,14 @@ class OutreachRepository:
         )
         return (await self._session.scalars(query)).all()
 
+    async def stranded(self, now: datetime) -> Sequence[Send]:
+        """Sends left `sending` past their lease: their worker died mid-send."""
+        return (
+            await self._session.scalars(
+                select(Send).where(Send.status == SendStatus.SENDING, Send.claimed_until < now)
+            )
+        ).all()
+
     async def claim(self, send_id: int, now: datetime, lease: timedelta) -> bool:
         """Take a due send; False if another worker holds it or it is no longer pending."""
         result = await self._session.execute(
@@ -215,6 +223,7 @@ class OutreachRepository:
                 Survey.status != SurveyStatus.COMPLETED,
                 or_(
                     Send.status == SendStatus.BLOCKED,
+                    Send.status == SendStatus.UNCERTAIN,
                     and_(Send.status == SendStatus.SKIPPED, Send.error == "no_telegram"),
                     Survey.status == SurveyStatus.EXPIRED,
                 ),
@@ -227,6 +236,8 @@ class OutreachRepository:
                 reason = "expired"
             elif status == SendStatus.BLOCKED:
                 reason = "blocked"
+            elif status == SendStatus.UNCERTAIN:
+                reason = "uncertain"
             else:
                 reason = error or "no_telegram"
             visit = survey.visit

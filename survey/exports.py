@@ -57,6 +57,7 @@ REASONS_RU = {
     "no_telegram": "нет Telegram",
     "blocked": "заблокировал бота",
     "expired": "не ответил на опрос",
+    "uncertain": "не знаем, дошло ли приглашение",
 }
 
 

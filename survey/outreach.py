@@ -12,6 +12,10 @@ PROGRESS_EVERY = timedelta(seconds=3)
 
 class SendStatus(StrEnum):
     PENDING = "pending"
+    # Recorded (committed) just before the message leaves; the outcome replaces it right
+    # after. Found after a crash it is UNCERTAIN: maybe delivered, so never sent again.
+    SENDING = "sending"
+    UNCERTAIN = "uncertain"
     SENT = "sent"
     FAILED = "failed"
     BLOCKED = "blocked"
@@ -33,6 +37,7 @@ class Progress:
     skipped: int
     remaining: int
     cancelled: int
+    uncertain: int = 0
 
     @classmethod
     def of(cls, counts: dict[str, int]) -> Progress:
@@ -41,6 +46,7 @@ class Progress:
             failed=counts.get(SendStatus.FAILED, 0),
             blocked=counts.get(SendStatus.BLOCKED, 0),
             skipped=counts.get(SendStatus.SKIPPED, 0),
-            remaining=counts.get(SendStatus.PENDING, 0),
+            remaining=counts.get(SendStatus.PENDING, 0) + counts.get(SendStatus.SENDING, 0),
             cancelled=counts.get(SendStatus.CANCELLED, 0),
+            uncertain=counts.get(SendStatus.UNCERTAIN, 0),
         )

@@ -184,7 +184,7 @@ async def send_broadcast(
                 print(
                     f"broadcast #{number}: sent {progress.sent}, failed {progress.failed}, "
                     f"blocked {progress.blocked}, skipped {progress.skipped}, "
-                    f"remaining {progress.remaining}",
+                    f"remaining {progress.remaining}, uncertain {progress.uncertain}",
                     flush=True,
                 )
                 if progress.remaining == 0:

@@ -2,10 +2,15 @@
 
 Overall it keeps to SEND_RATE messages a second (a leaky bucket, aiolimiter) and to one
 message a second per chat. 429: everyone waits retry_after, and the message goes again.
-403: the customer blocked the bot; recorded, goes to the call list. Network errors and
-5xx: retried with backoff a bounded number of times. Each outcome is committed the moment
-it is known, and a send is claimed with a lease first, so a restart resumes with the
-sends not yet out and two workers never send the same one.
+403: the customer blocked the bot; recorded, goes to the call list. 5xx and a refused
+connection: retried with backoff a bounded number of times.
+
+Nothing twice, whatever is killed when: a send is claimed with a lease (two workers never
+take the same one), then recorded `sending` in its own commit just before it leaves, and
+its outcome right after. A send still `sending` after a crash, or one whose request may
+have reached Telegram (a timeout), is `uncertain`: never sent again (an invitation's
+reminder covers it). At most MAX_IN_FLIGHT messages are on their way at once, so a crash
+leaves at most that many uncertain.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -28,7 +34,7 @@ from aiogram.exceptions import (
 from aiogram.utils.i18n import I18n
 from aiolimiter import AsyncLimiter
 
-from handlers.telegram import in_locale, own_rate_limits, strip_keyboard
+from handlers.telegram import in_locale, never_left, own_rate_limits, strip_keyboard
 from handlers.views import survey as screens
 from storage.models import Send
 from storage.uow import Database, UnitOfWork
@@ -40,6 +46,9 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
 FIRST_RETRY = timedelta(seconds=10)
+# One recorded step of a send, run in a unit of work of its own.
+Step = Callable[[UnitOfWork, Send], Awaitable[None]]
+MAX_IN_FLIGHT = 5
 PER_CHAT_GAP = 1.0  # seconds between two messages to one chat
 
 
@@ -53,6 +62,10 @@ class Sender:
     _resume_at: float = field(default=0.0, init=False)
     _stop: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _last_to_chat: dict[int, float] = field(default_factory=dict, init=False)
+    # Messages handed to Telegram at once: a crash leaves at most this many uncertain.
+    _in_flight: asyncio.Semaphore = field(
+        default_factory=lambda: asyncio.Semaphore(MAX_IN_FLIGHT), init=False
+    )
 
     def __post_init__(self) -> None:
         # A bucket of one, refilled every 1/SEND_RATE s: evenly spaced messages. A bucket of
@@ -62,6 +75,7 @@ class Sender:
     async def run_once(self, bot: Bot, limit: int = 200) -> int:
         """Work through the sends due now; returns how many were taken."""
         async with self.database.unit() as db:
+            await sends.settle_uncertain(db, self.clock(), self.policies.outreach)
             due = await db.outreach.due_ids(self.clock(), limit)
         if not due:
             return 0
@@ -101,12 +115,15 @@ class Sender:
             skip = await sends.reason_to_skip(db, send, now, policy)
             if skip == sends.LATER:
                 await sends.postpone(db, send, policy.send_hours.next_open(now))
-            elif skip is not None:
+                return
+            if skip is not None:
                 await sends.skip(db, send, skip)
-            else:
-                await self._deliver(bot, db, send, now)
+                return
+            letter = await self._letter(db, send)
+        # No database connection is held while the message waits its turn or travels.
+        await self._deliver(bot, send_id, letter, now)
 
-    async def _deliver(self, bot: Bot, db: UnitOfWork, send: Send, now: datetime) -> None:
+    async def _letter(self, db: UnitOfWork, send: Send) -> _Letter:
         survey = send.survey
         chat_id = survey.visit.customer.telegram_user_id
         assert chat_id is not None
@@ -120,41 +137,68 @@ class Sender:
                 screen = screens.invitation(run, card, dealer.name, dealer.privacy_url)
             else:
                 screen = screens.reminder(run, card, dealer.name, locale)
-        await self._pace(chat_id)
+        return _Letter(chat_id, screen, survey.chat_id, survey.live_message_id)
+
+    async def _record(
+        self, send_id: int, step: Callable[[UnitOfWork, Send], Awaitable[None]]
+    ) -> None:
+        """One step of a send, in a unit of work of its own."""
+        async with self.database.unit() as db:
+            send = await db.outreach.get(send_id)
+            assert send is not None
+            await step(db, send)
+
+    async def _deliver(self, bot: Bot, send_id: int, letter: _Letter, now: datetime) -> None:
+        await self._pace(letter.chat_id)
         if self._stop.is_set():
-            await sends.release(db, send)
+            await self._record(send_id, sends.release)
             return
-        send.attempts += 1
-        old_chat, old_live = survey.chat_id, survey.live_message_id
-        try:
-            with own_rate_limits():
-                message = await bot.send_message(
-                    chat_id, screen.text, reply_markup=screen.keyboard
-                )
-            # Telegram counts one a second per chat as messages arrive: space the next one
-            # from when this one was delivered, not from when it set off.
-            self._last_to_chat[chat_id] = time.monotonic()
-        except TelegramRetryAfter as error:
-            # Telegram says slow down: everybody waits, this one goes again afterwards.
-            self._resume_at = max(self._resume_at, time.monotonic() + error.retry_after)
-            send.attempts -= 1
-            await sends.rate_limited(db, send, now, error.retry_after)
-            return
-        except TelegramForbiddenError as error:
-            await sends.blocked(db, send, error.message)
-            return
-        except TelegramBadRequest as error:
-            await sends.failed(db, send, error.message, None)
-            return
-        except (TelegramNetworkError, TelegramServerError) as error:
-            retry_at = None
-            if send.attempts < MAX_ATTEMPTS:
-                retry_at = now + FIRST_RETRY * 2 ** (send.attempts - 1)
-            await sends.failed(db, send, str(error), retry_at)
-            return
-        await sends.sent(db, send, chat_id, message.message_id, now, self.policies.outreach)
-        if old_live is not None and old_chat is not None:
-            await strip_keyboard(bot, old_chat, old_live)
+        outreach = self.policies.outreach
+        lease = outreach.send_lease
+        async with self._in_flight:
+            await self._record(send_id, lambda db, s: sends.sending(db, s, self.clock(), lease))
+            try:
+                with own_rate_limits():
+                    message = await bot.send_message(
+                        letter.chat_id, letter.screen.text, reply_markup=letter.screen.keyboard
+                    )
+                # Telegram counts one a second per chat as messages arrive: space the next
+                # one from when this one was delivered, not from when it set off.
+                self._last_to_chat[letter.chat_id] = time.monotonic()
+            except TelegramRetryAfter as error:
+                # Telegram says slow down: everybody waits, this one goes again afterwards.
+                wait = error.retry_after
+                self._resume_at = max(self._resume_at, time.monotonic() + wait)
+                await self._record(send_id, lambda db, s: sends.rate_limited(db, s, now, wait))
+                return
+            except TelegramForbiddenError as error:
+                blocked = error.message
+                await self._record(send_id, lambda db, s: sends.blocked(db, s, blocked))
+                return
+            except TelegramBadRequest as error:
+                refused = error.message
+                await self._record(send_id, lambda db, s: sends.failed(db, s, refused))
+                return
+            except TelegramNetworkError as error:
+                text = str(error)
+                if never_left(error):
+                    await self._record(send_id, lambda db, s: _retry_or_fail(db, s, now, text))
+                else:
+                    await self._record(
+                        send_id, lambda db, s: sends.uncertain(db, s, now, text, outreach)
+                    )
+                return
+            except TelegramServerError as error:
+                text = str(error)
+                await self._record(send_id, lambda db, s: _retry_or_fail(db, s, now, text))
+                return
+            message_id = message.message_id
+            await self._record(
+                send_id,
+                lambda db, s: sends.sent(db, s, letter.chat_id, message_id, now, outreach),
+            )
+        if letter.old_live_id is not None and letter.old_chat_id is not None:
+            await strip_keyboard(bot, letter.old_chat_id, letter.old_live_id)
 
     async def _pace(self, chat_id: int) -> None:
         # A 429 pause set while this task waited may extend it: check again after waking.
@@ -165,3 +209,21 @@ class Sender:
             await asyncio.sleep(gap)
         await self.limiter.acquire()
         self._last_to_chat[chat_id] = time.monotonic()
+
+
+async def _retry_or_fail(db: UnitOfWork, send: Send, now: datetime, error: str) -> None:
+    """Telegram took nothing: again later with backoff, a few times."""
+    if send.attempts >= MAX_ATTEMPTS:
+        await sends.failed(db, send, error)
+    else:
+        await sends.not_sent(db, send, now + FIRST_RETRY * 2 ** (send.attempts - 1), error)
+
+
+@dataclass(frozen=True, slots=True)
+class _Letter:
+    """A message ready to go, and the one whose buttons it replaces."""
+
+    chat_id: int
+    screen: screens.Screen
+    old_chat_id: int | None
+    old_live_id: int | None

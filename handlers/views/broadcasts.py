@@ -28,6 +28,13 @@ def progress_text(broadcast: Broadcast, progress: Progress, now: datetime) -> st
             skipped=progress.skipped,
         ),
     ]
+    if progress.uncertain:
+        lines.append(
+            fill(
+                _("Uncertain (the bot stopped while sending; not sent again): {count}"),
+                count=progress.uncertain,
+            )
+        )
     if broadcast.status == "running":
         lines.append(fill(_("Remaining: {remaining}"), remaining=progress.remaining))
         if rate > 0 and progress.remaining:

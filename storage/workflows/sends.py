@@ -22,6 +22,46 @@ async def claim(db: UnitOfWork, send_id: int, now: datetime, lease: timedelta) -
     return await db.outreach.get(send_id)
 
 
+async def settle_uncertain(db: UnitOfWork, now: datetime, policy: OutreachPolicy) -> int:
+    """Sends left `sending` by a worker that died: perhaps delivered, so never sent again.
+    An invitation's reminder still follows, so a lost invitation is covered."""
+    stranded = await db.outreach.stranded(now)
+    for send in stranded:
+        send.status, send.claimed_until = SendStatus.UNCERTAIN, None
+        send.error = "the worker stopped while it was being sent"
+        if send.kind == "invitation":
+            reminder_due = now + policy.reminder_after
+            await db.outreach.schedule(send.survey, "reminder", reminder_due, now)
+    if stranded:
+        await db.commit()
+    return len(stranded)
+
+
+async def sending(db: UnitOfWork, send: Send, now: datetime, lease: timedelta) -> None:
+    """Committed just before the message leaves: a crash from here on leaves it uncertain."""
+    send.status, send.claimed_until = SendStatus.SENDING, now + lease
+    send.attempts += 1
+    await db.commit()
+
+
+async def not_sent(db: UnitOfWork, send: Send, retry_at: datetime, error: str) -> None:
+    """Telegram took nothing (refused the connection, a 5xx, a 429): due again later."""
+    send.status, send.next_attempt_at, send.claimed_until = SendStatus.PENDING, retry_at, None
+    send.error = error[:300]
+    await db.commit()
+
+
+async def uncertain(
+    db: UnitOfWork, send: Send, now: datetime, error: str, policy: OutreachPolicy
+) -> None:
+    """The request may have reached Telegram (a timeout, a dropped connection): not sent
+    again; an invitation's reminder covers it if it was lost."""
+    send.status, send.claimed_until, send.error = SendStatus.UNCERTAIN, None, error[:300]
+    if send.kind == "invitation":
+        await db.outreach.schedule(send.survey, "reminder", now + policy.reminder_after, now)
+    await db.commit()
+
+
 async def reason_to_skip(
     db: UnitOfWork, send: Send, now: datetime, policy: OutreachPolicy
 ) -> str | None:
@@ -73,10 +113,9 @@ async def release(db: UnitOfWork, send: Send) -> None:
 
 async def rate_limited(db: UnitOfWork, send: Send, now: datetime, retry_after: int) -> None:
     """Telegram said slow down: this one goes again afterwards, not counted as an attempt."""
-    send.next_attempt_at = now + timedelta(seconds=retry_after)
-    send.claimed_until = None
-    send.error = f"429: retry after {retry_after}s"
-    await db.commit()
+    send.attempts -= 1
+    retry_at = now + timedelta(seconds=retry_after)
+    await not_sent(db, send, retry_at, f"429: retry after {retry_after}s")
 
 
 async def blocked(db: UnitOfWork, send: Send, error: str) -> None:
@@ -86,13 +125,9 @@ async def blocked(db: UnitOfWork, send: Send, error: str) -> None:
     await db.commit()
 
 
-async def failed(db: UnitOfWork, send: Send, error: str, retry_at: datetime | None) -> None:
-    """Due again at `retry_at`, or failed for good when there is none."""
-    send.error, send.claimed_until = error[:300], None
-    if retry_at is None:
-        send.status = SendStatus.FAILED
-    else:
-        send.next_attempt_at = retry_at
+async def failed(db: UnitOfWork, send: Send, error: str) -> None:
+    """Telegram refused the message for good (a bad request)."""
+    send.status, send.error, send.claimed_until = SendStatus.FAILED, error[:300], None
     await db.commit()
 
 
