@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError
 
 from bot.commands import CommandError, outreach, reports
 from bot.commands import run as running
@@ -31,6 +32,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"followup-bot: bad configuration: {problems}", file=sys.stderr)
     except CommandError as error:
         print(f"followup-bot: {error}", file=sys.stderr)
+    except DBAPIError as error:
+        # E.g. SQLite's write lock held by another process (the running bot) past
+        # busy_timeout: a clear line, nothing half-written (the transaction rolled back).
+        reason = str(error.orig).splitlines()[0] if error.orig else type(error).__name__
+        print(
+            f"followup-bot: the database did not answer in time ({reason}); nothing was "
+            "changed by this command, try it again",
+            file=sys.stderr,
+        )
     except KeyboardInterrupt:
         return 130
     return 2

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import (
 from storage.sqlite_writes import SQLiteWriteQueue
 
 # How long a writer waits for SQLite's write lock, in this process and across processes.
-SQLITE_WRITE_WAIT_SECONDS = 10
+SQLITE_WRITE_WAIT_SECONDS = 60
 POOL_SIZE = 10
 POOL_OVERFLOW = 10
 # An update holds its session while its handler may open a second one (FSM storage,
@@ -44,7 +44,7 @@ def create_engine(url: str, *, create_missing: bool = True, **kwargs: Any) -> As
         kwargs.setdefault("pool_size", POOL_SIZE)
         kwargs.setdefault("max_overflow", POOL_OVERFLOW)
     parsed = make_url(url)
-    path = _sqlite_file(url)
+    path = sqlite_file(url)
     if path is not None and not create_missing:
         # SQLite's URI form with mode=rw opens an existing file and never creates one.
         parsed = parsed.set(
@@ -59,7 +59,8 @@ def create_engine(url: str, *, create_missing: bool = True, **kwargs: Any) -> As
     return engine
 
 
-def _sqlite_file(url: str) -> Path | None:
+def sqlite_file(url: str) -> Path | None:
+    """The file of an SQLite DATABASE_URL (None for a server database or :memory:)."""
     parsed = make_url(url)
     database = parsed.database
     if parsed.get_backend_name() != "sqlite" or not database or ":memory:" in database:

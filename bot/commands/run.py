@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from aiogram import Bot
 
 from bot.commands import NO_TOKEN, CommandError, open_database
 from bot.lifecycle import telegram_accepts
@@ -17,17 +23,44 @@ async def migrate(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+@contextmanager
+def one_bot_per_file(settings: Settings) -> Iterator[None]:
+    """One `run` per SQLite file (two would both poll Telegram and both send): the second
+    says so and stops. A server database takes any number (webhook behind a balancer,
+    --jobs-only), coordinated in the database itself."""
+    from storage.database import sqlite_file
+
+    database = sqlite_file(settings.database_url)
+    if database is None or not database.parent.is_dir():
+        yield  # a missing folder is reported by open_database, in one line
+        return
+    lock_path = database.with_name(database.name + ".lock")
+    with lock_path.open("a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            holder = lock.read().strip() or "?"
+            raise CommandError(
+                f"another followup-bot run (pid {holder}) is already using {database.name}; "
+                "one bot per SQLite file (PostgreSQL for several)"
+            ) from None
+        lock.seek(0)
+        lock.truncate()
+        lock.write(str(os.getpid()))
+        lock.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 async def run(settings: Settings, args: argparse.Namespace) -> int:
     if settings.bot_token is None or not settings.bot_token.get_secret_value().strip():
         raise CommandError(NO_TOKEN)
     from aiogram.utils.token import TokenValidationError
 
-    from bot.dispatcher import create_bot, create_dispatcher
-    from bot.i18n import create_i18n
-    from bot.lifecycle import set_commands
-    from bot.scheduler import Chores
-    from bot.services import Services
-    from storage.database import create_session_factory
+    from bot.dispatcher import create_bot
 
     try:
         bot = create_bot(settings, settings.bot_token.get_secret_value())
@@ -36,9 +69,20 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
     try:
         # Telegram first: a wrong token or no network is said before anything is written.
         await telegram_accepts(bot, settings)
-    except BaseException:
+        with one_bot_per_file(settings):
+            return await _serve(settings, args, bot)
+    finally:
         await bot.session.close()
-        raise
+
+
+async def _serve(settings: Settings, args: argparse.Namespace, bot: Bot) -> int:
+    from bot.dispatcher import create_dispatcher
+    from bot.i18n import create_i18n
+    from bot.lifecycle import set_commands
+    from bot.scheduler import Chores
+    from bot.services import Services
+    from storage.database import create_session_factory
+
     engine = await open_database(settings)
     services = Services.build(settings, create_session_factory(engine))
     dispatcher = create_dispatcher(services)
