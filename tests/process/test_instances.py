@@ -7,18 +7,25 @@ import os
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from bot.playground import FakeTelegram
 from storage.models import Case, Delivery
 from storage.uow import UnitOfWork
 from storage.workflows.imports import import_visits
 from survey.visit_import import ParsedVisits, VisitRecord
-from tests.conftest import App
+from tests.conftest import PG_URL, App
 from tests.processes import eventually, finish, midday_zone, spawn
 
 CUSTOMERS = 30
 MANAGER, ADMIN = 2, 1
 
 
+@pytest.mark.skipif(
+    PG_URL is None,
+    reason="several bots share a server database; a second bot on one SQLite file is "
+    "refused (tests/process/test_one_sqlite_file.py); this runs in the PostgreSQL pass",
+)
 async def test_two_processes_send_everything_exactly_once(
     app: App, telegram: FakeTelegram, tmp_path: Path
 ) -> None:
