@@ -122,11 +122,8 @@ def resolve(
 ) -> CaseState:
     """Closed by whoever writes the note; an untaken case counts as taken by them."""
     check_cause(case, cause)
-    taken = (
-        {}
-        if case.assignee_id is not None
-        else {"assignee_id": actor_id, "assignee_name": actor_name, "taken_at": now}
-    )
+    if case.assignee_id is None:
+        case = replace(case, assignee_id=actor_id, assignee_name=actor_name, taken_at=now)
     return replace(
         case,
         status=CaseStatus.RESOLVED,
@@ -134,7 +131,6 @@ def resolve(
         cause=cause,
         resolution_note=note,
         customer_confirmed=None,
-        **taken,  # type: ignore[arg-type]
     )
 
 

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
@@ -238,8 +240,9 @@ async def cmd_my(message: Message, db: UnitOfWork, policies: Policies) -> None:
     await _send_case_list(message, mine, policies, _("My cases"))
 
 
-async def _send_case_list(message: Message, found: object, policies: Policies, title: str) -> None:
-    items = list(found)  # type: ignore[call-overload]
+async def _send_case_list(
+    message: Message, items: Sequence[Case], policies: Policies, title: str
+) -> None:
     if not items:
         await message.answer(_("No open cases. 🎉"))
         return
