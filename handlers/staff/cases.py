@@ -231,12 +231,12 @@ async def cancel_closing(message: Message, state: FSMContext) -> None:
 
 
 async def cmd_cases(message: Message, db: UnitOfWork, policies: Policies) -> None:
-    await _send_case_list(message, await use_cases.active(db), policies, _("Open cases"))
+    await _send_case_list(message, await db.cases.active(), policies, _("Open cases"))
 
 
 async def cmd_my(message: Message, db: UnitOfWork, policies: Policies) -> None:
     assert message.from_user is not None
-    mine = await use_cases.active(db, assignee_id=message.from_user.id)
+    mine = await db.cases.active(assignee_id=message.from_user.id)
     await _send_case_list(message, mine, policies, _("My cases"))
 
 

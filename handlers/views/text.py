@@ -38,12 +38,3 @@ def fill(template: str, **values: object) -> Html:
 
 def bold(text: str) -> Html:
     return Html(f"<b>{quote(text)}</b>")
-
-
-def italic(text: str) -> Html:
-    return Html(f"<i>{quote(text)}</i>")
-
-
-def lines(*parts: str) -> Html:
-    """Joins pieces that are each either Html or plain text (quoted)."""
-    return Html("\n".join(quote(part) for part in parts))

@@ -3,7 +3,7 @@ writes the row, its history and the messages it owes, and commits once."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -159,10 +159,6 @@ async def remind_overdue(
         reminded += 1
     await db.commit()
     return reminded
-
-
-async def active(db: UnitOfWork, assignee_id: int | None = None) -> Sequence[Case]:
-    return await db.cases.active(assignee_id=assignee_id)
 
 
 async def _changed(db: UnitOfWork, case: Case, now: datetime) -> None:

@@ -29,9 +29,7 @@ async def settle_uncertain(db: UnitOfWork, now: datetime, policy: OutreachPolicy
     for send in stranded:
         send.status, send.claimed_until = SendStatus.UNCERTAIN, None
         send.error = "the worker stopped while it was being sent"
-        if send.kind == "invitation":
-            reminder_due = now + policy.reminder_after
-            await db.outreach.schedule(send.survey, "reminder", reminder_due, now)
+        await _reminder_covers(db, send, now, policy)
     if stranded:
         await db.commit()
     return len(stranded)
@@ -57,9 +55,16 @@ async def uncertain(
     """The request may have reached Telegram (a timeout, a dropped connection): not sent
     again; an invitation's reminder covers it if it was lost."""
     send.status, send.claimed_until, send.error = SendStatus.UNCERTAIN, None, error[:300]
+    await _reminder_covers(db, send, now, policy)
+    await db.commit()
+
+
+async def _reminder_covers(
+    db: UnitOfWork, send: Send, now: datetime, policy: OutreachPolicy
+) -> None:
+    """An invitation that may not have arrived still gets its one reminder."""
     if send.kind == "invitation":
         await db.outreach.schedule(send.survey, "reminder", now + policy.reminder_after, now)
-    await db.commit()
 
 
 async def reason_to_skip(
