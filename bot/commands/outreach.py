@@ -166,30 +166,39 @@ async def send_broadcast(
     from handlers.outbound.sender import Sender
     from storage.uow import Database, UnitOfWork
     from storage.workflows.outreach import finish
-    from survey.outreach import Progress
+    from survey.outreach import Progress, SendStatus
 
     assert settings.bot_token is not None
     bot = create_bot(settings, settings.bot_token.get_secret_value())
     sender = Sender(
         Database(sessions), settings.policies(), utc_now, create_i18n(settings.default_language)
     )
+    shown = ""
     try:
         while True:
             taken = await sender.run_once(bot)
             async with sessions() as session:
                 db = UnitOfWork(session)
-                progress = Progress.of(await db.outreach.broadcast_counts(number))
+                counts = await db.outreach.broadcast_counts(number)
+                progress = Progress.of(counts)
                 broadcast = await db.outreach.get_broadcast(number)
                 assert broadcast is not None
-                print(
+                line = (
                     f"broadcast #{number}: sent {progress.sent}, failed {progress.failed}, "
                     f"blocked {progress.blocked}, skipped {progress.skipped}, "
-                    f"remaining {progress.remaining}, uncertain {progress.uncertain}",
-                    flush=True,
+                    f"remaining {progress.remaining}, uncertain {progress.uncertain}"
                 )
+                if line != shown:
+                    print(line, flush=True)
+                    shown = line
                 if progress.remaining == 0:
                     await finish(db, broadcast, utc_now())
                     return 0
+            if not taken and counts.get(SendStatus.SENDING, 0):
+                # The running bot has some in hand: wait for them (a dead holder's lease
+                # runs out and they come back to this loop as due).
+                await asyncio.sleep(1)
+                continue
             if not taken:
                 print(
                     f"{progress.remaining} message(s) wait for the end of quiet hours or a retry; "
