@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,7 +15,15 @@ from storage.models import FsmRecord
 
 
 class SQLAlchemyStorage(BaseStorage):
-    """Each call is its own short transaction, so it never holds a lock across a handler."""
+    """Dialogue states (a manager's case note, an admin's broadcast setup) in the database,
+    with a copy in memory that every read is served from: aiogram reads the state of every
+    update, and a customer's press must not pay a query for a dialogue they never have.
+
+    The copy is loaded once (the table holds only dialogues in progress) and written
+    through, each write its own short transaction. It assumes one bot process on the
+    database: SQLite allows only that, and several processes on PostgreSQL keep their
+    dialogues in Redis (REDIS_URL).
+    """
 
     def __init__(
         self,
@@ -23,46 +32,49 @@ class SQLAlchemyStorage(BaseStorage):
     ) -> None:
         self._sessions = session_factory
         self._keys = key_builder or DefaultKeyBuilder(with_bot_id=True, with_destiny=True)
+        self._copy: dict[str, tuple[str | None, dict[str, Any]]] | None = None
+        self._loading = asyncio.Lock()
 
     async def set_state(self, key: StorageKey, state: str | State | None = None) -> None:
         value = state.state if isinstance(state, State) else state
-        async with self._sessions.begin() as session:
-            record = await self._record(session, key)
-            if record is None:
-                if value is not None:
-                    session.add(FsmRecord(key=self._keys.build(key), state=value, data={}))
-                return
-            record.state = value
-            await self._drop_if_empty(session, record)
+        _, data = (await self._records()).get(self._keys.build(key), (None, {}))
+        await self._write(key, value, data)
 
     async def get_state(self, key: StorageKey) -> str | None:
-        async with self._sessions() as session:
-            record = await self._record(session, key)
-            return record.state if record else None
+        return (await self._records()).get(self._keys.build(key), (None, {}))[0]
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
-        async with self._sessions.begin() as session:
-            record = await self._record(session, key)
-            if record is None:
-                if data:
-                    session.add(FsmRecord(key=self._keys.build(key), state=None, data=dict(data)))
-                return
-            record.data = dict(data)
-            await self._drop_if_empty(session, record)
+        state, _ = (await self._records()).get(self._keys.build(key), (None, {}))
+        await self._write(key, state, dict(data))
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
-        async with self._sessions() as session:
-            record = await self._record(session, key)
-            return dict(record.data) if record else {}
+        return dict((await self._records()).get(self._keys.build(key), (None, {}))[1])
 
     async def close(self) -> None:
         """The engine belongs to the application, which disposes of it."""
 
-    async def _record(self, session: AsyncSession, key: StorageKey) -> FsmRecord | None:
-        return await session.scalar(
-            select(FsmRecord).where(FsmRecord.key == self._keys.build(key))
-        )
+    async def _records(self) -> dict[str, tuple[str | None, dict[str, Any]]]:
+        if self._copy is None:
+            async with self._loading:
+                if self._copy is None:
+                    async with self._sessions() as session:
+                        rows = (await session.scalars(select(FsmRecord))).all()
+                    self._copy = {row.key: (row.state, dict(row.data or {})) for row in rows}
+        return self._copy
 
-    async def _drop_if_empty(self, session: AsyncSession, record: FsmRecord) -> None:
-        if record.state is None and not record.data:
-            await session.delete(record)
+    async def _write(self, key: StorageKey, state: str | None, data: dict[str, Any]) -> None:
+        name = self._keys.build(key)
+        async with self._sessions.begin() as session:
+            record = await session.get(FsmRecord, name)
+            if state is None and not data:
+                if record is not None:
+                    await session.delete(record)
+            elif record is None:
+                session.add(FsmRecord(key=name, state=state, data=data))
+            else:
+                record.state, record.data = state, data
+        copy = await self._records()
+        if state is None and not data:
+            copy.pop(name, None)
+        else:
+            copy[name] = (state, data)

@@ -74,9 +74,9 @@ class LocaleMiddleware(I18nMiddleware):
         db: UnitOfWork | None = data.get("db")
         if db is not None:
             try:
-                stored = await db.users.get(user.id)
+                stored = await db.users.language(user.id)
             except (DBAPIError, OSError):
                 stored = None  # the database is down: answer in the app's language anyway
-            if stored is not None and stored.language:
-                return stored.language
+            if stored:
+                return stored
         return language_from_telegram(user.language_code, self.i18n.default_locale)

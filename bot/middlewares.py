@@ -21,6 +21,7 @@ from aiogram.types import TelegramObject, Update
 from handlers.telegram import OWN_RATE_LIMITS, never_left
 from storage.database import MAX_CONCURRENT_UPDATES
 from storage.uow import Database, UnitOfWork
+from storage.updates import UpdateSeenBefore
 from survey.clock import Clock
 
 log = logging.getLogger(__name__)
@@ -54,13 +55,20 @@ class OnceOnlyMiddleware(BaseMiddleware):
     thinks failed, and a killed poller gets its last batch again): an answer, a case
     action or an import is applied once.
 
-    The id is written by the handler's first commit (UnitOfWork.commit), in the same
-    transaction as what the update changed; not earlier, because a pending insert would
-    hold SQLite's write lock while the FSM storage writes on its own connection.
+    The guarantee is the id's insert in the use case's own transaction
+    (UnitOfWork.commit): a re-delivered update's commit conflicts, writes nothing and
+    ends here. Before the handler, ids above the newest one recorded when this process
+    first saw its bot are new unless this process handled them (kept in memory), so a
+    press costs no lookup; only ids at or below it (a re-delivery after a restart) are
+    looked up first, so their handlers do not run at all.
     """
+
+    RECENT = 10_000
 
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
+        self._floor: dict[int, int] = {}
+        self._recent: dict[int, dict[int, None]] = {}
 
     async def __call__(
         self,
@@ -70,21 +78,38 @@ class OnceOnlyMiddleware(BaseMiddleware):
     ) -> Any:
         assert isinstance(event, Update)
         db: UnitOfWork = data["db"]
-        bot: Bot = data["bot"]
-        if await db.updates.seen(bot.id, event.update_id):
-            if not await db.updates.ids_restarted(bot.id, event.update_id):
-                log.info("update %s was delivered again; skipped", event.update_id)
-                return UNHANDLED
-            log.warning(
-                "update ids started again (update %s, far below the newest handled one): "
-                "the old ids are forgotten and updates are handled as new",
-                event.update_id,
-            )
-            await db.updates.forget_from(bot.id, event.update_id)
-        db.record_update_on_commit(bot.id, event.update_id, self._clock())
-        result = await handler(event, data)
-        await db.end_update()
+        bot_id: int = data["bot"].id
+        update_id = event.update_id
+        recent = self._recent.setdefault(bot_id, {})
+        if update_id in recent or not await self._may_be_new(db, bot_id, update_id):
+            log.info("update %s was delivered again; skipped", update_id)
+            return UNHANDLED
+        db.record_update_on_commit(bot_id, update_id, self._clock())
+        try:
+            result = await handler(event, data)
+            await db.end_update()
+        except UpdateSeenBefore:
+            log.info("update %s was delivered again; skipped", update_id)
+            return UNHANDLED
+        recent[update_id] = None
+        if len(recent) > self.RECENT:
+            del recent[next(iter(recent))]
         return result
+
+    async def _may_be_new(self, db: UnitOfWork, bot_id: int, update_id: int) -> bool:
+        floor = self._floor.get(bot_id)
+        if floor is None:
+            floor = self._floor[bot_id] = await db.updates.newest(bot_id) or 0
+        if update_id > floor:
+            return True
+        if not await db.updates.seen(bot_id, update_id):
+            return True
+        # Recorded: a re-delivery, unless the ids started again far below (the commit
+        # then forgets the old sequence); from here the new ones count as new.
+        if await db.updates.ids_restarted(bot_id, update_id):
+            self._floor[bot_id] = update_id - 1
+            return True
+        return False
 
 
 class RetryRequestMiddleware(BaseRequestMiddleware):

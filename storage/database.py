@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,10 @@ from sqlalchemy.ext.asyncio import (
 
 from storage.sqlite_writes import SQLiteWriteQueue
 
-# How long a writer waits for SQLite's write lock, in this process and across processes.
+_QUEUES: weakref.WeakKeyDictionary[Any, SQLiteWriteQueue] = weakref.WeakKeyDictionary()
+
+# How long a writer waits for SQLite's write lock held by another process (busy_timeout);
+# in this process writers queue without a limit (storage.sqlite_writes).
 SQLITE_WRITE_WAIT_SECONDS = 60
 POOL_SIZE = 10
 POOL_OVERFLOW = 10
@@ -53,7 +57,8 @@ def create_engine(url: str, *, create_missing: bool = True, **kwargs: Any) -> As
     engine = create_async_engine(parsed, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        SQLiteWriteQueue(SQLITE_WRITE_WAIT_SECONDS).attach(engine.sync_engine)
+        _QUEUES[engine.sync_engine] = SQLiteWriteQueue()
+        _QUEUES[engine.sync_engine].attach(engine.sync_engine)
     if path is not None:
         _watch_file(engine, path)
     return engine
@@ -92,6 +97,11 @@ def _watch_file(engine: AsyncEngine, path: Path) -> None:
 
     event.listen(engine.sync_engine, "connect", connected)
     event.listen(engine.sync_engine, "checkout", checked_out)
+
+
+def write_queue(engine: AsyncEngine) -> SQLiteWriteQueue | None:
+    """An SQLite engine's queue of writers (None on PostgreSQL)."""
+    return _QUEUES.get(engine.sync_engine)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -119,6 +120,9 @@ class Survey(Base):
     # All answers in one string (survey.questionnaire.encode_answers), kept in step with
     # the answers table, so reports read 100k surveys instead of 1.2M answer rows.
     answer_codes: Mapped[str] = mapped_column(String(12), server_default="------------")
+    # Set with the survey's case in the same transaction: a press looks the case up only
+    # when there is one.
+    has_case: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # The one message whose buttons are live; presses on any other message are stale.
     chat_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     live_message_id: Mapped[int | None] = mapped_column(BigInteger)
@@ -133,8 +137,10 @@ class Survey(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     visit: Mapped[Visit] = relationship(lazy="joined", innerjoin=True)
+    # The survey's own answers are its `answer_codes`; the rows are an audit trail that
+    # the press writes with one statement (storage.surveys) and nothing loads by accident.
     answers: Mapped[list[Answer]] = relationship(
-        lazy="selectin", cascade="all, delete-orphan", order_by="Answer.question"
+        lazy="raise", passive_deletes=True, order_by="Answer.question"
     )
 
 

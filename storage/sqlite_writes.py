@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from typing import Any
 
 from sqlalchemy import event
@@ -20,10 +21,15 @@ class SQLiteWriteQueue:
     100 customers answering at once. Here a transaction's first write instead waits its
     turn in an asyncio lock (first come, first served), and commit or rollback passes
     the turn on. busy_timeout still covers writers in other processes.
+
+    The bot's queue has no timeout: on a busy machine a writer waits as long as it takes
+    (the turn always comes back: a use case commits before it talks to Telegram), and
+    the wait shows in `longest_wait` (bench.dialogue prints it), never as an error.
     """
 
-    def __init__(self, timeout: float) -> None:
+    def __init__(self, timeout: float | None = None) -> None:
         self._timeout = timeout
+        self.longest_wait = 0.0
         self._lock: asyncio.Lock | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._writers: set[Any] = set()
@@ -56,6 +62,7 @@ class SQLiteWriteQueue:
             return
         lock = self._current_lock()
         self._waiting += 1
+        asked = time.monotonic()
         try:
             # Runs inside SQLAlchemy's greenlet for this async call, so it may await.
             await_only(asyncio.wait_for(lock.acquire(), self._timeout))
@@ -65,6 +72,7 @@ class SQLiteWriteQueue:
             ) from None
         finally:
             self._waiting -= 1
+        self.longest_wait = max(self.longest_wait, time.monotonic() - asked)
         self._writers.add(dbapi_connection)
 
     def _transaction_ended(self, connection: Connection) -> None:

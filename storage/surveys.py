@@ -9,10 +9,11 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.dialects import upsert
 from storage.models import Answer, Customer, Survey, Visit
 from survey.dialogue import SurveyRun, SurveyStatus
 from survey.metrics import survey_score
-from survey.questionnaire import encode_answers, question
+from survey.questionnaire import decode_answers, encode_answers, question
 
 OPEN_STATUSES = (SurveyStatus.INVITED, SurveyStatus.IN_PROGRESS)
 
@@ -86,14 +87,15 @@ class SurveyRepository:
             id=survey.id,
             status=SurveyStatus(survey.status),
             step=survey.step,
-            answers={answer.question: answer.value for answer in survey.answers},
+            answers=decode_answers(survey.answer_codes),
             comment=survey.comment,
             wants_contact=survey.wants_contact,
             live_message_id=survey.live_message_id,
         )
 
-    def save_run(self, survey: Survey, run: SurveyRun, now: datetime) -> None:
-        """Write what the dialogue changed; the caller commits."""
+    async def save_run(self, survey: Survey, run: SurveyRun, now: datetime) -> None:
+        """Write what the dialogue changed (the survey row, and each changed answer with one
+        upsert into the audit trail); the caller commits."""
         status = SurveyStatus(run.status)
         if status != survey.status:
             survey.status = status
@@ -109,20 +111,35 @@ class SurveyRepository:
         survey.comment = run.comment
         survey.wants_contact = run.wants_contact
         survey.updated_at = now
-
-        existing = {answer.question: answer for answer in survey.answers}
+        rows = []
         for number in sorted(run.changed_answers):
             value = run.answers[number]
             q = question(number)
-            row = existing.get(number)
-            if row is None:
-                row = Answer(survey_id=survey.id, question=number)
-                survey.answers.append(row)
-            row.value = value
-            row.score = q.score(value)
-            row.is_problem = q.is_problem(value)
-            row.answered_at = now
+            rows.append(
+                {
+                    "survey_id": survey.id,
+                    "question": number,
+                    "value": value,
+                    "score": q.score(value),
+                    "is_problem": q.is_problem(value),
+                    "answered_at": now,
+                }
+            )
         run.changed_answers.clear()
+        if rows:
+            await self._session.flush()  # the survey row first: one UPDATE, then the answers
+            insert = upsert(self._session, Answer).values(rows)
+            await self._session.execute(
+                insert.on_conflict_do_update(
+                    index_elements=[Answer.survey_id, Answer.question],
+                    set_={
+                        "value": insert.excluded.value,
+                        "score": insert.excluded.score,
+                        "is_problem": insert.excluded.is_problem,
+                        "answered_at": insert.excluded.answered_at,
+                    },
+                )
+            )
 
     @staticmethod
     def set_live_message(survey: Survey, chat_id: int, message_id: int | None) -> None:

@@ -6,6 +6,7 @@ does its caller talk to Telegram. `Database` opens units of work for everyone el
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -17,15 +18,17 @@ from storage.outreach import OutreachRepository
 from storage.reports import ReportRepository
 from storage.staff import StaffRepository
 from storage.surveys import SurveyRepository
-from storage.updates import UpdateLog
-from storage.users import TelegramUserRepository
+from storage.updates import UpdateLog, UpdateSeenBefore
+from storage.users import Languages, TelegramUserRepository
 from storage.visits import VisitRepository
+
+log = logging.getLogger(__name__)
 
 
 class UnitOfWork:
     """One update's (or one job step's) repositories; `commit` ends the use case."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, languages: Languages | None = None) -> None:
         self._session = session
         self._update_to_record: tuple[int, int, datetime] | None = None
         self.surveys = SurveyRepository(session)
@@ -33,7 +36,7 @@ class UnitOfWork:
         self.staff = StaffRepository(session)
         self.outreach = OutreachRepository(session)
         self.updates = UpdateLog(session)
-        self.users = TelegramUserRepository(session)
+        self.users = TelegramUserRepository(session, languages)
         self.visits = VisitRepository(session)
         self.reports = ReportRepository(session)
 
@@ -43,9 +46,22 @@ class UnitOfWork:
         self._update_to_record = (bot_id, update_id, now)
 
     async def commit(self) -> None:
+        """Commit the use case; with the update's id the first time (UpdateSeenBefore, and
+        nothing written, when that id is recorded already: a re-delivery)."""
         if self._update_to_record is not None:
-            self.updates.mark(*self._update_to_record)
+            bot_id, update_id, now = self._update_to_record
             self._update_to_record = None
+            if not await self.updates.claim(bot_id, update_id, now):
+                if not await self.updates.ids_restarted(bot_id, update_id):
+                    await self._session.rollback()
+                    raise UpdateSeenBefore(update_id)
+                log.warning(
+                    "update ids started again (update %s, far below the newest handled one): "
+                    "the old ids are forgotten and updates are handled as new",
+                    update_id,
+                )
+                await self.updates.forget_from(bot_id, update_id)
+                await self.updates.claim(bot_id, update_id, now)
         await self._session.commit()
 
     async def end_update(self) -> None:
@@ -70,8 +86,9 @@ class Database:
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
+        self._languages = Languages()
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[UnitOfWork]:
         async with self._sessions() as session:
-            yield UnitOfWork(session)
+            yield UnitOfWork(session, self._languages)

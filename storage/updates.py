@@ -7,11 +7,16 @@ from datetime import datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.dialects import upsert
 from storage.models import ProcessedUpdate
 
 # Telegram re-delivers only recent updates (a polling batch is at most 100, a webhook at
 # most 100 connections): a handled id further below the newest one means ids restarted.
 RESTART_GAP = 1000
+
+
+class UpdateSeenBefore(Exception):
+    """The update's id was already recorded: it was applied before and is skipped."""
 
 
 class UpdateLog:
@@ -21,13 +26,16 @@ class UpdateLog:
     async def seen(self, bot_id: int, update_id: int) -> bool:
         return await self._session.get(ProcessedUpdate, (bot_id, update_id)) is not None
 
+    async def newest(self, bot_id: int) -> int | None:
+        return await self._session.scalar(
+            select(func.max(ProcessedUpdate.update_id)).where(ProcessedUpdate.bot_id == bot_id)
+        )
+
     async def ids_restarted(self, bot_id: int, update_id: int) -> bool:
         """A handled id far below the newest one is no re-delivery (Telegram re-delivers
         only its latest updates): the ids started again (another Bot API server, or
         Telegram's new random start after a quiet week)."""
-        latest = await self._session.scalar(
-            select(func.max(ProcessedUpdate.update_id)).where(ProcessedUpdate.bot_id == bot_id)
-        )
+        latest = await self.newest(bot_id)
         return latest is not None and latest - update_id > RESTART_GAP
 
     async def forget_from(self, bot_id: int, update_id: int) -> None:
@@ -38,9 +46,14 @@ class UpdateLog:
             )
         )
 
-    def mark(self, bot_id: int, update_id: int, now: datetime) -> None:
-        """Added to the update's own transaction: committed with what the handler wrote."""
-        self._session.add(ProcessedUpdate(bot_id=bot_id, update_id=update_id, processed_at=now))
+    async def claim(self, bot_id: int, update_id: int, now: datetime) -> bool:
+        """Record the id in the update's own transaction; False when it is there already
+        (one statement: the insert that conflicts is the check)."""
+        insert = upsert(self._session, ProcessedUpdate).values(
+            bot_id=bot_id, update_id=update_id, processed_at=now
+        )
+        result = await self._session.execute(insert.on_conflict_do_nothing())
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
     async def prune(self, before: datetime) -> int:
         result = await self._session.execute(

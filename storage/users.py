@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 
 from sqlalchemy import delete, select, update
@@ -10,9 +11,45 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import Case, CaseEvent, Customer, Delivery, Survey, TelegramUser, Visit
 
 
+class Languages:
+    """Each person's chosen language, kept in memory for a minute: a press needs no query
+    for it. A choice made in this process applies at once; one made by another instance
+    (several behind a balancer) within a minute."""
+
+    def __init__(self, ttl: float = 60.0, size: int = 50_000) -> None:
+        self._ttl = ttl
+        self._size = size
+        self._known: dict[int, tuple[float, str | None]] = {}
+
+    def get(self, user_id: int) -> tuple[bool, str | None]:
+        entry = self._known.get(user_id)
+        if entry is None or entry[0] < time.monotonic():
+            return False, None
+        return True, entry[1]
+
+    def put(self, user_id: int, language: str | None) -> None:
+        if len(self._known) >= self._size:
+            self._known.clear()  # rare: a fresh start costs one query per person
+        self._known[user_id] = (time.monotonic() + self._ttl, language)
+
+    def drop(self, user_id: int) -> None:
+        self._known.pop(user_id, None)
+
+
 class TelegramUserRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, languages: Languages | None = None) -> None:
         self._session = session
+        self._languages = languages or Languages(ttl=0)
+
+    async def language(self, user_id: int) -> str | None:
+        """The language this person chose with /language, if any."""
+        known, language = self._languages.get(user_id)
+        if not known:
+            language = await self._session.scalar(
+                select(TelegramUser.language).where(TelegramUser.id == user_id)
+            )
+            self._languages.put(user_id, language)
+        return language
 
     async def get(self, user_id: int) -> TelegramUser | None:
         return await self._session.get(TelegramUser, user_id)
@@ -27,6 +64,7 @@ class TelegramUserRepository:
     async def set_language(self, user_id: int, language: str, now: datetime) -> None:
         user = await self.get_or_create(user_id, now)
         user.language = language
+        self._languages.drop(user_id)
 
     async def set_opted_out(self, user_id: int, opted_out: bool, now: datetime) -> None:
         user = await self.get_or_create(user_id, now)

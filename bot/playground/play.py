@@ -26,7 +26,7 @@ from storage.uow import UnitOfWork
 from storage.workflows.imports import add_visits
 from survey.clock import utc_now
 from survey.dialogue import SurveyStatus
-from survey.questionnaire import question
+from survey.questionnaire import decode_answers, question
 from survey.visit_import import VisitRecord
 
 PLAYER_ID = 1
@@ -144,10 +144,10 @@ async def _print_stored(sessions: Any, order_no: str, language: str) -> None:
         )
         assert survey is not None
         print("Stored in the database:")
-        for answer in survey.answers:
-            q = question(answer.question)
-            mark = "  problem" if answer.is_problem else ""
-            label = q.label(answer.value, language)
-            print(f"  Q{answer.question:>2} {q.short[language]}: {label}{mark}")
+        for number, value in decode_answers(survey.answer_codes).items():
+            q = question(number)
+            mark = "  problem" if q.is_problem(value) else ""
+            label = q.label(value, language)
+            print(f"  Q{number:>2} {q.short[language]}: {label}{mark}")
         print(f"  comment: {survey.comment or '-'}")
         print(f"  may contact: {'yes' if survey.wants_contact else 'no'}")

@@ -25,6 +25,7 @@ from storage.workflows import customers
 from survey.clock import Clock
 from survey.phones import normalise_phone
 from survey.policy import Policies
+from survey.questionnaire import decode_answers
 
 
 async def contact_shared(
@@ -99,7 +100,7 @@ async def cmd_mydata(message: Message, db: UnitOfWork) -> None:
                     car=visit.car,
                     order_no=visit.order_no,
                     status=survey.status,
-                    answers=len(survey.answers),
+                    answers=len(decode_answers(survey.answer_codes)),
                 )
             )
             if survey.comment:

@@ -28,10 +28,13 @@ async def escalate(
     together with the answer, before anything is sent.
     """
     problems = policies.cases.rules.problems(run.answers, run.wants_contact)
-    case = await db.cases.for_survey(survey.id)
+    if not survey.has_case and not problems:
+        return None  # most presses: no case, no query
+    case = await db.cases.for_survey(survey.id) if survey.has_case else None
     if case is None:
         if not problems:
             return None
+        survey.has_case = True
         case = Case(
             survey=survey,
             severity=severity_of(problems).value,
