@@ -3,15 +3,16 @@ SQLite and PostgreSQL; nothing loads every answer into Python."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Float, Integer, Select, and_, case, cast, func, literal, select
+from sqlalchemy import Float, Select, and_, case, cast, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.sql.selectable import Subquery
 
 from storage.models import Case, Customer, Survey, Visit
 from survey.dialogue import SurveyStatus
@@ -22,17 +23,24 @@ from survey.metrics import (
     Segment,
     median,
     middle_offset,
+    question_figures,
+    share,
 )
-from survey.questionnaire import (
-    NOT_ANSWERED,
-    QUESTION_COUNT,
-    RATING_VALUES,
-    Kind,
-    answer_code,
-    problem_codes,
-    question,
-)
-from survey.report import AdvisorAnswers, AdvisorRow, DayRow
+from survey.report import AdvisorRow, DayRow
+
+# The advisor's own figures: friendliness (11) and responsiveness (12).
+RATED = (11, 12)
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyFigures:
+    """What the first pass over a period's surveys gives."""
+
+    funnel: Funnel
+    mean_score: float | None
+    timed: int  # completed surveys with a completion time (the median's base)
+    questions: list[QuestionFigures]
+    advisors: list[AdvisorRow]
 
 
 def _seconds_between(later: Any, earlier: Any, dialect: str) -> ColumnElement[float]:
@@ -57,125 +65,126 @@ class ReportRepository:
     @staticmethod
     def _in_period(first: date | None, last: date) -> ColumnElement[bool]:
         if first is None:
-            return Visit.visit_date <= last
-        return Visit.visit_date.between(first, last)
+            return Survey.visit_date <= last
+        return Survey.visit_date.between(first, last)
 
-    async def funnel(self, first: date | None, last: date) -> Funnel:
-        reached = Survey.invited_at.is_not(None) | Survey.started_at.is_not(None)
-        row = (
-            await self._session.execute(
-                select(
-                    _count_if(reached),
-                    _count_if(Survey.started_at.is_not(None)),
-                    _count_if(Survey.status == SurveyStatus.COMPLETED),
-                )
-                .select_from(Survey)
-                .join(Survey.visit)
-                .where(self._in_period(first, last))
-            )
-        ).one()
-        return Funnel(invited=int(row[0]), started=int(row[1]), completed=int(row[2]))
-
-    async def answer_figures(
-        self, first: date | None, last: date
-    ) -> tuple[list[QuestionFigures], dict[str, AdvisorAnswers]]:
-        """Per question and per advisor, over every recorded answer (unfinished surveys too).
-
-        Reads each survey's one-string answers (Survey.answer_codes) grouped by advisor:
-        100k surveys instead of 1.2M answer rows.
-        """
-        columns: list[ColumnElement[Any]] = []
-        for number in range(1, QUESTION_COUNT + 1):
-            code = func.substr(Survey.answer_codes, number, 1)
-            columns += [
-                _count_if(code.not_in((NOT_ANSWERED, answer_code("unsure")))),
-                _count_if(code.in_(problem_codes(number))),
-                _count_if(code == answer_code("unsure")),
-            ]
-            if question(number).kind is Kind.RATING:
-                rated = code.in_(RATING_VALUES)
-                columns += [
-                    func.coalesce(func.sum(case((rated, cast(code, Integer)), else_=0)), 0),
-                    _count_if(rated),
-                ]
-        rows = await self._session.execute(
-            select(Visit.advisor, *columns)
-            .join(Survey.visit)
-            .where(self._in_period(first, last))
-            .group_by(Visit.advisor)
-        )
-        totals = {n: [0, 0, 0, 0.0, 0] for n in range(1, QUESTION_COUNT + 1)}
-        advisors: dict[str, AdvisorAnswers] = {}
-        for advisor, *values in rows.all():
-            mine = advisors.setdefault(advisor, AdvisorAnswers())
-            position = 0
-            for number in range(1, QUESTION_COUNT + 1):
-                answered, problems, unsure = values[position : position + 3]
-                position += 3
-                rating_sum, ratings = 0.0, 0
-                if question(number).kind is Kind.RATING:
-                    rating_sum, ratings = float(values[position]), int(values[position + 1])
-                    position += 2
-                total = totals[number]
-                for index, value in enumerate((answered, problems, unsure, rating_sum, ratings)):
-                    total[index] += value
-                mine.add(number, int(answered), int(problems), rating_sum, ratings)
-        questions = [
-            QuestionFigures(
-                number,
-                int(total[0]),
-                int(total[1]),
-                int(total[2]),
-                total[3] / total[4] if total[4] else None,
-            )
-            for number, total in totals.items()
-        ]
-        return questions, advisors
-
-    def _survey_scores(self, first: date | None, last: date) -> Subquery:
-        """One row per completed survey with its score (kept on the survey row)."""
-        return (
+    async def survey_figures(self, first: date | None, last: date) -> SurveyFigures:
+        """A period's surveys from their rows' report facts (one covering index, no join):
+        grouped by advisor for the funnel, the CSI and the advisors' figures, then by
+        answer codes for the per-question figures (a period has far fewer distinct code
+        strings than surveys). Answers of unfinished surveys count too."""
+        period = self._in_period(first, last)
+        groups = await self._session.execute(
             select(
-                Survey.id.label("survey_id"),
-                Visit.visit_date.label("visit_date"),
-                Visit.advisor.label("advisor"),
-                Survey.score.label("score"),
+                Survey.advisor,
+                Survey.status,
+                func.count(),
+                func.count(func.coalesce(Survey.invited_at, Survey.started_at)),
+                func.count(Survey.started_at),
+                func.sum(Survey.score),
+                func.count(Survey.score),
+                func.count(Survey.completion_seconds),
+                func.sum(Survey.answered_count),
+                func.sum(Survey.problem_count),
+                func.sum(Survey.friendliness),
+                func.count(Survey.friendliness),
+                func.sum(Survey.responsiveness),
+                func.count(Survey.responsiveness),
             )
-            .join(Survey.visit)
+            .where(period)
+            .group_by(Survey.advisor, Survey.status)
+        )
+        funnel = Counter[str]()
+        score_sum, scored, timed = 0.0, 0, 0
+        sums: dict[str, Counter[str]] = {}
+        for advisor, status, count, reached, started, *rest in groups.all():
+            scores, with_score, with_time, answered, problems, *ratings = rest
+            funnel.update(reached=reached, started=started)
+            mine = sums.setdefault(advisor or "", Counter())
+            mine.update(answered=answered or 0, problems=problems or 0)
+            mine.update(friendly=ratings[0] or 0, friendly_n=ratings[1])
+            mine.update(responsive=ratings[2] or 0, responsive_n=ratings[3])
+            if status == SurveyStatus.COMPLETED:
+                funnel.update(completed=count)
+                mine.update(completed=count, score=scores or 0, scored=with_score)
+                score_sum, scored = score_sum + (scores or 0), scored + with_score
+                timed += with_time
+        advisors = [
+            AdvisorRow(
+                advisor=advisor,
+                completed=mine["completed"],
+                csi_mean_score=mine["score"] / mine["scored"] if mine["scored"] else None,
+                friendliness=share(mine["friendly"], mine["friendly_n"]),
+                responsiveness=share(mine["responsive"], mine["responsive_n"]),
+                problems=mine["problems"],
+                answered=mine["answered"],
+            )
+            for advisor, mine in sums.items()
+        ]
+        advisors.sort(key=lambda row: (-row.completed, row.advisor))
+        by_codes = await self._session.execute(
+            select(Survey.answer_codes, func.count()).where(period).group_by(Survey.answer_codes)
+        )
+        return SurveyFigures(
+            funnel=Funnel(
+                invited=funnel["reached"], started=funnel["started"], completed=funnel["completed"]
+            ),
+            mean_score=score_sum / scored if scored else None,
+            timed=int(timed),
+            questions=question_figures((str(c), int(n)) for c, n in by_codes.all()),
+            advisors=advisors,
+        )
+
+    async def by_day(self, first: date | None, last: date) -> list[DayRow]:
+        """The second pass: completed surveys and their score sums per visit day (rolled
+        up to weeks and months later)."""
+        rows = await self._session.execute(
+            select(Survey.visit_date, func.count(), func.sum(Survey.score))
             .where(Survey.status == SurveyStatus.COMPLETED, self._in_period(first, last))
-            .subquery()
+            .group_by(Survey.visit_date)
+            .order_by(Survey.visit_date)
         )
+        # The period's condition leaves out rows without a date.
+        return [DayRow(d, int(c), float(s or 0)) for d, c, s in rows.all() if d]
 
-    async def csi_mean_score(self, first: date | None, last: date) -> tuple[float | None, int]:
-        scores = self._survey_scores(first, last)
-        row = (await self._session.execute(select(func.avg(scores.c.score), func.count()))).one()
-        return (None if row[0] is None else float(row[0])), int(row[1])
-
-    async def median_completion_seconds(self, first: date | None, last: date) -> float | None:
-        elapsed = _seconds_between(Survey.completed_at, Survey.invited_at, self._dialect)
-        query = (
-            select(elapsed)
-            .join(Survey.visit)
-            .where(
+    async def median_completion_seconds(
+        self, first: date | None, last: date, count: int
+    ) -> float | None:
+        """From the stored seconds: the middle one or two of `count` (from the first pass)."""
+        seconds = Survey.completion_seconds
+        return await self._median(
+            select(seconds).where(
                 Survey.status == SurveyStatus.COMPLETED,
-                Survey.invited_at.is_not(None),
+                seconds.is_not(None),
                 self._in_period(first, last),
-            )
+            ),
+            seconds,
+            count,
         )
-        return await self._median(query, elapsed)
 
-    async def _median(self, query: Select[Any], value: ColumnElement[float]) -> float | None:
-        count = await self._session.scalar(select(func.count()).select_from(query.subquery()))
+    async def _median(
+        self,
+        query: Select[Any],
+        value: ColumnElement[Any] | InstrumentedAttribute[Any],
+        count: int,
+    ) -> float | None:
+        """The median of `value` over the `count` rows of `query`: the middle one or two."""
         if not count:
             return None
-        offset, take = middle_offset(int(count))
+        offset, take = middle_offset(count)
         middle = (
             await self._session.scalars(query.order_by(value).offset(offset).limit(take))
         ).all()
         return median([float(v) for v in middle])
 
     async def escalations(self, first: date | None, last: date) -> Escalations:
-        base = select(Case).join(Survey, Survey.id == Case.survey_id).join(Survey.visit)
+        """The period's cases (of surveys whose visit is in it): a few hundred rows read
+        from the cases' side, each checked against its survey's date."""
+        of_period = (
+            select(Survey.id)
+            .where(Survey.id == Case.survey_id, self._in_period(first, last))
+            .exists()
+        )
         row = (
             await self._session.execute(
                 select(
@@ -183,21 +192,17 @@ class ReportRepository:
                     _count_if(Case.taken_at.is_not(None)),
                     _count_if(Case.taken_at.is_not(None) & (Case.taken_at <= Case.take_due_at)),
                     _count_if(Case.status == "resolved"),
-                )
-                .select_from(Case)
-                .join(Survey, Survey.id == Case.survey_id)
-                .join(Survey.visit)
-                .where(self._in_period(first, last))
+                    _count_if(Case.resolved_at.is_not(None)),
+                ).where(of_period)
             )
         ).one()
         take = _seconds_between(Case.taken_at, Case.created_at, self._dialect)
         resolve = _seconds_between(Case.resolved_at, Case.created_at, self._dialect)
-        period = self._in_period(first, last)
         median_take = await self._median(
-            base.with_only_columns(take).where(period, Case.taken_at.is_not(None)), take
+            select(take).where(of_period, Case.taken_at.is_not(None)), take, int(row[1])
         )
         median_resolve = await self._median(
-            base.with_only_columns(resolve).where(period, Case.resolved_at.is_not(None)), resolve
+            select(resolve).where(of_period, Case.resolved_at.is_not(None)), resolve, int(row[4])
         )
         return Escalations(
             opened=int(row[0]),
@@ -207,44 +212,6 @@ class ReportRepository:
             median_take_seconds=median_take,
             median_resolve_seconds=median_resolve,
         )
-
-    async def by_advisor(
-        self, first: date | None, last: date, answers: dict[str, AdvisorAnswers]
-    ) -> list[AdvisorRow]:
-        scores = self._survey_scores(first, last)
-        rows = await self._session.execute(
-            select(scores.c.advisor, func.count(), func.avg(scores.c.score)).group_by(
-                scores.c.advisor
-            )
-        )
-        completed = {advisor: (int(count), score) for advisor, count, score in rows.all()}
-        result = []
-        for advisor in sorted(set(answers) | set(completed)):
-            count, score = completed.get(advisor, (0, None))
-            mine = answers.get(advisor, AdvisorAnswers())
-            result.append(
-                AdvisorRow(
-                    advisor=advisor,
-                    completed=count,
-                    csi_mean_score=None if score is None else float(score),
-                    friendliness=mine.mean_rating(11),
-                    responsiveness=mine.mean_rating(12),
-                    problems=mine.problems,
-                    answered=mine.answered,
-                )
-            )
-        result.sort(key=lambda row: (-row.completed, row.advisor))
-        return result
-
-    async def by_day(self, first: date | None, last: date) -> list[DayRow]:
-        """Completed surveys and their score sums per visit day (rolled up to weeks later)."""
-        scores = self._survey_scores(first, last)
-        rows = await self._session.execute(
-            select(scores.c.visit_date, func.count(), func.sum(scores.c.score))
-            .group_by(scores.c.visit_date)
-            .order_by(scores.c.visit_date)
-        )
-        return [DayRow(d, int(c), float(s or 0)) for d, c, s in rows.all()]
 
     # --- loyalty segments ----------------------------------------------------------------
 

@@ -6,11 +6,18 @@ the figures managers read, so SQLite and PostgreSQL give the same numbers.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from survey.questionnaire import question
+from survey.questionnaire import (
+    NOT_ANSWERED,
+    QUESTION_COUNT,
+    RATING_VALUES,
+    answer_code,
+    problem_codes,
+    question,
+)
 
 
 def share(part: int, whole: int) -> float | None:
@@ -126,3 +133,50 @@ STRATEGIES = {
         "en": "Unhappy and rarely back: understand the problem, invest selectively.",
     },
 }
+
+
+def question_figures(groups: Iterable[tuple[str, int]]) -> list[QuestionFigures]:
+    """Per question, from (answer codes, how many surveys gave exactly these) groups.
+
+    The groups are first folded into counts of each four-question slice (at most a few
+    hundred distinct slices however many groups), so the per-question loop is short."""
+    slices: list[dict[str, int]] = [{} for _ in range(0, QUESTION_COUNT, _SLICE)]
+    for codes, count in groups:
+        for index, start in enumerate(range(0, QUESTION_COUNT, _SLICE)):
+            piece = codes[start : start + _SLICE]
+            slices[index][piece] = slices[index].get(piece, 0) + count
+    answered = [0] * QUESTION_COUNT
+    problems = [0] * QUESTION_COUNT
+    unsure = [0] * QUESTION_COUNT
+    rating_sum = [0] * QUESTION_COUNT
+    ratings = [0] * QUESTION_COUNT
+    problem_sets = [set(problem_codes(n)) for n in range(1, QUESTION_COUNT + 1)]
+    unsure_code = answer_code("unsure")
+    for index, counted in enumerate(slices):
+        for piece, count in counted.items():
+            for offset, code in enumerate(piece):
+                n = index * _SLICE + offset
+                if code == NOT_ANSWERED:
+                    continue
+                if code == unsure_code:
+                    unsure[n] += count
+                    continue
+                answered[n] += count
+                if code in problem_sets[n]:
+                    problems[n] += count
+                if code in RATING_VALUES:
+                    rating_sum[n] += int(code) * count
+                    ratings[n] += count
+    return [
+        QuestionFigures(
+            n + 1,
+            answered[n],
+            problems[n],
+            unsure[n],
+            rating_sum[n] / ratings[n] if ratings[n] else None,
+        )
+        for n in range(QUESTION_COUNT)
+    ]
+
+
+_SLICE = 4

@@ -265,3 +265,21 @@ def problem_codes(number: int) -> tuple[str, ...]:
     """The codes that are problem answers to this question."""
     q = question(number)
     return tuple(_CODE[value] for value in q.values if q.is_problem(value))
+
+
+def answer_counts(answers: dict[int, str]) -> tuple[int, int]:
+    """(answers other than "don't remember", problem answers) among one survey's answers."""
+    given = [(n, v) for n, v in answers.items() if v != Choice.UNSURE.value]
+    return len(given), sum(question(n).is_problem(v) for n, v in given)
+
+
+# The two questions that rate the service advisor in person.
+FRIENDLINESS, RESPONSIVENESS = 11, 12
+
+
+def advisor_ratings(answers: dict[int, str]) -> tuple[int | None, int | None]:
+    """The advisor's friendliness and responsiveness ratings (1-5), when given."""
+    return tuple(  # type: ignore[return-value]
+        int(answers[n]) if answers.get(n) in RATING_VALUES else None
+        for n in (FRIENDLINESS, RESPONSIVENESS)
+    )

@@ -11,19 +11,22 @@ from survey.report import Report, month_start, roll_up, week_start
 
 
 async def build_report(repository: ReportRepository, period: Period) -> Report:
+    """Two grouped passes over the surveys' report facts (by advisor, by day), the median
+    completion time from the stored seconds, and the period's cases."""
     first, last = period.first, period.last
-    mean_score, surveys = await repository.csi_mean_score(first, last)
+    figures = await repository.survey_figures(first, last)
     days = await repository.by_day(first, last)
-    questions, advisor_answers = await repository.answer_figures(first, last)
     return Report(
         period=period,
-        funnel=await repository.funnel(first, last),
-        csi=csi(mean_score),
-        csi_surveys=surveys,
-        median_completion_seconds=await repository.median_completion_seconds(first, last),
-        questions=questions,
+        funnel=figures.funnel,
+        csi=csi(figures.mean_score),
+        csi_surveys=figures.funnel.completed,
+        median_completion_seconds=await repository.median_completion_seconds(
+            first, last, figures.timed
+        ),
+        questions=figures.questions,
         escalations=await repository.escalations(first, last),
-        advisors=await repository.by_advisor(first, last, advisor_answers),
+        advisors=figures.advisors,
         weeks=roll_up(days, week_start),
         months=roll_up(days, month_start),
     )

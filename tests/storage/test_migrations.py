@@ -64,7 +64,8 @@ async def test_answer_codes_are_filled_in_for_existing_surveys(tmp_path: Path) -
                 text(
                     "INSERT INTO visits (id, order_no, visit_date, car, advisor, customer_id,"
                     " created_at, updated_at)"
-                    " VALUES (1, 'Z', '2026-10-01', 'c', 'a', 1, :now, :now)"
+                    " VALUES (1, 'Z', '2026-10-01', 'c', 'a', 1, :now, :now),"
+                    " (2, 'Y', '2026-10-02', 'c', 'b', 1, :now, :now)"
                 ),
                 {"now": now},
             )
@@ -72,6 +73,21 @@ async def test_answer_codes_are_filled_in_for_existing_surveys(tmp_path: Path) -
                 text(
                     "INSERT INTO surveys (id, visit_id, token, status, step, created_at,"
                     " updated_at) VALUES (1, 1, 't', 'in_progress', 4, :now, :now)"
+                ),
+                {"now": now},
+            )
+            await connection.execute(
+                text(
+                    "INSERT INTO surveys (id, visit_id, token, status, step, created_at,"
+                    " invited_at, completed_at, updated_at)"
+                    " VALUES (2, 2, 't2', 'completed', 15, :now, :now, :done, :now)"
+                ),
+                {"now": now, "done": "2026-10-01 01:30:00.000000"},
+            )
+            await connection.execute(
+                text(
+                    "INSERT INTO cases (id, survey_id, severity, status, problems, version,"
+                    " created_at, updated_at) VALUES (1, 2, 'high', 'open', '[]', 1, :now, :now)"
                 ),
                 {"now": now},
             )
@@ -86,6 +102,22 @@ async def test_answer_codes_are_filled_in_for_existing_surveys(tmp_path: Path) -
         await upgrade(engine)
         async with engine.connect() as connection:
             codes = await connection.scalar(text("SELECT answer_codes FROM surveys WHERE id = 1"))
+            facts = (
+                await connection.execute(
+                    text(
+                        "SELECT id, visit_date, advisor, completion_seconds, has_case,"
+                        " answered_count, problem_count"
+                        " FROM surveys ORDER BY id"
+                    )
+                )
+            ).all()
+            kept = await connection.scalar(text("SELECT count(*) FROM answers"))
         assert codes == "nu--------4-"
+        assert kept == 3, "no revision drops answers (e.g. by copying surveys anew)"
+        # Later revisions fill in the report facts and the case flag for existing rows.
+        assert [tuple(row) for row in facts] == [
+            (1, "2026-10-01", "a", None, 0, 2, 0),
+            (2, "2026-10-02", "b", 5400.0, 1, 0, 0),
+        ]
     finally:
         await engine.dispose()

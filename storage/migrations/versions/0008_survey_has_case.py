@@ -17,10 +17,10 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("surveys") as batch:
-        batch.add_column(
-            sa.Column("has_case", sa.Boolean(), server_default=sa.false(), nullable=False)
-        )
+    # A plain ADD COLUMN: a batch "move and copy" of surveys would cascade-delete answers.
+    op.add_column(
+        "surveys", sa.Column("has_case", sa.Boolean(), server_default=sa.false(), nullable=False)
+    )
     op.execute("UPDATE surveys SET has_case = TRUE WHERE id IN (SELECT survey_id FROM cases)")
 
 
