@@ -1,40 +1,55 @@
-"""Dialogue throughput and memory: simulated customers through the real Dispatcher,
-handlers and database, against the fake Bot API on loopback, next to a bare echo bot.
+"""The survey's cost per update against a bare aiogram echo and a bare button bot, and its
+latency with customers answering at a human pace: simulated customers through the real
+Dispatcher, handlers and database, against the fake Bot API on loopback, in one process.
 
-    python -m bench.dialogue [--customers 1000] [--database sqlite|postgres] [--memory 10000]
+    python -m bench.dialogue [--database sqlite|postgres] [--customers 100] [--paced 200]
+                             [--memory 0] [--no-record]
 
-Prints updates/s and p50/p99 handling latency for the survey and for an echo bot measured
-in the same run, and the resident memory of this process idle and after --memory more
-customers have answered; appends a line to BENCHMARKS.md.
+Prints, from one run:
+- CPU per update (this process's CPU, every thread: the bot, SQLite's worker threads, the
+  fake Bot API and the simulated customers) for the survey, a bare echo and a bare
+  button bot, each with `--customers` customers sending 16 updates as fast as they can,
+  and the ratios to the echo;
+- SQL statements and transactions per survey press (counted, not timed);
+- p50/p99 handling latency of presses with `--paced` customers each pressing every 2-5 s
+  (their think time), and the longest wait of an SQLite writer for its turn;
+- with --memory N, the resident memory after N more customers.
+Appends the line to BENCHMARKS.md. On a busy machine the figures get slower, never an
+error: every wait has a ceiling of minutes, and a customer whose walk fails is counted
+and reported, not fatal.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
+import os
+import random
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import NamedTuple
 
-from aiogram import Dispatcher
+from aiogram import Bot, Dispatcher
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
-from sqlalchemy import text
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.dispatcher import create_bot, create_dispatcher
 from bot.playground import ChatClient, FakeTelegram
 from bot.services import Services
 from bot.settings import Settings
-from storage.database import create_engine, create_session_factory
+from storage.database import create_engine, create_session_factory, write_queue
 from storage.migrate import upgrade
 from storage.uow import UnitOfWork
 from survey.visit_import import VisitRecord
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_ADMIN = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+UPDATES_PER_CUSTOMER = 16
 ANSWERS = [
     "Ответили быстро",
     "Да, предложили",
@@ -49,6 +64,10 @@ ANSWERS = [
     "5",
     "4",
 ]
+PRESSES = ["Начать опрос", *ANSWERS, "Без комментария", "Нет, спасибо"]
+# A bot's requests to the fake Bot API in this same busy loop may wait long: minutes, not
+# aiogram's default 60 s, so a slow machine slows the figures instead of failing them.
+REQUEST_TIMEOUT = 600
 
 
 def rss_mb() -> float:
@@ -62,12 +81,62 @@ class Timed(Dispatcher):
 
     latencies: list[float]
 
+    @classmethod
+    def timing(cls, dispatcher: Dispatcher) -> Timed:
+        """Time an already built dispatcher's updates (the real one, with our routers)."""
+        dispatcher.__class__ = cls
+        assert isinstance(dispatcher, Timed)
+        dispatcher.latencies = []
+        return dispatcher
+
     async def feed_update(self, bot, update, **kwargs):  # type: ignore[no-untyped-def]
         started = time.perf_counter()
         try:
             return await super().feed_update(bot, update, **kwargs)
         finally:
             self.latencies.append(time.perf_counter() - started)
+
+
+@dataclass
+class Run:
+    updates: int
+    elapsed: float  # wall-clock seconds
+    cpu: float  # CPU seconds of this process, all threads
+    latencies: list[float]
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def cpu_ms(self) -> float:
+        return self.cpu / self.updates * 1000
+
+    def latency_ms(self, share: float) -> float:
+        ordered = sorted(self.latencies)
+        if not ordered:
+            return float("nan")
+        return ordered[max(0, int(len(ordered) * share) - 1)] * 1000
+
+
+async def measured(
+    dispatcher: Timed, walks: list[Callable[[], Awaitable[None]]], updates_each: int
+) -> Run:
+    dispatcher.latencies = []
+    failures: list[str] = []
+
+    async def guarded(walk: Callable[[], Awaitable[None]]) -> None:
+        try:
+            await walk()
+        except Exception as error:  # a bench reports a failed walk; it does not stop
+            failures.append(f"{type(error).__name__}: {error}"[:200])
+
+    started, cpu = time.perf_counter(), time.process_time()
+    await asyncio.gather(*(guarded(walk) for walk in walks))
+    return Run(
+        updates=len(walks) * updates_each,
+        elapsed=time.perf_counter() - started,
+        cpu=time.process_time() - cpu,
+        latencies=list(dispatcher.latencies),
+        failures=failures,
+    )
 
 
 async def database(kind: str, folder: Path) -> tuple[str, str | None]:
@@ -109,60 +178,105 @@ async def customers(sessions, first: int, count: int) -> list[tuple[int, str]]: 
     return tokens
 
 
-async def walk(client: ChatClient, token: str) -> None:
-    await client.send(f"/start {token}")
-    await client.click("Начать опрос")
-    for label in ANSWERS:
-        await client.click(label)
-    await client.click("Без комментария")
-    await client.click("Нет, спасибо")
+class Statements:
+    """SQL statements and commits the engine runs while `counting` is set."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.counting = False
+        self.statements = 0
+        self.commits = 0
+        event.listen(engine.sync_engine, "before_cursor_execute", self._statement)
+        event.listen(engine.sync_engine, "commit", self._commit)
+
+    def _statement(self, *_args: object) -> None:
+        self.statements += self.counting
+
+    def _commit(self, *_args: object) -> None:
+        self.commits += self.counting
 
 
-class Run(NamedTuple):
-    elapsed: float  # wall-clock seconds
-    cpu: float  # CPU seconds of the event loop's thread (bot and fake Bot API alike)
-    latencies: list[float]
+def bench_bot(settings: Settings) -> Bot:
+    bot = create_bot(settings, "4242:BENCH")
+    bot.session.timeout = REQUEST_TIMEOUT
+    return bot
 
 
-async def survey_run(dispatcher, bot, telegram, tokens) -> Run:  # type: ignore[no-untyped-def]
-    dispatcher.latencies = []
-    started, cpu = time.perf_counter(), time.thread_time()
-    await asyncio.gather(
-        *(
-            walk(ChatClient(dispatcher, bot, telegram, user_id=user), token)
-            for user, token in tokens
-        )
-    )
-    return Run(time.perf_counter() - started, time.thread_time() - cpu, list(dispatcher.latencies))
+async def survey_flood(
+    dispatcher: Timed,
+    bot: Bot,
+    telegram: FakeTelegram,
+    tokens: list[tuple[int, str]],
+    sql: Statements,
+) -> tuple[Run, float, float]:
+    """Every customer opens the survey, then all press through it as fast as they can.
+    Returns the presses' run and their statements and transactions per press."""
+    clients = {user: ChatClient(dispatcher, bot, telegram, user_id=user) for user, _ in tokens}
+    await asyncio.gather(*(clients[user].send(f"/start {token}") for user, token in tokens))
+
+    def walk(client: ChatClient) -> Callable[[], Awaitable[None]]:
+        async def presses() -> None:
+            for label in PRESSES:
+                await client.click(label)
+
+        return presses
+
+    sql.statements = sql.commits = 0
+    sql.counting = True
+    run = await measured(dispatcher, [walk(c) for c in clients.values()], len(PRESSES))
+    sql.counting = False
+    return run, sql.statements / run.updates, sql.commits / run.updates
 
 
-async def echo_run(telegram: FakeTelegram, settings: Settings, users: int, per_user: int) -> Run:
-    dispatcher = Timed()
-    dispatcher.latencies = []
+async def survey_paced(
+    dispatcher: Timed, bot: Bot, telegram: FakeTelegram, tokens: list[tuple[int, str]]
+) -> Run:
+    """Customers answering at a human pace: each starts within the first 5 s, then
+    presses every 2-5 s (think time); the latencies are the presses' handling times."""
+    rng = random.Random(11)
+
+    def walk(user: int, token: str) -> Callable[[], Awaitable[None]]:
+        client = ChatClient(dispatcher, bot, telegram, user_id=user)
+        pauses = [rng.uniform(2, 5) for _ in PRESSES]
+        first = rng.uniform(0, 5)
+
+        async def customer() -> None:
+            await asyncio.sleep(first)
+            await client.send(f"/start {token}")
+            for label, pause in zip(PRESSES, pauses, strict=True):
+                await asyncio.sleep(pause)
+                await client.click(label)
+
+        return customer
+
+    return await measured(dispatcher, [walk(u, t) for u, t in tokens], UPDATES_PER_CUSTOMER)
+
+
+async def echo_flood(telegram: FakeTelegram, settings: Settings, users: int) -> Run:
+    dispatcher = Timed.timing(Dispatcher())
 
     @dispatcher.message()
     async def echo(message: Message) -> None:
         await message.answer(message.text or "")
 
-    bot = create_bot(settings, "4242:BENCH")
+    bot = bench_bot(settings)
 
-    async def talk(user: int) -> None:
-        client = ChatClient(dispatcher, bot, telegram, user_id=user)
-        for n in range(per_user):
-            await client.send(f"привет {n}")
+    def walk(user: int) -> Callable[[], Awaitable[None]]:
+        async def talk() -> None:
+            client = ChatClient(dispatcher, bot, telegram, user_id=user)
+            for n in range(UPDATES_PER_CUSTOMER):
+                await client.send(f"привет {n}")
 
-    started, cpu = time.perf_counter(), time.thread_time()
-    await asyncio.gather(*(talk(9_000_000 + u) for u in range(users)))
-    run = Run(time.perf_counter() - started, time.thread_time() - cpu, list(dispatcher.latencies))
+        return talk
+
+    run = await measured(dispatcher, [walk(9_000_000 + u) for u in range(users)], 16)
     await bot.session.close()
     return run
 
 
-async def press_run(telegram: FakeTelegram, settings: Settings, users: int, per_user: int) -> Run:
+async def button_flood(telegram: FakeTelegram, settings: Settings, users: int) -> Run:
     """A bare aiogram bot with the survey's Telegram traffic and nothing else: a message
     with a button, then presses that edit it and answer the callback (no database)."""
-    dispatcher = Timed()
-    dispatcher.latencies = []
+    dispatcher = Timed.timing(Dispatcher())
     keyboard = InlineKeyboardMarkup(
         inline_keyboard=[[InlineKeyboardButton(text="Дальше", callback_data="next")]]
     )
@@ -177,17 +291,18 @@ async def press_run(telegram: FakeTelegram, settings: Settings, users: int, per_
         await query.message.edit_text(f"Вопрос {time.monotonic_ns()}", reply_markup=keyboard)
         await query.answer()
 
-    bot = create_bot(settings, "4242:BENCH")
+    bot = bench_bot(settings)
 
-    async def walk_bare(user: int) -> None:
-        client = ChatClient(dispatcher, bot, telegram, user_id=user)
-        await client.send("/start")
-        for _ in range(per_user - 1):
-            await client.click("Дальше")
+    def walk(user: int) -> Callable[[], Awaitable[None]]:
+        async def presses() -> None:
+            client = ChatClient(dispatcher, bot, telegram, user_id=user)
+            await client.send("/start")
+            for _ in range(UPDATES_PER_CUSTOMER - 1):
+                await client.click("Дальше")
 
-    started, cpu = time.perf_counter(), time.thread_time()
-    await asyncio.gather(*(walk_bare(8_000_000 + u) for u in range(users)))
-    run = Run(time.perf_counter() - started, time.thread_time() - cpu, list(dispatcher.latencies))
+        return presses
+
+    run = await measured(dispatcher, [walk(8_000_000 + u) for u in range(users)], 16)
     await bot.session.close()
     return run
 
@@ -199,65 +314,62 @@ def forget_history(telegram: FakeTelegram) -> None:
     telegram.calls.clear()
 
 
-def describe(label: str, run: Run) -> str:
-    rate = len(run.latencies) / run.elapsed
-    ordered = sorted(run.latencies)
-    p50 = statistics.median(ordered) * 1000
-    p99 = ordered[int(len(ordered) * 0.99) - 1] * 1000
-    cpu = run.cpu / len(run.latencies) * 1000
-    return (
-        f"{label} {rate:.0f} updates/s (p50 {p50:.1f} ms, p99 {p99:.1f} ms, "
-        f"{cpu:.2f} ms CPU per update)"
-    )
+def failed(run: Run) -> str:
+    if not run.failures:
+        return ""
+    return f", {len(run.failures)} walk(s) failed (first: {run.failures[0]})"
 
 
-async def main_async(count: int, kind: str, memory: int) -> str:
+async def main_async(kind: str, count: int, paced: int, memory: int) -> str:
     telegram = FakeTelegram()
     api = await telegram.start()
     with tempfile.TemporaryDirectory() as folder:
         url, name = await database(kind, Path(folder))
         try:
             settings = Settings(_env_file=None, database_url=url, telegram_api_url=api)  # type: ignore[call-arg]
-            engine = (
-                create_engine(url, pool_size=20, max_overflow=20)
-                if kind != "sqlite"
-                else create_engine(url)
-            )
+            engine = create_engine(url)
             await upgrade(engine)
             sessions = create_session_factory(engine)
-            dispatcher = create_dispatcher(Services.build(settings, sessions))
-            dispatcher.__class__ = Timed  # time the real dispatcher's feed_update
-            bot = create_bot(settings, "4242:BENCH")
+            sql = Statements(engine)
+            dispatcher = Timed.timing(create_dispatcher(Services.build(settings, sessions)))
+            bot = bench_bot(settings)
             idle = rss_mb()
 
-            tokens = await customers(sessions, 1, count)
-            survey = await survey_run(dispatcher, bot, telegram, tokens)
+            # Warm-up: the first updates build aiogram's and pydantic's types.
+            await survey_flood(dispatcher, bot, telegram, await customers(sessions, 1, 5), sql)
             forget_history(telegram)
-            echo = await echo_run(telegram, settings, count, 16)
+            flood, statements, transactions = await survey_flood(
+                dispatcher, bot, telegram, await customers(sessions, 10, count), sql
+            )
             forget_history(telegram)
-            bare = await press_run(telegram, settings, count, 16)
+            echo = await echo_flood(telegram, settings, count)
             forget_history(telegram)
-            per_update = survey.elapsed / len(survey.latencies)
-            ratio = per_update / (echo.elapsed / len(echo.latencies))
-            cpu_ratio = (survey.cpu / len(survey.latencies)) / (echo.cpu / len(echo.latencies))
-            bare_ratio = (bare.cpu / len(bare.latencies)) / (echo.cpu / len(echo.latencies))
+            bare = await button_flood(telegram, settings, count)
+            forget_history(telegram)
+            queue = write_queue(engine)
+            if queue is not None:
+                queue.longest_wait = 0.0
+            human = await survey_paced(
+                dispatcher, bot, telegram, await customers(sessions, 10 + count, paced)
+            )
+            forget_history(telegram)
+            waited = f"{queue.longest_wait * 1000:.0f} ms" if queue is not None else "n/a"
 
             memory_line = ""
             if memory:
                 after_first = rss_mb()
-                done = count
-                while done < count + memory:
-                    batch = min(1000, count + memory - done)
-                    more = await customers(sessions, done + 1, batch)
-                    await survey_run(dispatcher, bot, telegram, more)
+                done = 10 + count + paced
+                while done < 10 + count + paced + memory:
+                    batch = min(1000, 10 + count + paced + memory - done)
+                    more = await customers(sessions, done, batch)
+                    await survey_flood(dispatcher, bot, telegram, more, sql)
                     forget_history(telegram)
                     done += batch
                     print(f"  {done} customers answered: RSS {rss_mb():.0f} MB", flush=True)
                 after = rss_mb()
                 memory_line = (
-                    f"; RSS idle {idle:.0f} MB, after {count} customers {after_first:.0f} MB, "
-                    f"after {count + memory} {after:.0f} MB "
-                    f"({(after - after_first) * 1e6 / memory / 1024:.1f} KiB per further survey)"
+                    f"; RSS idle {idle:.0f} MB, before the memory run {after_first:.0f} MB, "
+                    f"after {memory} more customers {after:.0f} MB"
                 )
             await bot.session.close()
             await engine.dispose()
@@ -265,24 +377,29 @@ async def main_async(count: int, kind: str, memory: int) -> str:
             await drop(name)
     await telegram.stop()
     return (
-        f"dialogue on {kind}: {count} customers x 16 updates concurrently: "
-        f"{describe('survey', survey)}; {describe('echo', echo)}; "
-        f"{describe('bare button bot (edit + answer, no database)', bare)}; our handling costs "
-        f"{ratio:.1f}x the echo per update in time, {cpu_ratio:.1f}x in CPU "
-        f"(the bare button bot: {bare_ratio:.1f}x in CPU){memory_line}"
+        f"dialogue on {kind} (load {os.getloadavg()[0]:.1f}): CPU per update with {count} "
+        f"customers flooding: survey press {flood.cpu_ms:.2f} ms{failed(flood)}, "
+        f"echo {echo.cpu_ms:.2f} ms{failed(echo)}, bare button bot {bare.cpu_ms:.2f} ms"
+        f"{failed(bare)}: the survey costs {flood.cpu_ms / echo.cpu_ms:.1f}x the echo "
+        f"(the bare button bot {bare.cpu_ms / echo.cpu_ms:.1f}x); per press "
+        f"{statements:.1f} SQL statements in {transactions:.1f} transactions; "
+        f"{paced} customers at a human pace (a press every 2-5 s): p50 "
+        f"{human.latency_ms(0.5):.1f} ms, p99 {human.latency_ms(0.99):.1f} ms, "
+        f"longest wait for the SQLite write turn {waited}{failed(human)}{memory_line}"
     )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--customers", type=int, default=1000)
     parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--customers", type=int, default=100, help="flooding customers")
+    parser.add_argument("--paced", type=int, default=200, help="customers at a human pace")
     parser.add_argument(
         "--memory", type=int, default=0, help="further customers for the memory figure"
     )
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
-    line = asyncio.run(main_async(args.customers, args.database, args.memory))
+    line = asyncio.run(main_async(args.database, args.customers, args.paced, args.memory))
     print(line)
     if not args.no_record:
         with (ROOT / "BENCHMARKS.md").open("a", encoding="utf-8") as file:

@@ -1,16 +1,34 @@
-"""The one place that picks a dialect's INSERT ... ON CONFLICT: SQLite and PostgreSQL spell
-it alike, but SQLAlchemy keeps it in each dialect's own `insert`."""
+"""Statements built once per dialect. INSERT ... ON CONFLICT is spelled alike by SQLite and
+PostgreSQL, but SQLAlchemy keeps it in each dialect's own `insert`: this is the one place
+that picks it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
-def upsert(session: AsyncSession, table: Any) -> Any:
-    """An INSERT for `table` (a model or a Table) that accepts `on_conflict_do_*`."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
+def dialect_of(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
+
+def prepared(build: Callable[[Callable[[Any], Any]], Any]) -> Callable[[AsyncSession], Any]:
+    """A statement built once per dialect (`build` gets that dialect's insert) and reused:
+    the press runs the same few statements every time, and building one costs more CPU
+    than sending it."""
+    built: dict[str, Any] = {}
+
+    def statement(session: AsyncSession) -> Any:
+        name = dialect_of(session)
+        if name not in built:
+            built[name] = build(_insert_of(name))
+        return built[name]
+
+    return statement
+
+
+def _insert_of(dialect: str) -> Callable[[Any], Any]:
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert

@@ -362,19 +362,37 @@ class ProcessedUpdate(Base):
 # --- report facts kept on the survey row ----------------------------------------------------
 
 
+def answer_facts(
+    answer_codes: str | None, completed_at: datetime | None, invited_at: datetime | None
+) -> dict[str, Any]:
+    """The report facts that follow from a survey's answers and timestamps."""
+    answers = decode_answers(answer_codes or encode_answers({}))
+    answered, problems = answer_counts(answers)
+    friendliness, responsiveness = advisor_ratings(answers)
+    seconds = None
+    if completed_at is not None and invited_at is not None:
+        seconds = (completed_at - invited_at).total_seconds()
+    return {
+        "answered_count": answered,
+        "problem_count": problems,
+        "friendliness": friendliness,
+        "responsiveness": responsiveness,
+        "completion_seconds": seconds,
+    }
+
+
 @event.listens_for(Survey, "before_insert")
 @event.listens_for(Survey, "before_update")
 def _survey_facts(_mapper: Mapper[Survey], _connection: Connection, survey: Survey) -> None:
+    """Every ORM write of a survey (the press writes its row with one Core UPDATE and the
+    same `answer_facts`, see storage.surveys)."""
     if "visit" in survey.__dict__:  # loaded or just set: the visit's date and advisor
         survey.visit_date = survey.visit.visit_date
         survey.advisor = survey.visit.advisor
-    answers = decode_answers(survey.answer_codes or encode_answers({}))
-    survey.answered_count, survey.problem_count = answer_counts(answers)
-    survey.friendliness, survey.responsiveness = advisor_ratings(answers)
-    if survey.completed_at is not None and survey.invited_at is not None:
-        survey.completion_seconds = (survey.completed_at - survey.invited_at).total_seconds()
-    else:
-        survey.completion_seconds = None
+    for name, value in answer_facts(
+        survey.answer_codes, survey.completed_at, survey.invited_at
+    ).items():
+        setattr(survey, name, value)
 
 
 @event.listens_for(Visit, "after_update")

@@ -5,17 +5,55 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
-from storage.dialects import upsert
-from storage.models import Answer, Customer, Survey, Visit
+from storage.dialects import prepared
+from storage.models import Answer, Customer, Survey, Visit, answer_facts
 from survey.dialogue import SurveyRun, SurveyStatus
 from survey.metrics import survey_score
 from survey.questionnaire import decode_answers, encode_answers, question
 
 OPEN_STATUSES = (SurveyStatus.INVITED, SurveyStatus.IN_PROGRESS)
+# The press's Core statements, built once.
+_SURVEYS = cast(Table, Survey.__table__)
+_ANSWERS = cast(Table, Answer.__table__)
+_PRESS_COLUMNS = (
+    "status",
+    "step",
+    "answer_codes",
+    "comment",
+    "wants_contact",
+    "updated_at",
+    "started_at",
+    "completed_at",
+    "declined_at",
+    "score",
+    "chat_id",
+    "live_message_id",
+    "answered_count",
+    "problem_count",
+    "friendliness",
+    "responsiveness",
+    "completion_seconds",
+)
+_SAVE_RUN = (
+    update(_SURVEYS)
+    .where(_SURVEYS.c.id == bindparam("survey_id"))
+    .values({name: bindparam(name, type_=_SURVEYS.c[name].type) for name in _PRESS_COLUMNS})
+)
+_upsert_answers = prepared(
+    lambda insert: (statement := insert(_ANSWERS)).on_conflict_do_update(
+        index_elements=[_ANSWERS.c.survey_id, _ANSWERS.c.question],
+        set_={
+            name: statement.excluded[name]
+            for name in ("value", "score", "is_problem", "answered_at")
+        },
+    )
+)
 
 
 def new_token() -> str:
@@ -93,24 +131,47 @@ class SurveyRepository:
             live_message_id=survey.live_message_id,
         )
 
-    async def save_run(self, survey: Survey, run: SurveyRun, now: datetime) -> None:
-        """Write what the dialogue changed (the survey row, and each changed answer with one
-        upsert into the audit trail); the caller commits."""
+    async def save_run(
+        self,
+        survey: Survey,
+        run: SurveyRun,
+        now: datetime,
+        live: tuple[int, int | None] | None = None,
+    ) -> None:
+        """Write what the dialogue changed, and (`live`: chat, message) the message whose
+        buttons are live: one UPDATE of the survey row and one upsert of the changed
+        answers into the audit trail, as Core statements (the ORM's flush costs more than
+        the rest of the press). The loaded `survey` shows the new state; the caller
+        commits."""
         status = SurveyStatus(run.status)
+        values: dict[str, Any] = {
+            "step": run.step,
+            "answer_codes": encode_answers(run.answers),
+            "comment": run.comment,
+            "wants_contact": run.wants_contact,
+            "updated_at": now,
+        }
         if status != survey.status:
-            survey.status = status
+            values["status"] = status.value
             if status is SurveyStatus.IN_PROGRESS and survey.started_at is None:
-                survey.started_at = now
+                values["started_at"] = now
             elif status is SurveyStatus.COMPLETED:
-                survey.completed_at = now
-                survey.score = survey_score(run.answers)
+                values["completed_at"] = now
+                values["score"] = survey_score(run.answers)
             elif status is SurveyStatus.DECLINED:
-                survey.declined_at = now
-        survey.step = run.step
-        survey.answer_codes = encode_answers(run.answers)
-        survey.comment = run.comment
-        survey.wants_contact = run.wants_contact
-        survey.updated_at = now
+                values["declined_at"] = now
+        if live is not None:
+            values["chat_id"], values["live_message_id"] = live
+        values |= answer_facts(
+            values["answer_codes"],
+            values.get("completed_at", survey.completed_at),
+            survey.invited_at,
+        )
+        row = {name: values.get(name, getattr(survey, name)) for name in _PRESS_COLUMNS}
+        await self._session.execute(_SAVE_RUN, {"survey_id": survey.id, **row})
+        for name, value in values.items():
+            set_committed_value(survey, name, value)
+
         rows = []
         for number in sorted(run.changed_answers):
             value = run.answers[number]
@@ -127,19 +188,7 @@ class SurveyRepository:
             )
         run.changed_answers.clear()
         if rows:
-            await self._session.flush()  # the survey row first: one UPDATE, then the answers
-            insert = upsert(self._session, Answer).values(rows)
-            await self._session.execute(
-                insert.on_conflict_do_update(
-                    index_elements=[Answer.survey_id, Answer.question],
-                    set_={
-                        "value": insert.excluded.value,
-                        "score": insert.excluded.score,
-                        "is_problem": insert.excluded.is_problem,
-                        "answered_at": insert.excluded.answered_at,
-                    },
-                )
-            )
+            await self._session.execute(_upsert_answers(self._session), rows)
 
     @staticmethod
     def set_live_message(survey: Survey, chat_id: int, message_id: int | None) -> None:

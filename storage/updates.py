@@ -7,12 +7,15 @@ from datetime import datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.dialects import upsert
+from storage.dialects import prepared
 from storage.models import ProcessedUpdate
 
 # Telegram re-delivers only recent updates (a polling batch is at most 100, a webhook at
 # most 100 connections): a handled id further below the newest one means ids restarted.
 RESTART_GAP = 1000
+
+
+_claim = prepared(lambda insert: insert(ProcessedUpdate.__table__).on_conflict_do_nothing())
 
 
 class UpdateSeenBefore(Exception):
@@ -49,10 +52,9 @@ class UpdateLog:
     async def claim(self, bot_id: int, update_id: int, now: datetime) -> bool:
         """Record the id in the update's own transaction; False when it is there already
         (one statement: the insert that conflicts is the check)."""
-        insert = upsert(self._session, ProcessedUpdate).values(
-            bot_id=bot_id, update_id=update_id, processed_at=now
+        result = await self._session.execute(
+            _claim(self._session), {"bot_id": bot_id, "update_id": update_id, "processed_at": now}
         )
-        result = await self._session.execute(insert.on_conflict_do_nothing())
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
     async def prune(self, before: datetime) -> int:

@@ -25,14 +25,12 @@ async def save_move(
 ) -> Case | None:
     """One transaction: the survey's new state, its answer, its case and pending alerts,
     and (`live`: chat, message) the message whose buttons are live."""
-    await db.surveys.save_run(survey, run, now)
+    await db.surveys.save_run(survey, run, now, live)
     case = (
         await escalate(db, survey, run, policies, now, details_changed=details_changed)
         if may_escalate
         else None
     )
-    if live is not None:
-        db.surveys.set_live_message(survey, *live)
     await db.commit()
     return case
 

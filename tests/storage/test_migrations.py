@@ -11,7 +11,7 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 
 from storage.database import create_engine
-from storage.migrate import alembic_config, downgrade, upgrade
+from storage.migrate import HEAD, alembic_config, downgrade, is_current, upgrade
 from storage.models import Base
 
 
@@ -27,6 +27,19 @@ async def test_stairway_up_and_down_every_revision(tmp_path: Path) -> None:
         async with engine.connect() as connection:
             tables = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
         assert set(Base.metadata.tables) <= tables
+    finally:
+        await engine.dispose()
+
+
+async def test_the_head_the_bot_checks_without_alembic_is_alembics_head(tmp_path: Path) -> None:
+    assert ScriptDirectory.from_config(alembic_config()).get_current_head() == HEAD
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'head.db'}")
+    try:
+        assert not await is_current(engine)  # a new file: no version table yet
+        await upgrade(engine, "0008")
+        assert not await is_current(engine)
+        await upgrade(engine)
+        assert await is_current(engine)
     finally:
         await engine.dispose()
 
