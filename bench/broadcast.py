@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import resource
 import socket
 import subprocess
@@ -90,7 +91,7 @@ async def run(recipients: int, send_rate: float, database: Path, api: str) -> di
     )
     started = time.monotonic()
     try:
-        while await sender.run_once(bot, limit=500):
+        while await sender.run_once(bot):  # the running bot's batches
             pass
     finally:
         await bot.session.close()
@@ -102,7 +103,9 @@ async def run(recipients: int, send_rate: float, database: Path, api: str) -> di
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--recipients", type=int, default=10_000)
-    parser.add_argument("--send-rate", type=float, default=25)
+    parser.add_argument(
+        "--send-rate", type=float, default=Settings.model_fields["send_rate"].default
+    )
     parser.add_argument("--no-record", action="store_true", help="do not append to BENCHMARKS.md")
     args = parser.parse_args()
 
@@ -123,12 +126,16 @@ def main() -> None:
         fake.wait()
 
     rate = stats["accepted"] / result["elapsed"]
+    # Telegram's view: from the first message to the last, without the start and the end.
+    steady = (stats["accepted"] - 1) / stats["seconds_first_to_last"]
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     duplicates = stats["chats_with_repeats"]
     line = (
-        f"broadcast: {args.recipients} recipients, SEND_RATE={args.send_rate:g}, limit {LIMIT}/s: "
+        f"broadcast (load {os.getloadavg()[0]:.1f}): {args.recipients} recipients, "
+        f"SEND_RATE={args.send_rate:g}, limit {LIMIT}/s: "
         f"{stats['accepted']} delivered in {result['elapsed']:.1f} s = {rate:.1f} msg/s "
-        f"({rate / LIMIT:.0%} of the limit), 429s: {stats['throttled']}, "
+        f"({rate / LIMIT:.0%} of the limit; first to last message {steady:.1f} msg/s, "
+        f"{steady / LIMIT:.0%}), 429s: {stats['throttled']}, "
         f"customers messaged twice: {duplicates}, peak RSS {peak_mb:.0f} MB"
     )
     print(line)

@@ -45,6 +45,8 @@ class FakeTelegram(TelegramMethods):
         self.rate_limit = rate_limit
         self.recent_sends: collections.deque[float] = collections.deque()
         self.throttled = 0
+        # When the first and the latest message within the rate limit were accepted.
+        self.sends_between: tuple[float, float] | None = None
         self._runner: web.AppRunner | None = None
         self.base_url = ""
         # Updates waiting for a polling bot (getUpdates), in Telegram's offset semantics.
@@ -193,6 +195,8 @@ class FakeTelegram(TelegramMethods):
         if len(self.recent_sends) >= self.rate_limit:
             return True
         self.recent_sends.append(now)
+        first = self.sends_between[0] if self.sends_between else now
+        self.sends_between = (first, now)
         return False
 
     def stats(self) -> dict[str, Any]:
@@ -206,6 +210,9 @@ class FakeTelegram(TelegramMethods):
             "throttled": self.throttled,
             "chats": len(per_chat),
             "chats_with_repeats": sum(1 for chat in per_chat if len(self.bot_messages(chat)) > 1),
+            "seconds_first_to_last": (
+                self.sends_between[1] - self.sends_between[0] if self.sends_between else 0.0
+            ),
         }
 
     async def _serve_stats(self, request: web.Request) -> web.Response:

@@ -277,7 +277,7 @@ async def test_an_interrupted_broadcast_finishes_with_everyone_messaged_once(des
         lambda event, _m: stop.set() if len(desk.telegram.calls_of("sendMessage")) >= 12 else None
     )
     first = Sender(desk.services.database, desk.services.policies, desk.clock, sender(desk).i18n)
-    first.limiter = type(first.limiter)(1, 1 / 5)  # slow, so the stop lands mid-way
+    first.limiter = type(first.limiter)(5)  # slow, so the stop lands mid-way
     await first.run_until_stopped(desk.bot, stop)
     sent_before = len(desk.telegram.calls_of("sendMessage"))
     assert 12 <= sent_before < 40
