@@ -1,0 +1,15 @@
+"""Benchmarks: each script prints its figures and appends them to BENCHMARKS.md."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def record(line: str) -> None:
+    """Print a result and keep it, dated, as the newest line of BENCHMARKS.md."""
+    print(line)
+    with (ROOT / "BENCHMARKS.md").open("a", encoding="utf-8") as file:
+        file.write(f"- {datetime.now(UTC):%Y-%m-%d}: {line}\n")

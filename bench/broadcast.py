@@ -24,6 +24,7 @@ import urllib.request
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from bench import record
 from bot.dispatcher import create_bot
 from bot.i18n import create_i18n
 from bot.settings import Settings
@@ -37,7 +38,6 @@ from survey.periods import Period
 from survey.visit_import import VisitRecord
 
 LIMIT = 30
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def free_port() -> int:
@@ -138,10 +138,10 @@ def main() -> None:
         f"{steady / LIMIT:.0%}), 429s: {stats['throttled']}, "
         f"customers messaged twice: {duplicates}, peak RSS {peak_mb:.0f} MB"
     )
-    print(line)
-    if not args.no_record:
-        with (ROOT / "BENCHMARKS.md").open("a", encoding="utf-8") as file:
-            file.write(f"- {datetime.now(UTC):%Y-%m-%d}: {line}\n")
+    if args.no_record:
+        print(line)
+    else:
+        record(line)
 
 
 if __name__ == "__main__":

@@ -38,8 +38,9 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bench import record
 from bot.dispatcher import create_bot, create_dispatcher
-from bot.playground import ChatClient, FakeTelegram
+from bot.playground import CONTENT_WALK, ChatClient, FakeTelegram
 from bot.services import Services
 from bot.settings import Settings
 from storage.database import create_engine, create_session_factory, write_queue
@@ -47,24 +48,9 @@ from storage.migrate import upgrade
 from storage.uow import UnitOfWork
 from survey.visit_import import VisitRecord
 
-ROOT = Path(__file__).resolve().parents[1]
 PG_ADMIN = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 UPDATES_PER_CUSTOMER = 16
-ANSWERS = [
-    "Ответили быстро",
-    "Да, предложили",
-    "Да, у автомобиля",
-    "Да, объяснил подробно",
-    "Да, согласовали",
-    "Да, всё выполнено",
-    "Нет, новое обращение",
-    "Да, вовремя",
-    "Да, всё объяснили",
-    "Нет, не превысила",
-    "5",
-    "4",
-]
-PRESSES = ["Начать опрос", *ANSWERS, "Без комментария", "Нет, спасибо"]
+PRESSES = CONTENT_WALK
 # A bot's requests to the fake Bot API in this same busy loop may wait long: minutes, not
 # aiogram's default 60 s, so a slow machine slows the figures instead of failing them.
 REQUEST_TIMEOUT = 600
@@ -400,10 +386,10 @@ def main() -> None:
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
     line = asyncio.run(main_async(args.database, args.customers, args.paced, args.memory))
-    print(line)
-    if not args.no_record:
-        with (ROOT / "BENCHMARKS.md").open("a", encoding="utf-8") as file:
-            file.write(f"- {datetime.now(UTC):%Y-%m-%d}: {line}\n")
+    if args.no_record:
+        print(line)
+    else:
+        record(line)
 
 
 if __name__ == "__main__":

@@ -17,12 +17,11 @@ import signal
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
+from bench import record
 from bot.playground import FakeTelegram
 
-ROOT = Path(__file__).resolve().parents[1]
 CEILING = 300.0  # seconds a bot may take to start on a busy machine
 
 BARE_BOT = """
@@ -121,10 +120,10 @@ def main() -> None:
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
     line = asyncio.run(main_async())
-    print(line)
-    if not args.no_record:
-        with (ROOT / "BENCHMARKS.md").open("a", encoding="utf-8") as file:
-            file.write(f"- {datetime.now(UTC):%Y-%m-%d}: {line}\n")
+    if args.no_record:
+        print(line)
+    else:
+        record(line)
 
 
 if __name__ == "__main__":

@@ -19,9 +19,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from bench import record
 from handlers.views import charts
 from storage.database import create_engine, create_session_factory
 from storage.migrate import upgrade
@@ -31,7 +32,6 @@ from survey.metrics import survey_score
 from survey.periods import Period
 from survey.questionnaire import QUESTIONS, advisor_ratings, answer_counts, encode_answers
 
-ROOT = Path(__file__).resolve().parents[1]
 TODAY = date.today()
 
 
@@ -202,10 +202,10 @@ def main() -> None:
         f"XLSX export all time {export_seconds:.1f} s, {export_mb:.1f} MB file, "
         f"peak RSS of the export process {export_peak_mb:.0f} MB"
     )
-    print(line)
-    if not args.no_record:
-        with (ROOT / "BENCHMARKS.md").open("a", encoding="utf-8") as file:
-            file.write(f"- {datetime.now(UTC):%Y-%m-%d}: {line}\n")
+    if args.no_record:
+        print(line)
+    else:
+        record(line)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ The tests and `followup-bot try` point the real bot at it through TELEGRAM_API_U
 the bot's own HTTP session, serialisation and error handling run exactly as in production.
 """
 
-from bot.playground.chat import ChatClient
+from bot.playground.chat import CONTENT_ANSWERS, CONTENT_WALK, ChatClient
 from bot.playground.fake_api import FakeTelegram
 
-__all__ = ["ChatClient", "FakeTelegram"]
+__all__ = ["CONTENT_ANSWERS", "CONTENT_WALK", "ChatClient", "FakeTelegram"]

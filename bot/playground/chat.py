@@ -13,6 +13,23 @@ from bot.playground.fake_api import FakeTelegram
 
 _update_ids = itertools.count(1)
 
+# The buttons a content customer presses, from the invitation to the last screen.
+CONTENT_ANSWERS = (
+    "Ответили быстро",
+    "Да, предложили",
+    "Да, у автомобиля",
+    "Да, объяснил подробно",
+    "Да, согласовали",
+    "Да, всё выполнено",
+    "Нет, новое обращение",
+    "Да, вовремя",
+    "Да, всё объяснили",
+    "Нет, не превысила",
+    "5",
+    "4",
+)
+CONTENT_WALK = ("Начать опрос", *CONTENT_ANSWERS, "Без комментария", "Нет, спасибо")
+
 
 class ChatClient:
     def __init__(

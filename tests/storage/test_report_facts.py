@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from bot.playground import CONTENT_WALK
 from storage.models import Survey
 from storage.visits import VisitRepository
 from survey.visit_import import VisitRecord
@@ -37,23 +38,7 @@ async def test_completion_seconds_are_kept_when_the_survey_completes(app: App) -
         await session.commit()
     customer = app.customer()
     await customer.send(f"/start {survey.token}")
-    await customer.click("Начать опрос")
-    for label in (
-        "Ответили быстро",
-        "Да, предложили",
-        "Да, у автомобиля",
-        "Да, объяснил подробно",
-        "Да, согласовали",
-        "Да, всё выполнено",
-        "Нет, новое обращение",
-        "Да, вовремя",
-        "Да, всё объяснили",
-        "Нет, не превысила",
-        "5",
-        "5",
-        "Без комментария",
-        "Нет, спасибо",
-    ):
+    for label in CONTENT_WALK:
         await customer.click(label)
     async with app.sessions() as session:
         row = await session.get(Survey, survey.id)

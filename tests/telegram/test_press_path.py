@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import event
 
+from bot.playground import CONTENT_ANSWERS
 from tests.conftest import App
 
 
@@ -58,14 +59,7 @@ async def test_an_answer_is_one_transaction_of_four_statements(app: App) -> None
     ]
 
 
-ANSWERS_BEFORE_Q7 = (
-    "Ответили быстро",
-    "Да, предложили",
-    "Да, у автомобиля",
-    "Да, объяснил подробно",
-    "Да, согласовали",
-    "Да, всё выполнено",
-)
+ANSWERS_BEFORE_Q7 = CONTENT_ANSWERS[:6]
 
 
 async def test_a_problem_answer_looks_up_the_case_once_it_exists(app: App) -> None:
