@@ -40,6 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench import record
 from bot.dispatcher import create_bot, create_dispatcher
+from bot.lifecycle import settle_memory
 from bot.playground import CONTENT_WALK, ChatClient, FakeTelegram
 from bot.services import Services
 from bot.settings import Settings
@@ -66,13 +67,14 @@ class Timed(Dispatcher):
     """Records how long each update takes to handle."""
 
     latencies: list[float]
+    press_latencies: list[float]
 
     @classmethod
     def timing(cls, dispatcher: Dispatcher) -> Timed:
         """Time an already built dispatcher's updates (the real one, with our routers)."""
         dispatcher.__class__ = cls
         assert isinstance(dispatcher, Timed)
-        dispatcher.latencies = []
+        dispatcher.latencies, dispatcher.press_latencies = [], []
         return dispatcher
 
     async def feed_update(self, bot, update, **kwargs):  # type: ignore[no-untyped-def]
@@ -80,7 +82,10 @@ class Timed(Dispatcher):
         try:
             return await super().feed_update(bot, update, **kwargs)
         finally:
-            self.latencies.append(time.perf_counter() - started)
+            elapsed = time.perf_counter() - started
+            self.latencies.append(elapsed)
+            if update.callback_query is not None:
+                self.press_latencies.append(elapsed)
 
 
 @dataclass
@@ -88,7 +93,7 @@ class Run:
     updates: int
     elapsed: float  # wall-clock seconds
     cpu: float  # CPU seconds of this process, all threads
-    latencies: list[float]
+    latencies: list[float]  # of the button presses
     failures: list[str] = field(default_factory=list)
 
     @property
@@ -105,7 +110,7 @@ class Run:
 async def measured(
     dispatcher: Timed, walks: list[Callable[[], Awaitable[None]]], updates_each: int
 ) -> Run:
-    dispatcher.latencies = []
+    dispatcher.latencies, dispatcher.press_latencies = [], []
     failures: list[str] = []
 
     async def guarded(walk: Callable[[], Awaitable[None]]) -> None:
@@ -120,7 +125,7 @@ async def measured(
         updates=len(walks) * updates_each,
         elapsed=time.perf_counter() - started,
         cpu=time.process_time() - cpu,
-        latencies=list(dispatcher.latencies),
+        latencies=list(dispatcher.press_latencies),  # button presses only
         failures=failures,
     )
 
@@ -318,6 +323,7 @@ async def main_async(kind: str, count: int, paced: int, memory: int) -> str:
             sessions = create_session_factory(engine)
             sql = Statements(engine)
             dispatcher = Timed.timing(create_dispatcher(Services.build(settings, sessions)))
+            settle_memory()  # as `followup-bot run` does once it has built everything
             bot = bench_bot(settings)
             idle = rss_mb()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 
 from aiogram import Bot
@@ -22,6 +23,16 @@ from bot.i18n import SUPPORTED
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+def settle_memory() -> None:
+    """Once everything is built: move the objects that live as long as the program (aiogram's
+    types, routers, the ORM's mappers) out of the garbage collector's way. The collector
+    then never walks them again, and its pauses, which land on whoever is being served,
+    get short: bench.dialogue's p99 with 200 customers at a human pace went from 160-1080
+    ms to 90-140 ms on SQLite."""
+    gc.collect()
+    gc.freeze()
 
 
 def customer_commands() -> list[BotCommand]:

@@ -78,7 +78,7 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
 async def _serve(settings: Settings, args: argparse.Namespace, bot: Bot) -> int:
     from bot.dispatcher import create_dispatcher
     from bot.i18n import create_i18n
-    from bot.lifecycle import set_commands
+    from bot.lifecycle import set_commands, settle_memory
     from bot.scheduler import Chores
     from bot.services import Services
     from storage.database import create_session_factory
@@ -87,6 +87,7 @@ async def _serve(settings: Settings, args: argparse.Namespace, bot: Bot) -> int:
     services = Services.build(settings, create_session_factory(engine))
     dispatcher = create_dispatcher(services)
     scheduler = Chores(services, bot)
+    settle_memory()
     stop_sending = asyncio.Event()
     sending = asyncio.create_task(services.sender.run_until_stopped(bot, stop_sending))
     webhook = args.webhook or settings.webhook_url is not None
