@@ -248,16 +248,23 @@ class Pacer:
     `rate` + 1 of them (a bucket of a second's worth would allow twice the rate across a
     window's edge)."""
 
-    def __init__(self, rate: float) -> None:
+    def __init__(
+        self,
+        rate: float,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self.interval = 1 / rate
         self._next = 0.0
+        self._clock = clock
+        self._sleep = sleep
 
     async def turn(self) -> None:
-        now = time.monotonic()
+        now = self._clock()
         slot = max(self._next, now)
         self._next = slot + self.interval
         if slot > now:
-            await asyncio.sleep(slot - now)
+            await self._sleep(slot - now)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,42 @@
+"""The sender's pacing on a fixed timeline, with an injected clock (no real waiting)."""
+
+from __future__ import annotations
+
+from handlers.outbound.sender import Pacer
+
+
+class Time:
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.slept: list[float] = []
+        self.oversleep: list[float] = []  # how late each sleep wakes up
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(round(seconds, 6))
+        self.now += seconds + (self.oversleep.pop(0) if self.oversleep else 0.0)
+
+
+async def test_turns_are_evenly_spaced_and_a_late_one_does_not_push_the_rest_back() -> None:
+    time = Time()
+    pacer = Pacer(20, clock=time.clock, sleep=time.sleep)  # a turn every 0.05 s
+    time.oversleep = [0.0, 0.03]  # the second wait (the third turn) wakes 0.03 s late
+    starts = []
+    for _ in range(5):
+        await pacer.turn()
+        starts.append(round(time.now - 100.0, 6))
+    # The third turn starts late, at 0.13; the fourth still has its slot at 0.15.
+    assert starts == [0.0, 0.05, 0.13, 0.15, 0.2]
+
+
+async def test_after_a_quiet_spell_no_burst_beyond_one_slot() -> None:
+    time = Time()
+    pacer = Pacer(10, clock=time.clock, sleep=time.sleep)
+    await pacer.turn()
+    time.now += 5.0  # nothing to send for a while
+    for _ in range(3):
+        await pacer.turn()
+    # The first goes at once, the others a slot apart: never two in one slot.
+    assert time.slept == [0.1, 0.1]
