@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gettext
 import io
 from collections.abc import Generator
@@ -40,16 +41,22 @@ class CatalogI18n(I18n):
             I18n.reset_current(token)
 
     def find_locales(self) -> dict[str, gettext.GNUTranslations]:
-        translations: dict[str, gettext.GNUTranslations] = {}
-        for po_path in sorted(self.path.glob(f"*/LC_MESSAGES/{self.domain}.po")):
-            locale = po_path.parent.parent.name
-            with po_path.open("rb") as source:
-                catalog = read_po(source, locale=locale)
-            compiled = io.BytesIO()
-            write_mo(compiled, catalog)
-            compiled.seek(0)
-            translations[locale] = gettext.GNUTranslations(compiled)
-        return translations
+        return {
+            po_path.parent.parent.name: _compiled(po_path, po_path.stat().st_mtime_ns)
+            for po_path in sorted(self.path.glob(f"*/LC_MESSAGES/{self.domain}.po"))
+        }
+
+
+@functools.lru_cache(maxsize=16)
+def _compiled(po_path: Path, _mtime_ns: int) -> gettext.GNUTranslations:
+    """One catalogue compiled once per version of its file (a process that builds several
+    dispatchers, like the tests, compiles each once)."""
+    with po_path.open("rb") as source:
+        catalog = read_po(source, locale=po_path.parent.parent.name)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog)
+    compiled.seek(0)
+    return gettext.GNUTranslations(compiled)
 
 
 def create_i18n(default_locale: str = "ru") -> CatalogI18n:

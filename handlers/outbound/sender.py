@@ -47,7 +47,7 @@ MAX_ATTEMPTS = 5
 FIRST_RETRY = timedelta(seconds=10)
 # One recorded step of a send, run in a unit of work of its own.
 Step = Callable[[UnitOfWork, Send], Awaitable[None]]
-MAX_IN_FLIGHT = 8
+MAX_IN_FLIGHT = 5
 PER_CHAT_GAP = 1.0  # seconds between two messages to one chat
 
 
@@ -160,6 +160,9 @@ class Sender:
 
     async def _deliver(self, bot: Bot, send_id: int, letter: _Letter, now: datetime) -> None:
         await self._wait_for_chat(letter.chat_id)
+        # The rate's turn before the message counts as `sending`: a crash then leaves
+        # uncertain only those really on their way (at most MAX_IN_FLIGHT).
+        await self._wait_for_turn()
         if self._stop.is_set():
             await self._record(send_id, sends.release)
             return
@@ -167,9 +170,6 @@ class Sender:
         lease = outreach.send_lease
         async with self._in_flight:
             await self._record(send_id, lambda db, s: sends.sending(db, s, self.clock(), lease))
-            # The rate's turn is taken right before the request, after the database
-            # work: messages then reach Telegram as evenly spaced as they leave here.
-            await self._wait_for_turn()
             try:
                 with own_rate_limits():
                     message = await bot.send_message(
