@@ -71,7 +71,7 @@ class OutreachPolicy:
     survey_cooldown: timedelta = timedelta(days=30)
     reminder_after: timedelta = timedelta(hours=24)
     survey_ttl: timedelta = timedelta(days=7)
-    send_rate: float = 29
+    send_rate: float = 25
     send_lease: timedelta = timedelta(minutes=2)
 
 
