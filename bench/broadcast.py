@@ -138,10 +138,7 @@ def main() -> None:
         f"{steady / LIMIT:.0%}), 429s: {stats['throttled']}, "
         f"customers messaged twice: {duplicates}, peak RSS {peak_mb:.0f} MB"
     )
-    if args.no_record:
-        print(line)
-    else:
-        record(line)
+    record(line, keep=not args.no_record)
 
 
 if __name__ == "__main__":

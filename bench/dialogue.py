@@ -392,10 +392,7 @@ def main() -> None:
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
     line = asyncio.run(main_async(args.database, args.customers, args.paced, args.memory))
-    if args.no_record:
-        print(line)
-    else:
-        record(line)
+    record(line, keep=not args.no_record)
 
 
 if __name__ == "__main__":

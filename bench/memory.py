@@ -120,10 +120,7 @@ def main() -> None:
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
     line = asyncio.run(main_async())
-    if args.no_record:
-        print(line)
-    else:
-        record(line)
+    record(line, keep=not args.no_record)
 
 
 if __name__ == "__main__":

@@ -202,10 +202,7 @@ def main() -> None:
         f"XLSX export all time {export_seconds:.1f} s, {export_mb:.1f} MB file, "
         f"peak RSS of the export process {export_peak_mb:.0f} MB"
     )
-    if args.no_record:
-        print(line)
-    else:
-        record(line)
+    record(line, keep=not args.no_record)
 
 
 if __name__ == "__main__":
