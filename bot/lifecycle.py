@@ -8,19 +8,18 @@ import logging
 
 from aiogram import Bot
 from aiogram.exceptions import (
-    TelegramAPIError,
     TelegramNetworkError,
     TelegramNotFound,
     TelegramServerError,
     TelegramUnauthorizedError,
 )
-from aiogram.types import BotCommand, User
-from aiogram.utils.i18n import I18n
-from aiogram.utils.i18n import gettext as _
+from aiogram.types import User
 
 from bot.commands import CommandError
-from bot.i18n import SUPPORTED
+from bot.services import Services
 from bot.settings import Settings
+from handlers.outbound.menus import publish_all
+from storage.workflows.staff import everyone
 
 log = logging.getLogger(__name__)
 
@@ -35,27 +34,11 @@ def settle_memory() -> None:
     gc.freeze()
 
 
-def customer_commands() -> list[BotCommand]:
-    return [
-        BotCommand(command="start", description=_("Start or continue the survey")),
-        BotCommand(command="language", description=_("Choose the language")),
-        BotCommand(command="stop", description=_("Receive no more surveys")),
-        BotCommand(command="help", description=_("What this bot does")),
-    ]
-
-
-async def set_commands(bot: Bot, i18n: I18n) -> None:
-    """The command menu in each language; Telegram shows the one matching the app.
-    Cosmetic: a Bot API server that refuses it costs a warning, never the start."""
-    try:
-        with i18n.context():
-            for locale in SUPPORTED:
-                with i18n.use_locale(locale):
-                    await bot.set_my_commands(customer_commands(), language_code=locale)
-            with i18n.use_locale(i18n.default_locale):
-                await bot.set_my_commands(customer_commands())
-    except (TelegramAPIError, TelegramNetworkError) as error:
-        log.warning("the command menu was not set: %s", error)
+async def set_commands(bot: Bot, services: Services) -> None:
+    """Every command menu (handlers/outbound/menus.py); a refusal is a warning."""
+    async with services.database.unit() as db:
+        staff = await everyone(db, services.policies.staffing)
+    await publish_all(bot, services.i18n, staff, services.policies.staffing.managers_chat_id)
 
 
 async def telegram_accepts(bot: Bot, settings: Settings) -> User:

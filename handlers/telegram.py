@@ -8,7 +8,7 @@ from contextvars import ContextVar
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramNetworkError
-from aiogram.types import InlineKeyboardMarkup
+from aiogram.types import Chat, InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
 from aiohttp import ClientConnectorError
 
@@ -70,3 +70,22 @@ def in_locale(i18n: I18n, locale: str) -> Iterator[None]:
     """Render texts for someone other than the update's sender (a job, a notice)."""
     with i18n.context(), i18n.use_locale(locale):
         yield
+
+
+def chat_name(chat: Chat) -> str:
+    """How people call a chat: a group's title, a person's name (and @username)."""
+    if chat.title:
+        return chat.title
+    name = " ".join(part for part in (chat.first_name, chat.last_name) if part)
+    if chat.username:
+        name = f"{name} (@{chat.username})" if name else f"@{chat.username}"
+    return name or str(chat.id)
+
+
+async def staff_name(bot: Bot, user_id: int) -> str:
+    """A staff member's name as Telegram knows it; the id for someone who has never
+    opened a chat with the bot (Telegram will not tell)."""
+    try:
+        return chat_name(await bot.get_chat(user_id))
+    except (TelegramBadRequest, TelegramForbiddenError, TelegramNetworkError):
+        return str(user_id)

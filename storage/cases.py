@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import case as sql_case
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Case, CaseEvent, Customer, Delivery, Survey, Visit
@@ -54,6 +54,12 @@ class CaseRepository:
         severity_rank = sql_case((Case.severity == "high", 0), else_=1)
         query = query.order_by(severity_rank, Case.created_at.desc(), Case.id.desc())
         return (await self._session.scalars(query.limit(limit))).all()
+
+    async def count_active(self, assignee_id: int | None = None) -> int:
+        query = select(func.count()).select_from(Case).where(Case.status.in_(ACTIVE))
+        if assignee_id is not None:
+            query = query.where(Case.assignee_id == assignee_id)
+        return int(await self._session.scalar(query) or 0)
 
     async def latest_for_customer_chat(self, telegram_user_id: int) -> Case | None:
         """The customer's most recent case, for relaying what they write to the managers."""

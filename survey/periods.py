@@ -1,4 +1,5 @@
-"""Report and audience periods as people type them: 7d, 30d, 2026-10, 2026-10-01..2026-10-31."""
+"""Report and audience periods as people type them: 7d (or 7д), 30d, 2026-10,
+01.10.2026..31.10.2026 or 2026-10-01..2026-10-31, all (or всё)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 EXAMPLE = "30d, 2026-10 or 2026-10-01..2026-10-31"
-_DAYS = re.compile(r"^(\d{1,4})d$")
+_DAYS = re.compile(r"^(\d{1,4})\s*(d|д|дн|дней|days?)$")
+_ALL = {"all", "все", "всё", "весь"}
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 
@@ -42,7 +44,7 @@ def parse_date(text: str) -> date:
 
 def parse_period(text: str | None, today: date, default: str = "30d") -> Period:
     said = (text or default).strip().lower()
-    if said == "all":
+    if said in _ALL:
         return Period(None, today)
     if match := _DAYS.match(said):
         days = int(match.group(1))

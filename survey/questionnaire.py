@@ -1,6 +1,7 @@
 """The 12 questions of the dealership's Follow-up questionnaire (appendix 3 of the seed).
 
-Russian texts are verbatim from the source document; English is our translation.
+Russian texts are the source document's, with its slips corrected (ё throughout,
+"мастер-консультант", "а также", requests ending with a full stop); English is ours.
 Each question states which answer is the *problem* answer, because the wording is
 not uniform: Q1, Q7 and Q10 are phrased so that "yes" is bad.
 """
@@ -75,7 +76,7 @@ class Question:
         return texts.get(locale, texts["ru"])
 
 
-UNSURE_LABEL: Localized = {"ru": "Затрудняюсь ответить", "en": "Don't remember"}
+UNSURE_LABEL: Localized = {"ru": "Затрудняюсь ответить", "en": "Not sure"}
 
 
 def _yes_no(
@@ -115,7 +116,7 @@ def _rating(number: int, ru: str, en: str, short: tuple[str, str]) -> Question:
 QUESTIONS: tuple[Question, ...] = (
     _yes_no(
         1,
-        "Не пришлось ли вам ждать ответа на звонок более трех гудков?",
+        "Не пришлось ли Вам ждать ответа на звонок более трёх гудков?",
         "Did you have to wait more than three rings before your call was answered?",
         ("Ожидание ответа на звонок", "Waiting on the phone"),
         yes=("Пришлось ждать", "Had to wait"),
@@ -145,19 +146,19 @@ QUESTIONS: tuple[Question, ...] = (
     ),
     _yes_no(
         4,
-        "При приеме автомобиля на сервис получили ли Вы от мастера консультанта "
+        "При приёме автомобиля на сервис получили ли Вы от мастера-консультанта "
         "подробные объяснения предстоящих работ?",
         "When your car was checked in, did the service advisor explain the upcoming "
         "works in detail?",
         ("Объяснение предстоящих работ", "Works explained at check-in"),
-        yes=("Да, объяснил подробно", "Yes, in detail"),
-        no=("Нет, не объяснил", "No, he did not"),
+        yes=("Да, объяснили подробно", "Yes, in detail"),
+        no=("Нет, не объяснили", "No, not explained"),
         problem=Choice.NO,
     ),
     _yes_no(
         5,
-        "При приеме автомобиля на сервис были ли согласованы с Вами и зафиксированы "
-        "в заказ-наряде объем предстоящих работ, их стоимость, сроки выполнения?",
+        "При приёме автомобиля на сервис были ли согласованы с Вами и зафиксированы "
+        "в заказ-наряде объём предстоящих работ, их стоимость, сроки выполнения?",
         "When your car was checked in, were the scope, cost and timing of the works "
         "agreed with you and written into the work order?",
         ("Согласование заказ-наряда", "Work order agreed"),
@@ -167,7 +168,7 @@ QUESTIONS: tuple[Question, ...] = (
     ),
     _yes_no(
         6,
-        "Все ли заказанные Вами работы были выполнены в полном объеме "
+        "Все ли заказанные Вами работы были выполнены в полном объёме "
         "в течение последнего визита?",
         "Were all the works you ordered fully completed during your last visit?",
         ("Все работы выполнены", "All works completed"),
@@ -177,8 +178,8 @@ QUESTIONS: tuple[Question, ...] = (
     ),
     _yes_no(
         7,
-        "Было ли Ваше последнее обращение на сервис связано с ранее неустраненными "
-        "неполадками или ранее незавершенным ремонтом?",
+        "Было ли Ваше последнее обращение на сервис связано с ранее неустранёнными "
+        "неполадками или ранее незавершённым ремонтом?",
         "Was your last visit caused by a fault that had not been fixed before "
         "or by an unfinished earlier repair?",
         ("Повторный ремонт", "Repeat repair"),
@@ -197,7 +198,7 @@ QUESTIONS: tuple[Question, ...] = (
     ),
     _yes_no(
         9,
-        "Все ли позиции составленного счета были объяснены подробно?",
+        "Все ли позиции составленного счёта были объяснены подробно?",
         "Were all items of the invoice explained in detail?",
         ("Объяснение счёта", "Invoice explained"),
         yes=("Да, всё объяснили", "Yes, all explained"),
@@ -206,7 +207,7 @@ QUESTIONS: tuple[Question, ...] = (
     ),
     _yes_no(
         10,
-        "Превысила ли сумма счета ранее согласованную с Вами?",
+        "Превысила ли сумма счёта ранее согласованную с Вами?",
         "Did the invoice exceed the amount agreed with you beforehand?",
         ("Счёт выше согласованного", "Invoice above agreed amount"),
         yes=("Да, превысила", "Yes, it was higher"),
@@ -215,17 +216,17 @@ QUESTIONS: tuple[Question, ...] = (
     ),
     _rating(
         11,
-        "Оцените, пожалуйста, степень дружелюбия мастера консультанта в общении с Вами?",
+        "Оцените, пожалуйста, степень дружелюбия мастера-консультанта в общении с Вами.",
         "Please rate how friendly the service advisor was with you.",
-        ("Дружелюбие мастера", "Advisor's friendliness"),
+        ("Дружелюбие мастера-консультанта", "Advisor's friendliness"),
     ),
     _rating(
         12,
-        "Оцените, пожалуйста, степень отзывчивости мастера консультанта на Ваши просьбы "
-        "и пожелания, а так же его готовность помочь Вам?",
+        "Оцените, пожалуйста, степень отзывчивости мастера-консультанта на Ваши просьбы "
+        "и пожелания, а также его готовность помочь Вам.",
         "Please rate how responsive the service advisor was to your requests and wishes, "
         "and how ready to help you.",
-        ("Отзывчивость мастера", "Advisor's responsiveness"),
+        ("Отзывчивость мастера-консультанта", "Advisor's responsiveness"),
     ),
 )
 

@@ -77,7 +77,6 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _serve(settings: Settings, args: argparse.Namespace, bot: Bot) -> int:
     from bot.dispatcher import create_dispatcher
-    from bot.i18n import create_i18n
     from bot.lifecycle import set_commands, settle_memory
     from bot.scheduler import Chores
     from bot.services import Services
@@ -98,7 +97,7 @@ async def _serve(settings: Settings, args: argparse.Namespace, bot: Bot) -> int:
         if args.jobs_only:
             await until_stopped()
         else:
-            await set_commands(bot, create_i18n(settings.default_language))  # or a warning
+            await set_commands(bot, services)  # or a warning
             if webhook:
                 from bot.webhook import serve
 

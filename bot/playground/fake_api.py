@@ -19,6 +19,7 @@ from bot.playground.fake_chats import ApiCall, ApiError, Chat, TelegramMethods
 # Parameters the Bot API receives as JSON-serialised strings inside form data.
 _JSON_FIELDS = {
     "reply_markup",
+    "scope",
     "entities",
     "link_preview_options",
     "reply_parameters",
@@ -40,6 +41,7 @@ class FakeTelegram(TelegramMethods):
         self.bot_username = bot_username
         self.calls: list[ApiCall] = []
         self.chats: dict[int, Chat] = {}
+        self.menus: dict[tuple[str, int | None, str | None], list[str]] = {}
         self.listeners: list[Callable[[str, dict[str, Any]], None]] = []
         # Like Telegram: more than `rate_limit` messages within a second get a 429.
         self.rate_limit = rate_limit

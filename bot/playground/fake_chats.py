@@ -27,6 +27,9 @@ class Chat:
     id: int
     type: str = "private"
     title: str | None = None
+    # A private chat's person, as Telegram describes the chat (learnt from their messages).
+    first_name: str | None = None
+    username: str | None = None
     is_forum: bool = False
     messages: dict[int, dict[str, Any]] = field(default_factory=dict)
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -38,6 +41,10 @@ class Chat:
         described: dict[str, Any] = {"id": self.id, "type": self.type}
         if self.title:
             described["title"] = self.title
+        if self.first_name:
+            described["first_name"] = self.first_name
+        if self.username:
+            described["username"] = self.username
         if self.is_forum:
             described["is_forum"] = True
         return described
@@ -58,6 +65,8 @@ class TelegramMethods:
     chats: dict[int, Chat]
     files: dict[str, bytes]
     listeners: list[Callable[[str, dict[str, Any]], None]]
+    # setMyCommands by (scope type, chat id, language code): the command names.
+    menus: dict[tuple[str, int | None, str | None], list[str]]
 
     def chat(self, chat_id: int) -> Chat:
         if chat_id not in self.chats:
@@ -82,6 +91,8 @@ class TelegramMethods:
         **content: Any,
     ) -> dict[str, Any]:
         chat = self.chat(chat_id)
+        if chat.type == "private" and not sender.get("is_bot"):
+            chat.first_name, chat.username = sender.get("first_name"), sender.get("username")
         message: dict[str, Any] = {
             "message_id": next(chat.ids),
             "date": int(time.time()),
@@ -231,6 +242,8 @@ class TelegramMethods:
     def _api_sendMediaGroup(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         sent = []
         group = f"group-{len(self.files)}"
+        if not 2 <= len(params["media"]) <= 10:
+            raise ApiError(400, "Bad Request: wrong number of media specified (2-10)")
         for item in params["media"]:
             content = params[item["media"].removeprefix("attach://")]["content"]
             file_id = f"photo-{len(self.files) + 1}"
@@ -239,6 +252,7 @@ class TelegramMethods:
                 int(params["chat_id"]),
                 self._bot_user(),
                 media_group_id=group,
+                caption=item.get("caption"),
                 photo=[
                     {"file_id": file_id, "file_unique_id": file_id, "width": 800, "height": 600}
                 ],
@@ -246,6 +260,23 @@ class TelegramMethods:
             self._notify("sent", message)
             sent.append(message)
         return sent
+
+    def _api_sendPhoto(self, params: dict[str, Any]) -> dict[str, Any]:
+        photo = params["photo"]
+        if isinstance(photo, str) and photo.startswith("attach://"):
+            photo = params[photo.removeprefix("attach://")]
+        file_id = f"photo-{len(self.files) + 1}"
+        self.files[file_id] = photo["content"]
+        caption, caption_entities = self._formatted(params, "caption")
+        message = self._new_message(
+            int(params["chat_id"]),
+            self._bot_user(),
+            caption=caption,
+            caption_entities=caption_entities,
+            photo=[{"file_id": file_id, "file_unique_id": file_id, "width": 800, "height": 600}],
+        )
+        self._notify("sent", message)
+        return message
 
     def _api_getChat(self, params: dict[str, Any]) -> dict[str, Any]:
         chat_id = int(params["chat_id"])
@@ -318,7 +349,33 @@ class TelegramMethods:
         return True
 
     def _api_setMyCommands(self, params: dict[str, Any]) -> bool:
+        self.menus[self._menu_key(params)] = [c["command"] for c in params["commands"]]
         return True
+
+    def _api_deleteMyCommands(self, params: dict[str, Any]) -> bool:
+        self.menus.pop(self._menu_key(params), None)
+        return True
+
+    @staticmethod
+    def _menu_key(params: dict[str, Any]) -> tuple[str, int | None, str | None]:
+        scope = params.get("scope") or {"type": "default"}
+        chat_id = scope.get("chat_id")
+        language = params.get("language_code") or None
+        return scope["type"], int(chat_id) if chat_id is not None else None, language
+
+    def menu_for(self, chat_id: int, language: str | None, *, private: bool = True) -> list[str]:
+        """The commands Telegram would show in this chat to someone with this app
+        language (its documented order: the chat's own, then all private chats, then
+        the default; each with the language first, then without)."""
+        scopes: list[tuple[str, int | None]] = [("chat", chat_id)]
+        if private:
+            scopes.append(("all_private_chats", None))
+        scopes.append(("default", None))
+        for kind, chat in scopes:
+            for lang in (language, None):
+                if (kind, chat, lang) in self.menus:
+                    return self.menus[(kind, chat, lang)]
+        return []
 
     def _api_deleteWebhook(self, params: dict[str, Any]) -> bool:
         return True

@@ -14,9 +14,11 @@ from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
-from handlers.telegram import strip_keyboard
+from handlers.outbound.menus import publish_for
+from handlers.telegram import staff_name, strip_keyboard
 from handlers.views.broadcasts import progress_keyboard, progress_text
 from handlers.views.callbacks import (
     AudienceCallback,
@@ -24,7 +26,9 @@ from handlers.views.callbacks import (
     ConfirmCallback,
     StaffCallback,
 )
+from handlers.views.dates import period_example
 from handlers.views.keyboards import audience_keyboard, confirm_keyboard, staff_keyboard
+from handlers.views.staff import role_name
 from handlers.views.text import fill
 from storage.uow import UnitOfWork
 from storage.workflows import outreach as broadcasts
@@ -32,7 +36,7 @@ from storage.workflows import staff as staff_list
 from storage.workflows.imports import import_visits
 from survey.clock import Clock
 from survey.outreach import Audience, Progress
-from survey.periods import EXAMPLE, PeriodError, parse_period
+from survey.periods import PeriodError, parse_period
 from survey.policy import ADMIN, MANAGER, Policies
 from survey.visit_import import ImportFileError, read_visits
 
@@ -127,7 +131,7 @@ async def audience_chosen(
     if callback_data.audience == Audience.PERIOD:
         await state.set_state(BroadcastSetup.period)
         await query.message.edit_text(
-            fill(_("Send the visit dates, for example {example}."), example=EXAMPLE)
+            fill(_("Send the visit dates, for example {example}."), example=period_example())
         )
     elif callback_data.audience == Audience.ORDER:
         await state.set_state(BroadcastSetup.order)
@@ -143,12 +147,15 @@ async def period_received(
         period = parse_period(message.text, clock().astimezone(policies.dealer.zone).date())
     except PeriodError:
         await message.answer(
-            fill(_("I did not understand the dates. Example: {example}"), example=EXAMPLE)
+            fill(_("I did not understand the dates. Example: {example}"), example=period_example())
         )
         return
     if period.first is None:
         await message.answer(
-            fill(_("Please give the first and the last day. Example: {example}"), example=EXAMPLE)
+            fill(
+                _("Please give the first and the last day. Example: {example}"),
+                example=period_example(),
+            )
         )
         return
     params = {"first": period.first.isoformat(), "last": period.last.isoformat()}
@@ -264,7 +271,13 @@ async def broadcast_cancelled(
 
 
 async def cmd_staff(
-    message: Message, command: CommandObject, db: UnitOfWork, policies: Policies, clock: Clock
+    message: Message,
+    command: CommandObject,
+    bot: Bot,
+    db: UnitOfWork,
+    policies: Policies,
+    clock: Clock,
+    i18n: I18n,
 ) -> None:
     assert message.from_user is not None
     words = (command.args or "").split()
@@ -275,8 +288,11 @@ async def cmd_staff(
         and words[1] in (ADMIN, MANAGER)
         and words[2].isdigit()
     ):
-        await staff_list.put(db, int(words[2]), words[1], message.from_user.id, clock())
-        await message.answer(fill(_("{id} is now {role}."), id=words[2], role=words[1]))
+        user_id = int(words[2])
+        await staff_list.put(db, user_id, words[1], message.from_user.id, clock())
+        who = await staff_name(bot, user_id)
+        await message.answer(fill(_("{who} is now {role}."), who=who, role=role_name(words[1])))
+        await publish_for(bot, i18n, user_id, words[1], await db.users.language(user_id))
         return
     if words[:1] == ["remove"] and len(words) == 2 and words[1].isdigit():
         if int(words[1]) in policies.staffing.staff_ids:
@@ -294,29 +310,36 @@ async def cmd_staff(
         await message.answer(
             _("Removed.") if removed else fill(_("{id} is not on the staff list."), id=words[1])
         )
+        if removed:
+            await publish_for(bot, i18n, int(words[1]), None, None)
         return
     if words:
         await message.answer(usage)
         return
-    lines = ["<b>" + _("Staff") + "</b>"]
-    lines += [
-        f"{user_id} · admin · {_('configuration')}" for user_id in policies.staffing.admin_ids
-    ]
-    lines += [
-        f"{user_id} · manager · {_('configuration')}" for user_id in policies.staffing.manager_ids
-    ]
     members = await db.staff.all()
-    lines += [f"{member.user_id} · {member.role}" for member in members]
+    people = [(user_id, ADMIN, True) for user_id in policies.staffing.admin_ids]
+    people += [(user_id, MANAGER, True) for user_id in policies.staffing.manager_ids]
+    people += [(member.user_id, member.role, False) for member in members]
+    names = await asyncio.gather(*(staff_name(bot, person[0]) for person in people))
+    lines = ["<b>" + _("Staff") + "</b>"]
+    for (_id, role, configured), name in zip(people, names, strict=True):
+        source = _("set in the configuration") if configured else _("added in the bot")
+        lines.append(
+            fill("{name} · {role} · {source}", name=name, role=role_name(role), source=source)
+        )
     lines += ["", usage]
-    keyboard = staff_keyboard(member.user_id for member in members)
+    named = {person[0]: name for person, name in zip(people, names, strict=True)}
+    keyboard = staff_keyboard({member.user_id: named[member.user_id] for member in members})
     await message.answer("\n".join(lines), reply_markup=keyboard)
 
 
 async def staff_removed(
-    query: CallbackQuery, callback_data: StaffCallback, bot: Bot, db: UnitOfWork
+    query: CallbackQuery, callback_data: StaffCallback, bot: Bot, db: UnitOfWork, i18n: I18n
 ) -> None:
     removed = await staff_list.remove(db, callback_data.user_id)
     await query.answer(_("Removed.") if removed else _("Already removed."))
+    if removed:
+        await publish_for(bot, i18n, callback_data.user_id, None, None)
     if isinstance(query.message, Message):
         await strip_keyboard(bot, query.message.chat.id, query.message.message_id)
 

@@ -10,6 +10,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from handlers.customer.survey import show_survey, survey_on_screen
+from handlers.outbound.menus import publish_for
 from handlers.telegram import strip_keyboard
 from handlers.views.callbacks import LanguageCallback, OptInCallback
 from handlers.views.keyboards import LANGUAGE_NAMES, language_keyboard, opt_in_keyboard
@@ -17,6 +18,7 @@ from handlers.views.text import fill
 from storage.models import Survey
 from storage.uow import UnitOfWork
 from storage.workflows import customers
+from storage.workflows.staff import role_of
 from survey.clock import Clock
 from survey.policy import LANGUAGES as SUPPORTED
 from survey.policy import Policies
@@ -48,6 +50,10 @@ async def language_chosen(
         survey = await db.surveys.on_screen(query.from_user.id)
         if survey is not None:
             await show_survey(bot, query.from_user.id, survey, db, policies, callback_data.code)
+    # Staff have a menu of their own, in the language they chose.
+    role = await role_of(db, policies.staffing, query.from_user.id)
+    if role is not None:
+        await publish_for(bot, i18n, query.from_user.id, role, callback_data.code)
 
 
 async def cmd_stop(message: Message, db: UnitOfWork, clock: Clock) -> None:

@@ -17,8 +17,8 @@ from aiogram.utils.i18n import gettext as _
 
 from handlers.customer.survey import show_survey
 from handlers.views.callbacks import ForgetCallback
+from handlers.views.dates import format_date
 from handlers.views.keyboards import forget_keyboard, share_phone_keyboard
-from handlers.views.survey import format_date
 from handlers.views.text import fill
 from storage.uow import UnitOfWork
 from storage.workflows import customers

@@ -7,12 +7,13 @@ import re
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
 from aiogram.filters import Command, CommandObject, CommandStart
-from aiogram.types import Message
+from aiogram.types import Message, User
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from handlers.customer.survey import show_survey
 from handlers.views.keyboards import share_phone_keyboard
+from handlers.views.staff import role_name
 from handlers.views.text import fill
 from storage.uow import UnitOfWork
 from storage.workflows import customers
@@ -79,6 +80,10 @@ async def cmd_start(
     if pending:
         await show_survey(bot, message.chat.id, pending[0], db, policies, i18n.current_locale)
         return
+    role = await role_of(db, policies.staffing, message.from_user.id)
+    if role is not None:
+        await message.answer(await staff_greeting(message.from_user, role, db, policies))
+        return
     lines = [
         fill(
             _(
@@ -103,12 +108,38 @@ async def cmd_start(
     await message.answer("\n".join(lines), reply_markup=share_phone_keyboard())
 
 
+async def staff_greeting(user: User, role: str, db: UnitOfWork, policies: Policies) -> str:
+    """Staff are greeted as staff: who they are here, the cases waiting, their commands."""
+    open_cases = await db.cases.count_active()
+    mine = await db.cases.count_active(assignee_id=user.id)
+    lines = [
+        fill(
+            _("Hello, {name}! You are {role} at {dealership}."),
+            name=user.first_name,
+            role=role_name(role),
+            dealership=policies.dealer.name,
+        ),
+        fill(
+            _("Open cases: {open_cases}, of them yours: {mine}."),
+            open_cases=open_cases,
+            mine=mine,
+        ),
+        "",
+        staff_help(role),
+    ]
+    return "\n".join(lines)
+
+
 async def cmd_help(message: Message, policies: Policies, db: UnitOfWork) -> None:
     assert message.from_user is not None
     role = await role_of(db, policies.staffing, message.from_user.id)
     if role is None:
         await message.answer(customer_help())
         return
+    await message.answer(staff_help(role))
+
+
+def staff_help(role: str) -> str:
     lines = [
         "<b>" + _("Client-service commands") + "</b>",
         _("/cases: open cases · /my: cases you have taken · /case N: one case"),
@@ -120,7 +151,8 @@ async def cmd_help(message: Message, policies: Policies, db: UnitOfWork) -> None
             _("/broadcast: invite or remind customers · /staff: who is staff"),
             _("Send a .csv or .xlsx file to import visits."),
         ]
-    await message.answer("\n".join(lines))
+    lines.append(_("/language: choose the language · /help: this list"))
+    return "\n".join(lines)
 
 
 def customer_help() -> str:

@@ -273,7 +273,7 @@ def _typed_answer_hint(step: int) -> str:
         return _("Please rate from 1 to 5: send a digit or press a button.")
     if q.bare_yes_no_ambiguous:
         return _("Please choose one of the buttons under the question.")
-    return _("Please answer “yes”, “no” or “don't remember”, or press a button.")
+    return _("Please answer “yes”, “no” or “not sure”, or press a button.")
 
 
 async def _pressed_on_current_step(

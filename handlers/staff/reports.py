@@ -14,6 +14,7 @@ from aiogram.utils.i18n import gettext as _
 
 from handlers.views import stats
 from handlers.views.callbacks import SegmentCallback
+from handlers.views.dates import period_example
 from handlers.views.keyboards import segments_keyboard
 from handlers.views.text import fill
 from storage.uow import UnitOfWork
@@ -21,7 +22,7 @@ from storage.workflows.report import build_report, segment_counts
 from survey.clock import Clock
 from survey.exports import as_xlsx
 from survey.metrics import SEGMENT_NAMES, Segment
-from survey.periods import EXAMPLE, Period, PeriodError, parse_period
+from survey.periods import Period, PeriodError, parse_period
 from survey.policy import Policies
 
 
@@ -37,7 +38,8 @@ async def _period(
     except PeriodError:
         await message.answer(
             fill(
-                _("I did not understand the period. Examples: {example}, or all."), example=EXAMPLE
+                _("I did not understand the period. Examples: {example}, or all."),
+                example=period_example(),
             )
         )
         return None
@@ -56,7 +58,8 @@ async def cmd_stats(
         return
     report = await build_report(db.reports, period)
     await message.answer(stats.summary(report, i18n.current_locale))
-    if not report.funnel.started and not report.csi_surveys:
+    if not stats.has_data(report):
+        await message.answer(stats.no_data_note())
         return
     locale = i18n.current_locale
     # Imported here, not at the top: matplotlib and numpy hold about 60 MB, which a bot
@@ -64,17 +67,18 @@ async def cmd_stats(
     from handlers.views import charts
 
     # Drawing is CPU work: keep it off the event loop so other chats are not held up.
-    images = await asyncio.to_thread(
-        lambda: [
-            charts.problem_shares(report, locale),
-            charts.csi_trend(report, locale),
-            charts.advisors(report, locale),
-        ]
-    )
+    drawn = await asyncio.to_thread(charts.all_charts, report, locale)
+    if len(drawn) == 1:  # an album needs two or more
+        photo = BufferedInputFile(drawn[0].png, filename="chart-1.png")
+        await message.answer_photo(photo, caption=drawn[0].caption)
+        return
     await message.answer_media_group(
         [
-            InputMediaPhoto(media=BufferedInputFile(image, filename=f"chart-{n}.png"))
-            for n, image in enumerate(images, start=1)
+            InputMediaPhoto(
+                media=BufferedInputFile(chart.png, filename=f"chart-{n}.png"),
+                caption=chart.caption,
+            )
+            for n, chart in enumerate(drawn, start=1)
         ]
     )
 

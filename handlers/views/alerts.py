@@ -11,7 +11,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from handlers.views.callbacks import CaseAction, CaseCallback, CauseCallback, FixedCallback
-from handlers.views.survey import format_date
+from handlers.views.dates import format_date
 from handlers.views.text import bold, fill, quote
 from storage.models import Case, CaseEvent
 from survey.cases import ACTIVE, CAUSES, CaseStatus

@@ -71,11 +71,12 @@ def confirm_keyboard() -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
-def staff_keyboard(user_ids: Iterable[int]) -> InlineKeyboardMarkup:
+def staff_keyboard(names: Mapping[int, str]) -> InlineKeyboardMarkup:
+    """A remove button for each member added in the bot (named, not numbered)."""
     builder = InlineKeyboardBuilder()
-    for user_id in user_ids:
+    for user_id, name in names.items():
         builder.button(
-            text=_("Remove {id}").format(id=user_id), callback_data=StaffCallback(user_id=user_id)
+            text=_("Remove {name}").format(name=name), callback_data=StaffCallback(user_id=user_id)
         )
     builder.adjust(1)
     return builder.as_markup()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from aiogram.utils.i18n import gettext as _
 
-from handlers.views.text import fill, quote
+from handlers.views.dates import period_title
+from handlers.views.text import decimal, fill, quote
 from survey.metrics import SEGMENT_NAMES, STRATEGIES, Segment
 from survey.questionnaire import question
 from survey.report import Report
@@ -17,7 +18,7 @@ def _pct(value: float | None) -> str:
 
 
 def _num(value: float | None, digits: int = 1) -> str:
-    return "—" if value is None else f"{value:.{digits}f}"
+    return "—" if value is None else decimal(value, digits)
 
 
 def _hours(seconds: float | None) -> str:
@@ -27,7 +28,7 @@ def _hours(seconds: float | None) -> str:
 def summary(report: Report, locale: str) -> str:
     funnel, cases = report.funnel, report.escalations
     lines = [
-        "<b>" + fill(_("Statistics for {period}"), period=report.period.label()) + "</b>",
+        "<b>" + fill(_("Statistics for {period}"), period=period_title(report.period)) + "</b>",
         fill(
             _("Invited: {invited} · started: {started} · completed: {completed} ({rate})"),
             invited=funnel.invited,
@@ -50,12 +51,12 @@ def summary(report: Report, locale: str) -> str:
             q12=_num(report.rating_mean(12), 2),
         ),
         "",
-        "<b>" + _('Problem answers ("don\'t remember" not counted)') + "</b>",
+        "<b>" + _('Problem answers ("not sure" not counted)') + "</b>",
     ]
     for q in report.questions:
         short = question(q.question).short
         name = short.get(locale, short["ru"])
-        lines.append(f"Q{q.question} {name}: {_pct(q.problem_share)} (n={q.answered})")
+        lines.append(f"{q.question}. {name}: {_pct(q.problem_share)} (n={q.answered})")
     lines += [
         "",
         "<b>" + _("Cases") + "</b>",
@@ -79,6 +80,15 @@ def summary(report: Report, locale: str) -> str:
             score = None if row.csi_mean_score is None else row.csi_mean_score * 100
             lines.append(f"{quote(row.advisor)}: {_num(score, 0)} (n={row.completed})")
     return "\n".join(lines)
+
+
+def has_data(report: Report) -> bool:
+    """Anything to draw: a survey started, or a score to show."""
+    return bool(report.funnel.started or report.csi_surveys)
+
+
+def no_data_note() -> str:
+    return _("No surveys in this period, so there are no charts.")
 
 
 def segments(counts: dict[Segment, int], locale: str) -> str:

@@ -15,6 +15,7 @@ from handlers.views.callbacks import (
     SurveyAction,
     SurveyNavCallback,
 )
+from handlers.views.dates import format_date
 from handlers.views.text import fill
 from storage.models import Survey
 from survey.dialogue import COMMENT_MAX_CHARS, COMMENT_STEP, CONTACT_STEP, SurveyRun
@@ -40,10 +41,6 @@ class VisitCard:
 class Screen:
     text: str
     keyboard: InlineKeyboardMarkup | None = None
-
-
-def format_date(value: date) -> str:
-    return value.strftime("%d.%m.%Y")
 
 
 def intro(run: SurveyRun, visit: VisitCard, dealership: str) -> Screen:

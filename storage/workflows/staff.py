@@ -28,6 +28,14 @@ async def admin_chats(db: UnitOfWork, staffing: Staffing) -> list[int]:
     return list(dict.fromkeys([*staffing.admin_ids, *await db.staff.ids(ADMIN)]))
 
 
+async def everyone(db: UnitOfWork, staffing: Staffing) -> list[tuple[int, str, str | None]]:
+    """Every staff member once, with their role and chosen language (for their menus)."""
+    roles = {member.user_id: member.role for member in await db.staff.all()}
+    roles |= {user_id: MANAGER for user_id in staffing.manager_ids}
+    roles |= {user_id: ADMIN for user_id in staffing.admin_ids}
+    return [(user_id, role, await db.users.language(user_id)) for user_id, role in roles.items()]
+
+
 async def put(db: UnitOfWork, user_id: int, role: str, by: int, now: datetime) -> None:
     await db.staff.put(user_id, role, by, now)
     await db.commit()

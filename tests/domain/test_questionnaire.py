@@ -18,16 +18,23 @@ def test_twelve_questions_ten_yes_no_then_two_ratings() -> None:
     assert all(q.kind is Kind.RATING for q in QUESTIONS[10:])
 
 
-def test_russian_texts_are_verbatim_from_the_seed() -> None:
+def test_russian_texts_are_the_seed_s_with_its_slips_corrected() -> None:
     assert question(1).text["ru"] == (
-        "Не пришлось ли вам ждать ответа на звонок более трех гудков?"
+        "Не пришлось ли Вам ждать ответа на звонок более трёх гудков?"
     )
-    assert question(10).text["ru"] == "Превысила ли сумма счета ранее согласованную с Вами?"
-    assert (
-        question(12)
-        .text["ru"]
-        .startswith("Оцените, пожалуйста, степень отзывчивости мастера консультанта")
+    assert question(10).text["ru"] == "Превысила ли сумма счёта ранее согласованную с Вами?"
+    assert question(12).text["ru"] == (
+        "Оцените, пожалуйста, степень отзывчивости мастера-консультанта на Ваши просьбы "
+        "и пожелания, а также его готовность помочь Вам."
     )
+    texts = " ".join(q.text["ru"] for q in QUESTIONS)
+    for slip in ("мастера консультанта", "а так же", " вам ", "трех", "счета", "приеме"):
+        assert slip not in texts
+    # Requests end with a full stop, questions with a question mark.
+    assert all(q.text["ru"].endswith("?") for q in QUESTIONS[:10])
+    assert all(q.text["ru"].endswith(".") for q in QUESTIONS[10:])
+    # The advisor may be a man or a woman.
+    assert question(4).label("yes", "ru") == "Да, объяснили подробно"
     assert all(q.text["en"] and q.short["ru"] and q.short["en"] for q in QUESTIONS)
 
 

@@ -384,12 +384,12 @@ async def test_staff_added_and_removed_in_the_bot(desk: App) -> None:
     await newcomer.send("/cases")
     assert "/language" in newcomer.last["text"]
     await admin.send("/staff add manager 4242")
-    assert "4242 теперь manager" in admin.last["text"]
+    assert "Новичок теперь менеджер клиентской службы" in admin.last["text"]
     await newcomer.send("/cases")
     assert "Открытых кейсов нет" in newcomer.last["text"]
     await admin.send("/staff")
-    assert "4242 · manager" in admin.last["text"]
-    await admin.click("Удалить 4242")
+    assert "Новичок · менеджер клиентской службы · добавлен в боте" in admin.last["text"]
+    await admin.click("Убрать: Новичок")
     await newcomer.send("/cases")
     assert "/language" in newcomer.last["text"]
     await admin.send("/staff remove 1")

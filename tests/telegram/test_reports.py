@@ -267,23 +267,42 @@ async def test_stats_in_telegram_with_charts(app: App) -> None:
     manager = app.member(2, "Менеджер")
     await manager.send("/stats 2026-10")
     summary = [m for m in manager.messages() if "Статистика" in m.get("text", "")][-1]["text"]
-    assert "Статистика за 2026-10-01..2026-10-31" in summary
+    assert "Статистика за 01.10–31.10.2026" in summary
     assert "Приглашено: 4 · начали: 3 · завершили: 2 (50%)" in summary
-    assert f"CSI: {(S1_SCORE + S2_SCORE) / 2 * 100:.1f} (по 2 завершённым опросам)" in summary
-    assert "Q1 Ожидание ответа на звонок: 33% (n=3)" in summary
+    csi = f"{(S1_SCORE + S2_SCORE) / 2 * 100:.1f}".replace(".", ",")  # a decimal comma
+    assert f"CSI: {csi} (по 2 завершённым опросам)" in summary
+    assert "1. Ожидание ответа на звонок: 33% (n=3)" in summary
     assert "Открыто 1 · взяты в срок 1 из 1 · решено 1" in summary
     assert "Смирнов: 44 (n=2)" in summary
     photos = [m for m in manager.messages() if "photo" in m]
-    assert len(photos) == 3
+    # One album, each chart with its caption.
+    assert len({photo["media_group_id"] for photo in photos}) == 1
+    assert [photo["caption"] for photo in photos] == [
+        "Проблемы по вопросам",
+        "CSI по неделям",
+        "Мастера-консультанты по CSI",
+    ]
     for photo in photos:
         width, height = png_size(app.telegram.files[photo["photo"][0]["file_id"]])
         assert width > 400
         assert height > 200
 
     await manager.send("/stats last week")
-    assert (
-        "Не понял период. Примеры: 30d, 2026-10 or 2026-10-01..2026-10-31" in manager.last["text"]
+    assert manager.last["text"] == (
+        "Не понял период. Примеры: 7д, 30д, 2026-10 или 01.10.2026..31.10.2026, или всё."
     )
+    await manager.send("/stats 7д")  # the Russian way of writing it is understood
+    assert manager.last["text"] == "За этот период опросов нет, поэтому и графиков нет."
+
+
+async def test_an_empty_period_has_no_charts(app: App) -> None:
+    manager = app.member(2, "Менеджер")
+    await manager.send("/stats 2026-09")
+    texts = [m.get("text") for m in manager.messages()]
+    assert texts[-1] == "За этот период опросов нет, поэтому и графиков нет."
+    assert "Статистика за 01.09–30.09.2026" in texts[-2]
+    assert not [m for m in manager.messages() if "photo" in m]
+    assert not app.telegram.calls_of("sendMediaGroup")
 
 
 async def test_reports_are_staff_only(app: App) -> None:
@@ -373,7 +392,7 @@ async def test_stats_and_export_from_the_command_line(
     monkeypatch.setenv("DATABASE_URL", app.settings.database_url)
     assert await asyncio.to_thread(main, ["stats", "--period", "2026-10"]) == 0
     out = capsys.readouterr().out
-    assert "Статистика за 2026-10-01..2026-10-31" in out
+    assert "Статистика за 01.10–31.10.2026" in out
     assert "Приглашено: 4 · начали: 3 · завершили: 2 (50%)" in out
     assert "<b>" not in out
 

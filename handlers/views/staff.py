@@ -1,0 +1,13 @@
+"""Words for staff roles (never the stored value "admin" / "manager" on a screen)."""
+
+from __future__ import annotations
+
+from aiogram.utils.i18n import gettext as _
+
+from survey.policy import ADMIN, MANAGER
+
+
+def role_name(role: str) -> str:
+    return {ADMIN: _("head of client service"), MANAGER: _("client-service manager")}.get(
+        role, role
+    )
