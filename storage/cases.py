@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import case as sql_case
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Case, CaseEvent, Customer, Delivery, Survey, Visit
@@ -20,6 +20,12 @@ class DeliveryStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
+    # A list message a newer list of the same cases in the same chat took the place of.
+    REPLACED = "replaced"
+
+
+# Copies of a case that are redrawn whenever it changes: alerts and /case cards.
+CASE_COPIES = ("alert", "card")
 
 
 _STATE_FIELDS = tuple(field.name for field in fields(CaseState))
@@ -113,9 +119,11 @@ class CaseRepository:
         case.updated_at = now
 
     async def touch(self, case: Case, now: datetime) -> None:
-        """After any change: bump the version and queue an edit of every alert card."""
+        """After any change: bump the version and queue an edit of every copy of the case
+        and of every case list."""
         self.changed(case, now)
         await self.refresh_alerts(case.id, now)
+        await self.refresh_lists(now)
 
     # --- deliveries ------------------------------------------------------------------------
 
@@ -157,13 +165,48 @@ class CaseRepository:
             )
         )
 
+    def queue_list(self, chat_id: int, scope: str, now: datetime) -> None:
+        """A /cases or /my list (`scope` says which), drawn by the outbox and redrawn
+        whenever any case changes, until a newer list of the same scope replaces it."""
+        self._session.add(
+            Delivery(
+                kind="list",
+                chat_id=chat_id,
+                text=scope,
+                status=DeliveryStatus.PENDING,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+
+    async def refresh_lists(self, now: datetime) -> None:
+        await self._session.execute(
+            update(Delivery)
+            .where(Delivery.kind == "list", Delivery.status == DeliveryStatus.SENT)
+            .values(status=DeliveryStatus.PENDING, next_attempt_at=now)
+        )
+
+    async def older_lists(self, delivery: Delivery) -> Sequence[Delivery]:
+        """The lists of the same scope sent to the same chat before this one."""
+        return (
+            await self._session.scalars(
+                select(Delivery).where(
+                    Delivery.kind == "list",
+                    Delivery.chat_id == delivery.chat_id,
+                    Delivery.text == delivery.text,
+                    Delivery.id < delivery.id,
+                    Delivery.status.in_((DeliveryStatus.PENDING, DeliveryStatus.SENT)),
+                )
+            )
+        ).all()
+
     async def refresh_alerts(self, case_id: int, now: datetime) -> None:
-        """Queue an edit of every sent card (and keep unsent ones due)."""
+        """Queue an edit of every sent copy of the case (and keep unsent ones due)."""
         await self._session.execute(
             update(Delivery)
             .where(
                 Delivery.case_id == case_id,
-                Delivery.kind == "alert",
+                Delivery.kind.in_(CASE_COPIES),
                 Delivery.status.in_((DeliveryStatus.PENDING, DeliveryStatus.SENT)),
             )
             .values(status=DeliveryStatus.PENDING, next_attempt_at=now)
@@ -176,7 +219,7 @@ class CaseRepository:
             Delivery.status == DeliveryStatus.PENDING, Delivery.next_attempt_at <= now
         )
         if case_id is not None:
-            query = query.where(Delivery.case_id == case_id)
+            query = query.where(or_(Delivery.case_id == case_id, Delivery.kind == "list"))
         return (await self._session.scalars(query.order_by(Delivery.id).limit(limit))).all()
 
     async def claim_delivery(self, delivery_id: int, now: datetime, lease: timedelta) -> bool:

@@ -155,12 +155,23 @@ def reopen(case: CaseState, now: datetime, policy: CasePolicy) -> CaseState:
 def customer_says_fixed(
     case: CaseState, fixed: bool, now: datetime, policy: CasePolicy
 ) -> CaseState:
-    """The customer's one answer to "is the problem solved?"; "no" reopens the case."""
+    """The customer's one answer to "is the problem solved?". "No" reopens the case with
+    the manager who closed it (they know it best; it shows in their /my) and gives them
+    the resolve SLA again; when it was never anyone's, it waits to be taken."""
     if case.status is not CaseStatus.RESOLVED or case.customer_confirmed is not None:
         raise AlreadyAnswered
     if fixed:
         return replace(case, customer_confirmed=True)
-    return replace(reopen(case, now, policy), customer_confirmed=False)
+    if case.assignee_id is None:
+        return replace(reopen(case, now, policy), customer_confirmed=False)
+    return replace(
+        case,
+        status=CaseStatus.TAKEN,
+        resolved_at=None,
+        customer_confirmed=False,
+        resolve_due_at=policy.hours.add(now, policy.resolve_sla),
+        resolve_reminded_at=None,
+    )
 
 
 def choose_call_window(case: CaseState, window: str, today: date) -> CaseState:

@@ -9,20 +9,30 @@ and a permanent failure for one chat never stops the others.
 from __future__ import annotations
 
 import logging
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from aiogram import Bot
 from aiogram.exceptions import (
     TelegramAPIError,
+    TelegramBadRequest,
+    TelegramForbiddenError,
     TelegramNetworkError,
     TelegramRetryAfter,
 )
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
 
-from handlers.telegram import edit_text, in_locale, own_rate_limits
-from handlers.views.alerts import alert_keyboard, alert_text
+from handlers.telegram import chat_name, edit_text, in_locale, own_rate_limits
+from handlers.views.alerts import (
+    alert_keyboard,
+    alert_text,
+    card_with_history,
+    case_list,
+    list_title,
+)
+from storage.cases import DeliveryStatus
 from storage.models import Case, Delivery
 from storage.uow import Database, UnitOfWork
 from storage.workflows import deliveries
@@ -86,7 +96,7 @@ class Outbox:
             return 1
 
     async def _send(self, bot: Bot, db: UnitOfWork, delivery: Delivery, now: datetime) -> None:
-        if delivery.kind != "alert":
+        if delivery.kind == "notice":
             markup = (
                 InlineKeyboardMarkup.model_validate(delivery.reply_markup)
                 if delivery.reply_markup
@@ -100,23 +110,61 @@ class Outbox:
             )
             delivery.message_id = message.message_id
             return
-        assert delivery.case_id is not None
-        case = await db.cases.get(delivery.case_id)
-        assert case is not None
-        await db.surveys.get(case.survey_id)  # load answers/comment fresh
-        text = alert_text(case, self.policies.dealer.zone)
-        keyboard = alert_keyboard(case)
-        if delivery.message_id is None:
-            thread_id = await self._topic_for(bot, case, delivery)
+        # A live copy (alert, card, list): drawn now, in its reader's language.
+        with in_locale(self.i18n, await self._language(db, delivery.chat_id)):
+            text, keyboard, case = await self._draw(db, delivery)
+        if delivery.message_id is not None:
+            await edit_text(bot, delivery.chat_id, delivery.message_id, text, keyboard)
+        else:
+            thread_id = delivery.thread_id
+            if delivery.kind == "alert" and case is not None:
+                thread_id = await self._topic_for(bot, case, delivery)
             message = await bot.send_message(
                 delivery.chat_id, text, reply_markup=keyboard, message_thread_id=thread_id
             )
             delivery.message_id = message.message_id
             delivery.thread_id = thread_id
-            db.cases.record(case, "alerted", now, text=str(delivery.chat_id))
-        else:
-            await edit_text(bot, delivery.chat_id, delivery.message_id, text, keyboard)
-        delivery.rendered_version = case.version
+            if delivery.kind == "alert" and case is not None:
+                db.cases.record(case, "alerted", now, text=chat_name(message.chat))
+            if delivery.kind == "list":
+                await self._replace_older_lists(bot, db, delivery)
+        if case is not None:
+            delivery.rendered_version = case.version
+
+    async def _language(self, db: UnitOfWork, chat_id: int) -> str:
+        """A person's chosen language in their private chat; a group's is the dealer's."""
+        if chat_id > 0:
+            return await db.users.language(chat_id) or self.policies.dealer.language
+        return self.policies.dealer.language
+
+    async def _draw(
+        self, db: UnitOfWork, delivery: Delivery
+    ) -> tuple[str, InlineKeyboardMarkup | None, Case | None]:
+        zone = self.policies.dealer.zone
+        if delivery.kind == "list":
+            assignee = list_assignee(delivery.text or ALL_CASES)
+            cases = await db.cases.active(assignee_id=assignee)
+            text, keyboard = case_list(cases, zone, list_title(assignee is not None))
+            return text, keyboard, None
+        assert delivery.case_id is not None
+        case = await db.cases.get(delivery.case_id)
+        assert case is not None
+        await db.surveys.get(case.survey_id)  # load answers/comment fresh
+        if delivery.kind == "card":
+            group = self.policies.staffing.managers_chat_id
+            return card_with_history(case, zone, group), alert_keyboard(case), case
+        return alert_text(case, zone), alert_keyboard(case), case
+
+    @staticmethod
+    async def _replace_older_lists(bot: Bot, db: UnitOfWork, delivery: Delivery) -> None:
+        """The newest list takes the place of the older ones of the same cases in that
+        chat: those are deleted (or, past Telegram's 48 hours, left as they are) and no
+        longer redrawn, so a chat never shows two lists that disagree."""
+        for older in await db.cases.older_lists(delivery):
+            older.status = DeliveryStatus.REPLACED
+            if older.message_id is not None:
+                with suppress(TelegramBadRequest, TelegramForbiddenError):
+                    await bot.delete_message(older.chat_id, older.message_id)
 
     async def _topic_for(self, bot: Bot, case: Case, delivery: Delivery) -> int | None:
         """In a forum group every case gets its own topic, where staff talk to the customer."""
@@ -131,3 +179,16 @@ class Outbox:
         topic = await bot.create_forum_topic(delivery.chat_id, name=name)
         case.topic_id = topic.message_thread_id
         return case.topic_id
+
+
+ALL_CASES = "all"
+
+
+def mine(user_id: int) -> str:
+    """The scope of one person's /my list."""
+    return f"mine:{user_id}"
+
+
+def list_assignee(scope: str) -> int | None:
+    kind, _sep, user_id = scope.partition(":")
+    return int(user_id) if kind == "mine" and user_id.isdigit() else None

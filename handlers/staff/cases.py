@@ -3,24 +3,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, Message, User
+from aiogram.types import CallbackQuery, InaccessibleMessage, Message, User
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
-from handlers.outbound.outbox import Outbox
+from handlers.outbound.outbox import ALL_CASES, Outbox, mine
 from handlers.telegram import in_locale
 from handlers.views.alerts import (
-    alert_keyboard,
-    card_with_history,
-    case_list,
     cause_keyboard,
     cause_label,
     fixed_question,
@@ -207,19 +202,25 @@ async def case_reopened(
 
 
 async def case_shown(
-    query: CallbackQuery, callback_data: CaseCallback, db: UnitOfWork, policies: Policies
+    query: CallbackQuery,
+    callback_data: CaseCallback,
+    bot: Bot,
+    db: UnitOfWork,
+    clock: Clock,
+    outbox: Outbox,
 ) -> None:
-    try:
-        case = await use_cases.load(db, callback_data.case_id)
-    except cases.NoSuchCase:
-        case = None
-    if case is None or query.message is None:
+    if query.message is None:
         await query.answer(_("There is no such case."), show_alert=True)
         return
-    await query.message.answer(
-        card_with_history(case, policies.dealer.zone), reply_markup=alert_keyboard(case)
-    )
+    try:
+        case = await use_cases.show_card(
+            db, callback_data.case_id, query.message.chat.id, clock(), _thread(query.message)
+        )
+    except cases.NoSuchCase:
+        await query.answer(_("There is no such case."), show_alert=True)
+        return
     await query.answer()
+    await outbox.deliver(bot, case.id)
 
 
 async def cancel_closing(message: Message, state: FSMContext) -> None:
@@ -230,41 +231,45 @@ async def cancel_closing(message: Message, state: FSMContext) -> None:
 # --- commands ------------------------------------------------------------------------------
 
 
-async def cmd_cases(message: Message, db: UnitOfWork, policies: Policies) -> None:
-    await _send_case_list(message, await db.cases.active(), policies, _("Open cases"))
+def _thread(message: Message | InaccessibleMessage) -> int | None:
+    """Inside a forum topic, the answer stays in that topic."""
+    return message.message_thread_id if isinstance(message, Message) else None
 
 
-async def cmd_my(message: Message, db: UnitOfWork, policies: Policies) -> None:
-    assert message.from_user is not None
-    mine = await db.cases.active(assignee_id=message.from_user.id)
-    await _send_case_list(message, mine, policies, _("My cases"))
-
-
-async def _send_case_list(
-    message: Message, items: Sequence[Case], policies: Policies, title: str
+async def cmd_cases(
+    message: Message, bot: Bot, db: UnitOfWork, clock: Clock, outbox: Outbox
 ) -> None:
-    if not items:
-        await message.answer(_("No open cases. 🎉"))
-        return
-    text, keyboard = case_list(items, policies.dealer.zone, title)
-    await message.answer(text, reply_markup=keyboard)
+    """The open cases, as a list that stays true (redrawn on every change)."""
+    await use_cases.show_list(db, message.chat.id, ALL_CASES, clock())
+    await outbox.deliver(bot)
+
+
+async def cmd_my(message: Message, bot: Bot, db: UnitOfWork, clock: Clock, outbox: Outbox) -> None:
+    assert message.from_user is not None
+    await use_cases.show_list(db, message.chat.id, mine(message.from_user.id), clock())
+    await outbox.deliver(bot)
 
 
 async def cmd_case(
-    message: Message, command: CommandObject, db: UnitOfWork, policies: Policies
+    message: Message,
+    command: CommandObject,
+    bot: Bot,
+    db: UnitOfWork,
+    clock: Clock,
+    outbox: Outbox,
 ) -> None:
     number = (command.args or "").strip().lstrip("#")
     if not number.isdigit():
         await message.answer(_("Send the case number, for example: /case 12"))
         return
     try:
-        case = await use_cases.load(db, int(number))
+        case = await use_cases.show_card(
+            db, int(number), message.chat.id, clock(), _thread(message)
+        )
     except cases.NoSuchCase:
         await message.answer(fill(_("There is no case #{number}."), number=number))
         return
-    await message.answer(
-        card_with_history(case, policies.dealer.zone), reply_markup=alert_keyboard(case)
-    )
+    await outbox.deliver(bot, case.id)
 
 
 def create_router() -> Router:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
@@ -15,7 +17,7 @@ from handlers.views.dates import format_date
 from handlers.views.text import bold, fill, quote
 from storage.models import Case, CaseEvent
 from survey.cases import ACTIVE, CAUSES, CaseStatus
-from survey.questionnaire import question
+from survey.questionnaire import QUESTION_COUNT, Kind, question
 
 # Telegram's limit is 4096 characters of text; HTML tags do not count, so this is safe.
 MESSAGE_LIMIT = 4000
@@ -74,18 +76,29 @@ def status_line(case: Case, zone: ZoneInfo) -> str:
     return "🆕 " + _("New, nobody has taken it yet")
 
 
+def _locale() -> str:
+    i18n = I18n.get_current(no_error=True)
+    return i18n.current_locale if i18n is not None else "ru"
+
+
+def answer_words(number: int, value: str) -> str:
+    """One answer as staff read it: the question's short title and the button's words."""
+    q = question(number)
+    locale = _locale()
+    answer = q.label(value, locale)
+    if q.kind is Kind.RATING:
+        answer = fill(_("{rating} of 5"), rating=answer)
+    return f"{q.short.get(locale, q.short['ru'])}: {answer}"
+
+
 def problem_lines(case: Case) -> list[str]:
     lines = []
     for problem in case.problems:
         number = problem.get("question")
         if number is None:
             continue
-        q = question(int(number))
-        answer = q.label(str(problem["value"]), "ru")
-        if q.kind.value == "rating":
-            answer = fill(_("{rating} of 5"), rating=answer)
         marker = "‼️" if problem.get("severity") == "high" else "•"
-        lines.append(f"{marker} Q{number} {q.short['ru']}: {quote(answer)}")
+        lines.append(f"{marker} {quote(answer_words(int(number), str(problem['value'])))}")
     return lines
 
 
@@ -173,7 +186,7 @@ def resolve_reminder(case: Case, zone: ZoneInfo) -> str:
     )
 
 
-EVENT_NAMES = {
+EVENT_ICONS = {
     "created": "🆕",
     "updated": "✏️",
     "alerted": "📨",
@@ -190,13 +203,75 @@ EVENT_NAMES = {
 }
 
 
-def history(events: Sequence[CaseEvent], zone: ZoneInfo) -> str:
+def _event_words() -> dict[str, str]:
+    return {
+        "created": _("case opened"),
+        "updated": _("answers changed"),
+        "alerted": _("alert sent to"),
+        "taken": _("taken"),
+        "note": _("resolution note"),
+        "resolved": _("closed, cause"),
+        "reopened": _("reopened"),
+        "reminder_sent": _("reminder"),
+        "relay_out": _("to the customer"),
+        "relay_in": _("from the customer"),
+        "customer_fixed": _("the customer confirmed it is solved"),
+        "customer_not_fixed": _("the customer says it is not solved"),
+        "call_window": _("call the customer"),
+    }
+
+
+_ANSWER = re.compile(r"^Q(\d+)=(\w+)$")
+
+
+def _problems_words(summary: str) -> str:
+    """A stored summary ("Q7=yes, contact") in words."""
+    words = []
+    for part in summary.split(", "):
+        match = _ANSWER.match(part)
+        if match and 1 <= int(match.group(1)) <= QUESTION_COUNT:
+            words.append(answer_words(int(match.group(1)), match.group(2)))
+        elif part == "contact":
+            words.append(_("asks to be called"))
+        else:
+            words.append(part)
+    return "; ".join(words)
+
+
+def _event_detail(event: CaseEvent, group_id: int | None) -> str:
+    text = event.text or ""
+    match event.kind:
+        case "created" | "updated":
+            return _problems_words(text)
+        case "alerted" if text.lstrip("-").isdigit():
+            # Older rows kept the chat's id; the group has a name in every language.
+            return _("the managers' group") if int(text) == group_id else text
+        case "resolved":
+            return cause_label(text)
+        case "reopened":
+            return _("by the customer") if text == "customer" else ""
+        case "reminder_sent":
+            return {
+                "take SLA": _("nobody took it in time"),
+                "resolve SLA": _("not resolved in time"),
+            }.get(text, text)
+        case "call_window":
+            return window_label(text, None)
+    return text[:200]
+
+
+def history(events: Sequence[CaseEvent], zone: ZoneInfo, group_id: int | None = None) -> str:
+    words = _event_words()
     lines = []
     for event in events[-25:]:
-        who = f" {quote(event.actor_name)}" if event.actor_name else ""
-        text = f": {quote(event.text[:200])}" if event.text else ""
-        icon = EVENT_NAMES.get(event.kind, "•")
-        lines.append(f"{icon} {_when(event.created_at, zone)} {event.kind}{who}{text}")
+        line = f"{EVENT_ICONS.get(event.kind, '•')} {_when(event.created_at, zone)} "
+        line += quote(words.get(event.kind, event.kind))
+        if event.actor_name:
+            line += f" ({quote(event.actor_name)})"
+        detail = _event_detail(event, group_id)
+        if detail:
+            line += f": {quote(detail)}"
+        lines.append(line)
     return "\n".join(lines)
 
 
@@ -207,24 +282,38 @@ def case_list_line(case: Case, zone: ZoneInfo) -> str:
         if case.assignee_name and case.status == CaseStatus.TAKEN
         else _("new")
     )
+    if case.customer_confirmed is False:
+        state = "↩️ " + _("reopened by the customer") + ", " + state
     customer = quote(case.survey.visit.customer.name)
     return f"{icon} #{case.id} {customer} · {_when(case.created_at, zone)} · {quote(state)}"
 
 
-def card_with_history(case: Case, zone: ZoneInfo) -> str:
+def card_with_history(case: Case, zone: ZoneInfo, group_id: int | None = None) -> str:
     """The card and as much of its history as fits a message, newest events kept (cut by
     whole events: cutting the HTML itself could split a tag or an entity)."""
     events = list(case.events)
     while True:
-        text = alert_text(case, zone) + "\n\n" + bold(_("History")) + "\n" + history(events, zone)
+        text = (
+            alert_text(case, zone)
+            + "\n\n"
+            + bold(_("History"))
+            + "\n"
+            + history(events, zone, group_id)
+        )
         if len(text) <= MESSAGE_LIMIT or not events:
             return text
         events = events[1:]
 
 
+def list_title(mine: bool) -> str:
+    return _("My cases") if mine else _("Open cases")
+
+
 def case_list(
     cases: Sequence[Case], zone: ZoneInfo, title: str
-) -> tuple[str, InlineKeyboardMarkup]:
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    if not cases:
+        return _("No open cases. 🎉"), None
     builder = InlineKeyboardBuilder()
     lines = [f"<b>{title}: {len(cases)}</b>", ""]
     for case in cases:

@@ -34,6 +34,22 @@ async def load_for_customer(db: UnitOfWork, case_id: int, user_id: int) -> Case:
     return case
 
 
+async def show_card(
+    db: UnitOfWork, case_id: int, chat_id: int, now: datetime, thread_id: int | None = None
+) -> Case:
+    """A copy of the case's card (with its history) for this chat, kept true from now on."""
+    case = await load(db, case_id)
+    db.cases.queue(case, chat_id, now, kind="card", thread_id=thread_id)
+    await db.commit()
+    return case
+
+
+async def show_list(db: UnitOfWork, chat_id: int, scope: str, now: datetime) -> None:
+    """A list of open cases for this chat, kept true from now on."""
+    db.cases.queue_list(chat_id, scope, now)
+    await db.commit()
+
+
 async def take(
     db: UnitOfWork, case_id: int, actor_id: int, actor: str, now: datetime, policies: Policies
 ) -> Case:

@@ -48,6 +48,7 @@ async def escalate(
         db.cases.record(case, "created", now, text=cases.summary(problems))
         for chat_id in await alert_chats(db, policies.staffing):
             db.cases.queue(case, chat_id, now, kind="alert")
+        await db.cases.refresh_lists(now)  # the open lists show the new case
         return case
     snapshot = cases.snapshot(problems)
     if snapshot != case.problems or details_changed:

@@ -79,7 +79,10 @@ def test_the_customer_answers_once_and_not_fixed_reopens() -> None:
     with pytest.raises(cases.AlreadyAnswered):
         cases.customer_says_fixed(fixed, False, NOON, POLICY)
     not_fixed = cases.customer_says_fixed(done, False, NOON, POLICY)
-    assert (not_fixed.status, not_fixed.customer_confirmed) == (CaseStatus.OPEN, False)
+    # Back with the manager who closed it, who has the resolve SLA again.
+    assert (not_fixed.status, not_fixed.customer_confirmed) == (CaseStatus.TAKEN, False)
+    assert (not_fixed.assignee_id, not_fixed.resolved_at) == (2, None)
+    assert not_fixed.resolve_due_at == POLICY.hours.add(NOON, POLICY.resolve_sla)
 
 
 def test_call_windows_are_days_in_the_dealership_calendar() -> None:

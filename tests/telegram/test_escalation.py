@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from storage.models import Case, CaseEvent, Delivery
+from survey.questionnaire import question as question_of
 from tests.conftest import CUSTOMER_ID, App
 from tests.fakes import Failure
 
@@ -103,7 +104,9 @@ async def test_each_default_trigger_opens_exactly_one_case_at_once(
         assert "Иван Петров, +79123456789" in alert["text"]
         assert "Kia Rio, А123ВС77, заказ-наряд ZN-0001 от 18.10.2026" in alert["text"]
         assert "Мастер-консультант: Сергей Смирнов" in alert["text"]
-        assert f"Q{question} " in alert["text"]
+        # The question by its title and the answer in the button's words, no "Q7".
+        assert f"{question_of(question).short['ru']}: " in alert["text"]
+        assert f"Q{question}" not in alert["text"]
         assert f"Кейс №{case.id}" in alert["text"]
         assert ("высокая важность" in alert["text"]) == (severity == "high")
         assert "Взять в работу" in str(alert["reply_markup"])
@@ -143,9 +146,9 @@ async def test_later_triggers_and_the_comment_update_the_same_alert(desk: App) -
     [case] = await cases(desk)
     [alert] = alerts(desk, GROUP)  # still one message, edited in place
     assert alert["message_id"] == first["message_id"]
-    assert "Q7 " in alert["text"]
-    assert "Q10 " in alert["text"]
-    assert "Q12 " in alert["text"]
+    assert "‼️ Повторный ремонт: Да, повторный ремонт" in alert["text"]
+    assert "‼️ Счёт выше согласованного: Да, превысила" in alert["text"]
+    assert "‼️ Отзывчивость мастера-консультанта: 1 из 5" in alert["text"]
     assert "Счёт вырос на 5000 без согласования" in alert["text"]
     assert "Клиент не хочет, чтобы ему звонили." in alert["text"]
     assert len(desk.telegram.calls_of("editMessageText")) > 0
@@ -225,17 +228,23 @@ async def test_not_fixed_reopens_the_case_and_alerts_again(desk: App) -> None:
     await customer.click("Нет, не решена")
     assert "снова открыли обращение" in customer.last["text"]
     [case] = await cases(desk)
-    assert case.status == "open"
+    # Back with Anna, who closed it: in her /my, with the resolve SLA running again.
+    assert (case.status, case.assignee_id) == ("taken", ANNA)
     assert case.customer_confirmed is False
     for chat in (GROUP, ANNA, BORIS):
         assert (
             "проблема не решена: кейс №1 снова открыт"
             in desk.telegram.bot_messages(chat)[-1]["text"]
         )
-    assert "Взять в работу" in str(alerts(desk, GROUP)[0]["reply_markup"])
+    assert "Закрыть" in str(alerts(desk, GROUP)[0]["reply_markup"])
+    await anna.send("/my")
+    assert "Мои кейсы: 1" in anna.last["text"]
+    assert "клиент открыл снова" in anna.last["text"]
+    await anna.send("/cases")
+    assert "Открытые кейсы: 1" in anna.last["text"]
     # Asked once: the answer buttons are gone and a forged second answer changes nothing.
     await customer.press("fixed:1:1", customer.last)
-    assert (await cases(desk))[0].status == "open"
+    assert (await cases(desk))[0].status == "taken"
 
 
 async def test_a_non_staff_member_of_the_group_cannot_act(desk: App) -> None:
@@ -253,22 +262,45 @@ async def test_a_non_staff_member_of_the_group_cannot_act(desk: App) -> None:
 
 
 async def test_manager_commands(desk: App) -> None:
+    anna = desk.member(ANNA, "Анна")
+    await anna.send("/start")  # Telegram names a private chat once its person wrote
     customer = await answer(desk, {8: "Нет, с опозданием", 10: "Да, превысила"})
     await finish(customer)
-    anna = desk.member(ANNA, "Анна")
     await anna.send("/cases")
-    assert "Открытые кейсы: 1" in anna.last["text"]
-    assert "🔴 #1 Иван Петров" in anna.last["text"]
+    listing = anna.last
+    assert "Открытые кейсы: 1" in listing["text"]
+    assert "🔴 #1 Иван Петров" in listing["text"]
+    assert "новый" in listing["text"]
     await anna.click("#1")
-    assert "История" in anna.last["text"]
-    assert "created" in anna.last["text"]
+    card = anna.last
+    assert "История" in card["text"]
+    # The history speaks Russian: words, chat names, no ids or stored codes.
+    assert "кейс открыт: Автомобиль готов вовремя: Нет, с опозданием" in card["text"]
+    assert "оповещение отправлено: Клиентская служба" in card["text"]
+    assert "оповещение отправлено: Анна" in card["text"]
+    for raw in ("created", "alerted", "Q8=", str(GROUP)):
+        assert raw not in card["text"]
     await anna.send("/my")
     assert "Открытых кейсов нет" in anna.last["text"]
-    await anna.click("Взять в работу")
+    await anna.click("Взять в работу", card)
+    # Every copy says so at once: the card pressed, the list, the alerts.
+    card = desk.telegram.chats[ANNA].messages[card["message_id"]]
+    assert "В работе с 20.10 12:00: Анна" in card["text"]
+    assert "Анна" in card["text"]
+    assert "Взять в работу" not in str(card["reply_markup"])
+    assert "взят в работу (Анна)" in card["text"]
+    listing = desk.telegram.chats[ANNA].messages[listing["message_id"]]
+    assert "в работе: Анна" in listing["text"]
+    assert "Взять в работу" not in str(alerts(desk, GROUP)[0]["reply_markup"])
+    # The /my sent before the take was empty; it shows the case now.
+    my = [m for m in anna.messages() if "Мои кейсы" in m.get("text", "")]
+    assert len(my) == 1
+    assert "#1 Иван Петров" in my[0]["text"]
+    # A newer list takes the place of the older one in the chat: never two that disagree.
     await anna.send("/my")
-    assert "Мои кейсы: 1" in anna.last["text"]
+    assert len([m for m in anna.messages() if "Мои кейсы" in m.get("text", "")]) == 1
     await anna.send("/case 1")
-    assert "taken" in anna.last["text"]
+    assert "взят в работу (Анна)" in anna.last["text"]
     await anna.send("/case abc")
     assert "например: /case 12" in anna.last["text"]
     await anna.send("/case 99")
@@ -357,7 +389,7 @@ async def test_a_manager_who_blocked_the_bot_does_not_stop_the_others(desk: App)
     desk.clock.advance(seconds=31)
     assert await desk.outbox.deliver(desk.bot) == 1
     [alert] = alerts(desk, BORIS)
-    assert "Q7 " in alert["text"]
+    assert "Повторный ремонт: Да, повторный ремонт" in alert["text"]
     await customer.click(GOOD[8])
     assert len(alerts(desk, BORIS)) == 1
 
