@@ -12,7 +12,7 @@ from pathlib import Path
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
 
-from bot.commands import CommandError, outreach, reports
+from bot.commands import CommandError, in_language, outreach, reports
 from bot.commands import run as running
 from bot.logs import configure as configure_logging
 from bot.settings import Settings
@@ -26,7 +26,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(logging.INFO if args.command == "run" else logging.WARNING)
     try:
         settings = Settings()
-        return int(asyncio.run(args.handler(settings, args)))
+        # What the commands print is for the head of client service: in DEFAULT_LANGUAGE.
+        with in_language(settings.default_language):
+            return int(asyncio.run(args.handler(settings, args)))
     except ValidationError as error:
         problems = "; ".join(_problem(e["loc"], e["msg"]) for e in error.errors())
         print(f"followup-bot: bad configuration: {problems}", file=sys.stderr)

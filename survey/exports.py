@@ -1,88 +1,101 @@
 """Files for people: the call list for the call centre, and the survey export (answers,
-summary, advisors, trend, segments) as XLSX or CSV. Fed plain rows, never a session; rows
-are streamed into a write-only workbook, so memory stays flat however long the period."""
+summary, advisors, trend, segments) as XLSX or CSV, in the reader's language.
+
+An analyst opens the XLSX and uses it as it is: real dates and times in the dealership's
+time zone (named in the header), numbers as numbers, each answer in the button's words
+with a problem flag, a bold frozen header with a filter, sensible widths, and a summary
+sheet that prints on one page. The CSV has the same columns for Russian Excel (UTF-8 with
+a BOM, ";" between cells, decimal commas). Fed plain rows, never a session; rows are
+streamed into a write-only workbook, so memory stays flat however long the period.
+
+Texts live here as {language: text} like the questionnaire's, so the domain stays free of
+the Telegram side's catalogues.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterable, Callable, Iterable, Mapping, Sequence
 from typing import IO, Any
+from zoneinfo import ZoneInfo
 
 from survey.metrics import SEGMENT_NAMES, STRATEGIES, Segment
-from survey.questionnaire import QUESTION_COUNT, decode_answers, question
+from survey.questionnaire import QUESTION_COUNT, Kind, decode_answers, question
 from survey.report import Report
+from survey.sheets import (
+    DATE,
+    DECIMAL,
+    LONG_TEXT,
+    MOMENT,
+    NUMBER,
+    PERCENT,
+    TEXT,
+    Column,
+    CsvWriter,
+    Sheet,
+    formula_like,
+    saved,
+    workbook,
+)
 
-# A cell that starts with one of these is a formula to a spreadsheet (or becomes one when
-# edited). Every cell this program writes goes through `_Sheet` or `_CsvWriter`, so text a
-# customer, an import or staff typed is always written as text.
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def formula_like(value: object) -> bool:
-    return isinstance(value, str) and value.startswith(FORMULA_TRIGGERS)
-
-
-class _CsvWriter:
-    """csv.writer whose formula-like cells get a leading apostrophe (shown as text)."""
-
-    def __init__(self, out: IO[str]) -> None:
-        self._writer = csv.writer(out)
-
-    def writerow(self, values: Iterable[object]) -> None:
-        self._writer.writerow([f"'{v}" if formula_like(v) else v for v in values])
+Localized = dict[str, str]
 
 
-class _Sheet:
-    """A write-only worksheet whose formula-like cells are written as string cells."""
-
-    def __init__(self, book: Any, title: str) -> None:
-        self._sheet = book.create_sheet(title)
-
-    def append(self, values: Iterable[object]) -> None:
-        from openpyxl.cell import WriteOnlyCell
-
-        row: list[object] = []
-        for value in values:
-            if formula_like(value):
-                cell = WriteOnlyCell(self._sheet, value=value)
-                cell.data_type = "s"  # openpyxl would store "=..." as a formula
-                value = cell
-            row.append(value)
-        self._sheet.append(row)
+def _say(texts: Localized, locale: str) -> str:
+    return texts.get(locale, texts["ru"])
 
 
-COLUMNS = ("name", "phone", "car", "order_no", "visit_date", "reason")
-REASONS_RU = {
-    "no_telegram": "нет Telegram",
-    "blocked": "заблокировал бота",
-    "expired": "не ответил на опрос",
-    "uncertain": "не знаем, дошло ли приглашение",
+# --- the call list ---------------------------------------------------------------------------
+
+_CALL_COLUMNS: tuple[tuple[str, Localized, str], ...] = (
+    ("name", {"ru": "Клиент", "en": "Customer"}, TEXT),
+    ("phone", {"ru": "Телефон", "en": "Phone"}, TEXT),
+    ("car", {"ru": "Автомобиль", "en": "Car"}, TEXT),
+    ("order_no", {"ru": "Заказ-наряд", "en": "Work order"}, TEXT),
+    ("visit_date", {"ru": "Дата визита", "en": "Visit date"}, DATE),
+    ("reason", {"ru": "Почему звоним", "en": "Why we call"}, TEXT),
+)
+CALL_REASONS: dict[str, Localized] = {
+    "no_telegram": {"ru": "нет Telegram", "en": "no Telegram"},
+    "blocked": {"ru": "заблокировал бота", "en": "blocked the bot"},
+    "expired": {"ru": "не ответил на опрос", "en": "did not answer the survey"},
+    "uncertain": {
+        "ru": "не знаем, дошло ли приглашение",
+        "en": "the invitation may not have arrived",
+    },
 }
 
 
-def _row(entry: dict[str, Any]) -> list[str]:
+def _call_columns(locale: str) -> list[Column]:
+    return [Column(_say(title, locale), kind) for _key, title, kind in _CALL_COLUMNS]
+
+
+def _call_row(entry: Mapping[str, Any], locale: str) -> list[object]:
     values = dict(entry)
-    values["visit_date"] = entry["visit_date"].isoformat()
-    values["reason"] = REASONS_RU.get(entry["reason"], entry["reason"])
-    return [str(values[column]) for column in COLUMNS]
+    reason = CALL_REASONS.get(entry["reason"])
+    values["reason"] = _say(reason, locale) if reason else entry["reason"]
+    return [values[key] for key, _title, _kind in _CALL_COLUMNS]
 
 
-def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
-    """A CSV file for people: every CSV this program writes goes through here."""
+def as_csv(rows: list[dict[str, Any]], locale: str = "ru") -> bytes:
     buffer = io.StringIO()
-    writer = _CsvWriter(buffer)
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow(row)
-    # A BOM so that Excel opens the Cyrillic correctly.
-    return buffer.getvalue().encode("utf-8-sig")
+    writer = CsvWriter(buffer, _call_columns(locale), locale)
+    for entry in rows:
+        writer.writerow(_call_row(entry, locale))
+    return buffer.getvalue().encode("utf-8-sig")  # a BOM: Excel then reads the Cyrillic
 
 
-def as_csv(rows: list[dict[str, Any]]) -> bytes:
-    return csv_bytes(COLUMNS, (_row(entry) for entry in rows))
+def as_xlsx(rows: list[dict[str, Any]], locale: str = "ru") -> bytes:
+    book = workbook()
+    sheet = Sheet(book, _say({"ru": "Обзвон", "en": "Call list"}, locale), _call_columns(locale))
+    for entry in rows:
+        sheet.append(_call_row(entry, locale))
+    sheet.with_filter()
+    return saved(book)
 
 
+# Invitation links for an SMS or mailing tool: machine column names, as such tools expect.
 LINK_COLUMNS = (
     "order_no",
     "visit_date",
@@ -95,60 +108,120 @@ LINK_COLUMNS = (
 )
 
 
-def as_xlsx(rows: list[dict[str, Any]]) -> bytes:
-    from openpyxl import Workbook  # imported here: it pulls in numpy, ~30 MB held for good
-
-    book = Workbook(write_only=True)
-    sheet = _Sheet(book, "call list")
-    sheet.append(list(COLUMNS))
-    for entry in rows:
-        sheet.append(_row(entry))
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
+    """A plain CSV (comma, UTF-8 with BOM) for tools, formula-like cells neutralised."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([f"'{v}" if formula_like(v) else v for v in row])
+    return buffer.getvalue().encode("utf-8-sig")
 
 
-# --- the survey export ----------------------------------------------------------------------
+# --- the survey export -----------------------------------------------------------------------
 
-VALUE_WORDS = {"yes": "да", "no": "нет", "unsure": "не помню"}
-ANSWER_HEADER = [
-    "order_no",
-    "visit_date",
-    "advisor",
-    "car",
-    "status",
-    "completed_at",
-    "csi",
-    *[f"Q{n} {question(n).short['ru']}" for n in range(1, QUESTION_COUNT + 1)],
-    "comment",
-    "wants_contact",
-]
+STATUS_WORDS: dict[str, Localized] = {
+    "invited": {"ru": "приглашён", "en": "invited"},
+    "in_progress": {"ru": "начат, не закончен", "en": "started, not finished"},
+    "completed": {"ru": "завершён", "en": "completed"},
+    "declined": {"ru": "отказался", "en": "declined"},
+    "expired": {"ru": "истёк срок", "en": "expired"},
+}
+YES_NO: dict[bool, Localized] = {True: {"ru": "да", "en": "yes"}, False: {"ru": "нет", "en": "no"}}
+SHEETS: dict[str, Localized] = {
+    "answers": {"ru": "Ответы", "en": "Answers"},
+    "summary": {"ru": "Сводка", "en": "Summary"},
+    "advisors": {"ru": "Мастера-консультанты", "en": "Service advisors"},
+    "trend": {"ru": "Динамика", "en": "Trend"},
+    "segments": {"ru": "Сегменты", "en": "Segments"},
+}
 
 
-def answer_row(row: tuple[Any, ...]) -> list[Any]:
-    order_no, visit_date, advisor, car, status, completed_at, score, codes, comment, wants = row
-    given = decode_answers(codes)
-    answers = [given.get(n) for n in range(1, QUESTION_COUNT + 1)]
+def _t(ru: str, en: str) -> Localized:
+    return {"ru": ru, "en": en}
+
+
+def _speaker(locale: str) -> Callable[[str, str], str]:
+    def say(ru: str, en: str) -> str:
+        return _say(_t(ru, en), locale)
+
+    return say
+
+
+def question_title(number: int, locale: str) -> str:
+    return f"{number}. {_say(question(number).short, locale)}"
+
+
+def answer_columns(locale: str, zone: ZoneInfo) -> list[Column]:
+    say = _speaker(locale)
     return [
-        order_no,
-        visit_date.isoformat(),
-        advisor,
-        car,
-        status,
-        completed_at.strftime("%Y-%m-%d %H:%M") if completed_at else "",
-        round(score * 100, 1) if score is not None and status == "completed" else "",
-        *[VALUE_WORDS.get(value, value) if value else "" for value in answers],
-        comment or "",
-        {True: "да", False: "нет"}.get(wants, ""),
+        Column(say("Заказ-наряд", "Work order"), TEXT, 14),
+        Column(say("Дата визита", "Visit date"), DATE),
+        Column(say("Мастер-консультант", "Service advisor")),
+        Column(say("Автомобиль", "Car")),
+        Column(say("Статус", "Status"), TEXT, 18),
+        Column(say(f"Завершён ({zone.key})", f"Completed ({zone.key})"), MOMENT, 20),
+        Column("CSI", DECIMAL, 8),
+        Column(say("Есть проблема", "Has a problem"), TEXT, 10),
+        Column(say("Проблемных ответов", "Problem answers"), NUMBER, 12),
+        Column(say("Вопросы с проблемой", "Questions with a problem"), TEXT, 14),
+        *[
+            Column(
+                question_title(n, locale),
+                NUMBER if question(n).kind is Kind.RATING else TEXT,
+                14 if question(n).kind is Kind.RATING else 22,
+            )
+            for n in range(1, QUESTION_COUNT + 1)
+        ],
+        Column(say("Комментарий", "Comment"), LONG_TEXT),
+        Column(say("Просит связаться", "Asks to be called"), TEXT, 12),
     ]
 
 
-async def write_answers_csv(rows: AsyncIterable[tuple[Any, ...]], out: IO[str]) -> int:
-    writer = _CsvWriter(out)
-    writer.writerow(ANSWER_HEADER)
+def answer_row(row: tuple[Any, ...], locale: str, zone: ZoneInfo) -> list[Any]:
+    order_no, visit_date, advisor, car, status, completed_at, score, codes, comment, wants = row
+    given = decode_answers(codes)
+    answers: list[Any] = []
+    problems: list[int] = []
+    for number in range(1, QUESTION_COUNT + 1):
+        value = given.get(number)
+        q = question(number)
+        if value is None:
+            answers.append(None)
+            continue
+        if q.is_problem(value):
+            problems.append(number)
+        answers.append(int(value) if q.kind is Kind.RATING else q.label(value, locale))
+    completed = status == "completed"
+    status_words = STATUS_WORDS.get(status)
+    return [
+        order_no,
+        visit_date,
+        advisor,
+        car,
+        _say(status_words, locale) if status_words else status,
+        completed_at.astimezone(zone).replace(tzinfo=None) if completed_at else None,
+        round(score * 100, 1) if score is not None and completed else None,
+        _say(YES_NO[bool(problems)], locale),
+        len(problems),
+        ", ".join(str(n) for n in problems),
+        *answers,
+        comment or "",
+        _say(YES_NO[wants], locale) if wants is not None else "",
+    ]
+
+
+async def write_answers_csv(
+    rows: AsyncIterable[tuple[Any, ...]],
+    out: IO[str],
+    locale: str = "ru",
+    zone: ZoneInfo | None = None,
+) -> int:
+    zone = zone or ZoneInfo("Europe/Moscow")
+    writer = CsvWriter(out, answer_columns(locale, zone), locale)
     count = 0
     async for row in rows:
-        writer.writerow(answer_row(row))
+        writer.writerow(answer_row(row, locale, zone))
         count += 1
     return count
 
@@ -158,106 +231,159 @@ async def write_xlsx(
     report: Report,
     segments: Mapping[Segment, int],
     out: IO[bytes],
+    *,
+    locale: str = "ru",
+    zone: ZoneInfo | None = None,
+    period_title: str = "",
 ) -> int:
-    from openpyxl import Workbook  # on first use: it pulls in numpy
-
-    book = Workbook(write_only=True)
-    answers = _Sheet(book, "answers")
-    answers.append(ANSWER_HEADER)
+    zone = zone or ZoneInfo("Europe/Moscow")
+    book = workbook()
+    _summary_sheet(book, report, locale, period_title)
+    answers = Sheet(book, _say(SHEETS["answers"], locale), answer_columns(locale, zone))
     count = 0
     async for row in rows:
-        answers.append(answer_row(row))
+        answers.append(answer_row(row, locale, zone))
         count += 1
-    _summary_sheet(book, report)
-    _advisor_sheet(book, report)
-    _trend_sheet(book, report)
-    sheet = _Sheet(book, "segments")
-    sheet.append(["segment", "customers", "strategy"])
+    answers.with_filter()
+    _advisor_sheet(book, report, locale)
+    _trend_sheet(book, report, locale)
+    sheet = Sheet(
+        book,
+        _say(SHEETS["segments"], locale),
+        [
+            Column(_say(_t("Сегмент", "Segment"), locale), TEXT, 24),
+            Column(_say(_t("Клиентов", "Customers"), locale), NUMBER),
+            Column(_say(_t("Что делать", "What to do"), locale), LONG_TEXT, 70),
+        ],
+    )
     for segment, customers in segments.items():
-        sheet.append([SEGMENT_NAMES[segment]["ru"], customers, STRATEGIES[segment]["ru"]])
+        sheet.append(
+            [_say(SEGMENT_NAMES[segment], locale), customers, _say(STRATEGIES[segment], locale)]
+        )
     book.save(out)
     return count
 
 
-def _percent(value: float | None) -> float | str:
-    return "" if value is None else round(value * 100, 1)
+def _percent(value: float | None) -> float | None:
+    return None if value is None else round(value * 100, 1)
 
 
-def _summary_sheet(book: Any, report: Report) -> None:
-    sheet = _Sheet(book, "summary")
-    funnel, cases = report.funnel, report.escalations
-    for name, value in (
-        ("period", report.period.label()),
-        ("invited", funnel.invited),
-        ("started", funnel.started),
-        ("completed", funnel.completed),
-        ("response rate, %", _percent(funnel.response_rate)),
-        ("CSI", "" if report.csi is None else round(report.csi, 1)),
-        ("median hours from invitation to completion", _hours(report.median_completion_seconds)),
-        ("cases opened", cases.opened),
-        ("cases taken within SLA", cases.taken_within_sla),
-        ("cases resolved", cases.resolved),
-        ("median hours to take a case", _hours(cases.median_take_seconds)),
-        ("median hours to resolve a case", _hours(cases.median_resolve_seconds)),
-    ):
-        sheet.append([name, value])
-    sheet.append([])
-    sheet.append(
+def _hours(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds / 3600, 1)
+
+
+def _summary_sheet(book: Any, report: Report, locale: str, period_title: str) -> None:
+    """The page a head of service prints: the period's figures, then each question."""
+    say = _speaker(locale)
+    sheet = Sheet(
+        book,
+        _say(SHEETS["summary"], locale),
         [
-            "question",
-            "answered",
-            "problem answers",
-            "problem share, %",
-            "don't remember",
-            "mean rating",
-        ]
+            Column(say("Показатель", "Figure"), TEXT, 46),
+            Column(say("Значение", "Value"), DECIMAL, 14),
+        ],
+        printable=True,
     )
+    funnel, cases = report.funnel, report.escalations
+    rows: list[tuple[str, object, str]] = [
+        (say("Период", "Period"), period_title or report.period.label(), TEXT),
+        (say("Приглашено", "Invited"), funnel.invited, NUMBER),
+        (say("Начали опрос", "Started"), funnel.started, NUMBER),
+        (say("Завершили опрос", "Completed"), funnel.completed, NUMBER),
+        (say("Доля ответивших, %", "Response rate, %"), _percent(funnel.response_rate), PERCENT),
+        ("CSI", None if report.csi is None else round(report.csi, 1), DECIMAL),
+        (
+            say("Медиана от приглашения до ответов, ч", "Median invitation to answers, h"),
+            _hours(report.median_completion_seconds),
+            DECIMAL,
+        ),
+        (say("Кейсов открыто", "Cases opened"), cases.opened, NUMBER),
+        (say("Взято в срок", "Taken within SLA"), cases.taken_within_sla, NUMBER),
+        (say("Кейсов решено", "Cases resolved"), cases.resolved, NUMBER),
+        (
+            say("Медиана до взятия, ч", "Median time to take, h"),
+            _hours(cases.median_take_seconds),
+            DECIMAL,
+        ),
+        (
+            say("Медиана до решения, ч", "Median time to resolve, h"),
+            _hours(cases.median_resolve_seconds),
+            DECIMAL,
+        ),
+    ]
+    for name, value, kind in rows:
+        sheet.append([name, value], [TEXT, kind])
+    sheet.append([])
+    sheet.title_row(say("По вопросам", "By question"))
+    headers = [
+        say("Вопрос", "Question"),
+        say("Ответов", "Answered"),
+        say("Проблемных", "Problem answers"),
+        say("Доля проблем, %", "Problem share, %"),
+        say("Затрудняюсь ответить", "Not sure"),
+        say("Средняя оценка", "Mean rating"),
+    ]
+    sheet.append(headers, [TEXT] * len(headers))
+    kinds = [TEXT, NUMBER, NUMBER, PERCENT, NUMBER, DECIMAL]
     for q in report.questions:
         sheet.append(
             [
-                f"Q{q.question} {question(q.question).short['ru']}",
+                question_title(q.question, locale),
                 q.answered,
                 q.problems,
                 _percent(q.problem_share),
                 q.unsure,
-                "" if q.mean_rating is None else round(q.mean_rating, 2),
-            ]
+                None if q.mean_rating is None else round(q.mean_rating, 2),
+            ],
+            kinds,
         )
 
 
-def _advisor_sheet(book: Any, report: Report) -> None:
-    sheet = _Sheet(book, "advisors")
-    sheet.append(
+def _advisor_sheet(book: Any, report: Report, locale: str) -> None:
+    say = _speaker(locale)
+    sheet = Sheet(
+        book,
+        _say(SHEETS["advisors"], locale),
         [
-            "advisor",
-            "completed surveys",
-            "CSI",
-            "Q11 friendliness",
-            "Q12 responsiveness",
-            "problem share, %",
-        ]
+            Column(say("Мастер-консультант", "Service advisor"), TEXT, 26),
+            Column(say("Завершённых опросов", "Completed surveys"), NUMBER, 12),
+            Column("CSI", DECIMAL),
+            Column(say("Дружелюбие (1–5)", "Friendliness (1-5)"), DECIMAL, 14),
+            Column(say("Отзывчивость (1–5)", "Responsiveness (1-5)"), DECIMAL, 14),
+            Column(say("Доля проблем, %", "Problem share, %"), PERCENT),
+        ],
     )
-    for row in report.advisors:
+    for row in sorted(report.advisors, key=lambda r: (-(r.csi_mean_score or -1), r.advisor)):
         sheet.append(
             [
                 row.advisor,
                 row.completed,
                 _percent(row.csi_mean_score),
-                "" if row.friendliness is None else round(row.friendliness, 2),
-                "" if row.responsiveness is None else round(row.responsiveness, 2),
+                None if row.friendliness is None else round(row.friendliness, 2),
+                None if row.responsiveness is None else round(row.responsiveness, 2),
                 _percent(row.problems / row.answered if row.answered else None),
             ]
         )
+    sheet.with_filter()
 
 
-def _trend_sheet(book: Any, report: Report) -> None:
+def _trend_sheet(book: Any, report: Report, locale: str) -> None:
     """Completed surveys and CSI per week and per month (by visit date), with counts."""
-    sheet = _Sheet(book, "trend")
-    sheet.append(["period", "starts", "completed surveys", "CSI"])
-    for label, rows in (("week", report.weeks), ("month", report.months)):
+    say = _speaker(locale)
+    sheet = Sheet(
+        book,
+        _say(SHEETS["trend"], locale),
+        [
+            Column(say("Период", "Period"), TEXT, 10),
+            Column(say("Начало", "Starts"), DATE),
+            Column(say("Завершённых опросов", "Completed surveys"), NUMBER, 12),
+            Column("CSI", DECIMAL),
+        ],
+    )
+    for label, rows in (
+        (say("неделя", "week"), report.weeks),
+        (say("месяц", "month"), report.months),
+    ):
         for start, count, score in rows:
-            sheet.append([label, start.isoformat(), count, _percent(score)])
-
-
-def _hours(seconds: float | None) -> float | str:
-    return "" if seconds is None else round(seconds / 3600, 1)
+            sheet.append([label, start, count, _percent(score)])
+    sheet.with_filter()

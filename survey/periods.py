@@ -8,7 +8,6 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-EXAMPLE = "30d, 2026-10 or 2026-10-01..2026-10-31"
 _DAYS = re.compile(r"^(\d{1,4})\s*(d|д|дн|дней|days?)$")
 _ALL = {"all", "все", "всё", "весь"}
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")

@@ -18,6 +18,7 @@ from enum import StrEnum
 from pathlib import PurePath
 
 from survey.phones import normalise_phone
+from survey.texts import N_, Said, said
 
 REQUIRED_COLUMNS = ("order_no", "visit_date", "customer_name", "phone", "car", "advisor")
 OPTIONAL_COLUMNS = ("telegram_user_id",)
@@ -37,18 +38,36 @@ class RowProblem(StrEnum):
 
 
 _PROBLEM_TEXT = {
-    RowProblem.MISSING: "{column} is empty",
-    RowProblem.TOO_LONG: "{column} is longer than {limit} characters",
-    RowProblem.BAD_DATE: "{column} '{value}' is not a date (use 2026-10-31 or 31.10.2026)",
-    RowProblem.FUTURE_DATE: "{column} {value} is in the future",
-    RowProblem.BAD_PHONE: "{column} '{value}' is not a phone number",
-    RowProblem.BAD_TELEGRAM_ID: "{column} '{value}' is not a Telegram user id",
-    RowProblem.DUPLICATE: "order_no {value} already appears on line {limit}",
+    RowProblem.MISSING: N_("{column} is empty"),
+    RowProblem.TOO_LONG: N_("{column} is longer than {limit} characters"),
+    RowProblem.BAD_DATE: N_("{column} “{value}” is not a date (write 31.10.2026 or 2026-10-31)"),
+    RowProblem.FUTURE_DATE: N_("{column} {value} is in the future"),
+    RowProblem.BAD_PHONE: N_("{column} “{value}” is not a phone number"),
+    RowProblem.BAD_TELEGRAM_ID: N_("{column} “{value}” is not a Telegram user id"),
+    RowProblem.DUPLICATE: N_("{column} {value} already appears on line {limit}"),
 }
+# What each column holds, said with its header: "work order number (order_no)".
+COLUMN_NAMES = {
+    "order_no": N_("work order number"),
+    "visit_date": N_("visit date"),
+    "customer_name": N_("customer's name"),
+    "phone": N_("phone"),
+    "car": N_("car"),
+    "advisor": N_("service advisor"),
+    "telegram_user_id": N_("Telegram id"),
+}
+
+
+def column_named(column: str) -> Said:
+    return said(N_("{name} ({column})"), name=said(COLUMN_NAMES[column]), column=column)
 
 
 class ImportFileError(Exception):
     """The file as a whole cannot be read: wrong type, unreadable, or a wrong header."""
+
+    def __init__(self, reason: Said) -> None:
+        super().__init__(str(reason))
+        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,9 +91,12 @@ class RowError:
     limit: int = 0
 
     @property
-    def reason(self) -> str:
-        return _PROBLEM_TEXT[self.problem].format(
-            column=self.column, value=self.value, limit=self.limit
+    def reason(self) -> Said:
+        return said(
+            _PROBLEM_TEXT[self.problem],
+            column=column_named(self.column),
+            value=self.value,
+            limit=self.limit,
         )
 
 
@@ -83,7 +105,7 @@ class ParsedVisits:
     records: list[VisitRecord] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    notes: list[Said] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,22 +124,24 @@ def read_visits(
     CPU-bound for a large file: callers on an event loop run it in a worker thread.
     """
     suffix = PurePath(filename).suffix.lower()
-    notes: list[str] = []
+    notes: list[Said] = []
     if len(data) > limits.max_bytes:
-        raise ImportFileError(f"the file is larger than {_megabytes(limits.max_bytes)}")
+        raise ImportFileError(
+            said(N_("the file is larger than {size} MB"), size=_megabytes(limits.max_bytes))
+        )
     if suffix == ".csv":
         rows = _csv_rows(data, notes)
     elif suffix == ".xlsx":
         rows = _xlsx_rows(data, limits)
     else:
-        raise ImportFileError("expected a .csv or .xlsx file")
+        raise ImportFileError(said(N_("expected a .csv or .xlsx file")))
     result = _validate(_bounded(rows, limits.max_rows), today)
     result.notes[:0] = notes
     return result
 
 
-def _megabytes(size: int) -> str:
-    return f"{size / (1024 * 1024):.0f} MB"
+def _megabytes(size: int) -> int:
+    return round(size / (1024 * 1024))
 
 
 def _bounded(rows: Iterator[list[str]], max_rows: int) -> Iterator[list[str]]:
@@ -125,30 +149,34 @@ def _bounded(rows: Iterator[list[str]], max_rows: int) -> Iterator[list[str]]:
     for count, row in enumerate(rows):
         if count > max_rows:
             raise ImportFileError(
-                f"the file has more than {max_rows:,} rows; split it into parts".replace(",", " ")
+                said(N_("the file has more than {rows} rows; split it into parts"), rows=max_rows)
             )
         yield row
 
 
-def _csv_rows(data: bytes, notes: list[str]) -> Iterator[list[str]]:
+def _csv_rows(data: bytes, notes: list[Said]) -> Iterator[list[str]]:
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         text = _decode(data, "utf-16", "UTF-16")
-        notes.append("the file is UTF-16; it was read as such")
+        notes.append(said(N_("the file is UTF-16; it was read as such")))
     elif b"\x00" in data[:4096]:
-        raise ImportFileError("this is not a text file; save the visit list as CSV or XLSX")
+        raise ImportFileError(
+            said(N_("this is not a text file; save the visit list as CSV or XLSX"))
+        )
     else:
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError:
             # Excel in a Russian locale still saves "CSV" in Windows-1251.
-            text = _decode(data, "cp1251", "UTF-8 nor Windows-1251")
-            notes.append("the file is not UTF-8; it was read as Windows-1251")
+            text = _decode(data, "cp1251", "UTF-8 / Windows-1251")
+            notes.append(said(N_("the file is not UTF-8; it was read as Windows-1251")))
     first_line = text.split("\n", 1)[0]
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
     try:
         yield from csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     except csv.Error as error:
-        raise ImportFileError(f"the CSV cannot be read ({error})") from error
+        raise ImportFileError(
+            said(N_("the CSV cannot be read ({error})"), error=str(error))
+        ) from error
 
 
 def _decode(data: bytes, encoding: str, name: str) -> str:
@@ -156,7 +184,11 @@ def _decode(data: bytes, encoding: str, name: str) -> str:
         return data.decode(encoding)
     except UnicodeDecodeError as error:
         raise ImportFileError(
-            f"the text is not {name} (byte {error.start + 1}); save it as CSV UTF-8"
+            said(
+                N_("the text is not {encoding} (byte {byte}); save it as CSV UTF-8"),
+                encoding=name,
+                byte=error.start + 1,
+            )
         ) from error
 
 
@@ -168,23 +200,25 @@ def _xlsx_rows(data: bytes, limits: ImportLimits) -> Iterator[list[str]]:
             unpacked = sum(item.file_size for item in archive.infolist())
     except (zipfile.BadZipFile, OSError) as error:
         raise ImportFileError(
-            "the XLSX file cannot be opened: it is damaged or not an XLSX file"
+            said(N_("the XLSX file cannot be opened: it is damaged or not an XLSX file"))
         ) from error
     if unpacked > limits.max_bytes:
         raise ImportFileError(
-            f"the XLSX file unpacks to more than {_megabytes(limits.max_bytes)}; "
-            "split it into parts"
+            said(
+                N_("the XLSX file unpacks to more than {size} MB; split it into parts"),
+                size=_megabytes(limits.max_bytes),
+            )
         )
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises many unrelated types for a damaged file
-        raise ImportFileError("the XLSX file cannot be opened: it is damaged") from error
+        raise ImportFileError(said(N_("the XLSX file cannot be opened: it is damaged"))) from error
     try:
         sheet = book.worksheets[0]
         for row in sheet.iter_rows(values_only=True):
             yield [_cell_text(cell) for cell in row]
     except Exception as error:  # a truncated sheet fails while it is read
-        raise ImportFileError("the XLSX file is damaged and cannot be read") from error
+        raise ImportFileError(said(N_("the XLSX file is damaged and cannot be read"))) from error
     finally:
         book.close()
 
@@ -204,15 +238,16 @@ def _cell_text(value: object) -> str:
 def _validate(rows: Iterator[list[str]], today: date) -> ParsedVisits:
     first = next(rows, None)
     if first is None:
-        raise ImportFileError("the file is empty")
+        raise ImportFileError(said(N_("the file is empty")))
     header = [cell.strip().lower() for cell in first]
     missing = [column for column in REQUIRED_COLUMNS if column not in header]
     if missing:
         raise ImportFileError(
-            "the header lacks "
-            + ", ".join(missing)
-            + "; expected: "
-            + ",".join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)
+            said(
+                N_("the header lacks {missing}; expected: {expected}"),
+                missing=", ".join(missing),
+                expected=",".join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS),
+            )
         )
     known = set(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)
     result = ParsedVisits(ignored_columns=[c for c in header if c and c not in known])
@@ -269,7 +304,8 @@ def _validate_row(
     elif visit_date is None:
         errors.append(RowError(line, "visit_date", RowProblem.BAD_DATE, cells["visit_date"]))
     elif visit_date > today:
-        errors.append(RowError(line, "visit_date", RowProblem.FUTURE_DATE, visit_date.isoformat()))
+        future = visit_date.strftime("%d.%m.%Y")
+        errors.append(RowError(line, "visit_date", RowProblem.FUTURE_DATE, future))
 
     phone = normalise_phone(cells["phone"])
     if not cells["phone"]:

@@ -3,6 +3,8 @@ the database, runs its use case from storage/workflows, and prints one line a re
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -11,12 +13,22 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.settings import Settings
 from survey.clock import utc_now
-from survey.periods import EXAMPLE, Period, PeriodError, parse_period
+from survey.periods import Period, PeriodError, parse_period
 
 NO_TOKEN = (
     "BOT_TOKEN is not set: create a bot with @BotFather in Telegram (/newbot) and put "
     "BOT_TOKEN=<the token it gives> into .env, or try the survey offline: followup-bot try"
 )
+
+
+@contextmanager
+def in_language(language: str) -> Iterator[None]:
+    """The catalogues' texts (gettext) in this language while a command runs."""
+    from bot.i18n import create_i18n
+
+    i18n = create_i18n(language)
+    with i18n.context(), i18n.use_locale(language):
+        yield
 
 
 class CommandError(Exception):
@@ -52,10 +64,18 @@ async def open_database(settings: Settings, *, migrate: bool = True) -> AsyncEng
 
 
 def cli_period(settings: Settings, text: str) -> Period:
+    from aiogram.utils.i18n import gettext as _
+
+    from handlers.views.dates import period_example
+
     try:
         return parse_period(text, utc_now().astimezone(settings.zone).date())
     except PeriodError as error:
-        raise CommandError(f"--period: {error}; examples: {EXAMPLE}, all") from error
+        raise CommandError(
+            _("--period {text!r} is not a period; examples: {example}, all").format(
+                text=text, example=period_example()
+            )
+        ) from error
 
 
 async def ask_username(settings: Settings) -> str:

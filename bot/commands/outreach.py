@@ -7,10 +7,13 @@ import asyncio
 import sys
 from pathlib import Path
 
+from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.commands import NO_TOKEN, CommandError, ask_username, open_database
 from bot.settings import Settings
+from handlers.views.dates import period_example
+from handlers.views.text import spoken
 from survey.clock import utc_now
 
 
@@ -25,10 +28,16 @@ async def import_visits(settings: Settings, args: argparse.Namespace) -> int:
     try:
         size = (await asyncio.to_thread(path.stat)).st_size
         if size > policies.imports.max_bytes:
-            raise CommandError(f"{path.name}: larger than IMPORT_MAX_MB={settings.import_max_mb}")
+            raise CommandError(
+                _("{file}: larger than IMPORT_MAX_MB={limit}").format(
+                    file=path.name, limit=settings.import_max_mb
+                )
+            )
         data = await asyncio.to_thread(path.read_bytes)
     except OSError as error:
-        raise CommandError(f"cannot read {path}: {error.strerror}") from error
+        raise CommandError(
+            _("cannot read {file}: {reason}").format(file=path, reason=error.strerror)
+        ) from error
     now = utc_now()
     today = now.astimezone(settings.zone).date()
     try:
@@ -36,16 +45,24 @@ async def import_visits(settings: Settings, args: argparse.Namespace) -> int:
             read_visits, data, path.name, today=today, limits=policies.imports
         )
     except ImportFileError as error:
-        raise CommandError(f"{path.name}: {error}") from error
+        raise CommandError(
+            _("{file}: nothing imported: {reason}").format(
+                file=path.name, reason=spoken(error.reason)
+            )
+        ) from error
 
     for note in parsed.notes:
-        print(f"note: {note}")
+        print(_("note: {note}").format(note=spoken(note)))
     if parsed.ignored_columns:
-        print("note: ignored columns: " + ", ".join(parsed.ignored_columns))
+        print(_("Ignored columns: {columns}").format(columns=", ".join(parsed.ignored_columns)))
     for problem in parsed.errors:
-        print(f"line {problem.line}: {problem.reason}")
+        print(_("line {line}: {reason}").format(line=problem.line, reason=spoken(problem.reason)))
     if parsed.errors and args.strict:
-        print(f"{len(parsed.errors)} problem(s) found; --strict: nothing imported")
+        print(
+            _("Problems found: {count}; --strict: nothing imported").format(
+                count=len(parsed.errors)
+            )
+        )
         return 1
 
     engine = await open_database(settings)
@@ -55,8 +72,11 @@ async def import_visits(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         await engine.dispose()
     print(
-        f"imported {counts.created} new visit(s), updated {counts.updated}, "
-        f"rejected {len({p.line for p in parsed.errors})} row(s)"
+        _("New: {created} · updated: {updated} · rejected rows: {rejected}").format(
+            created=counts.created,
+            updated=counts.updated,
+            rejected=len({p.line for p in parsed.errors}),
+        )
     )
     return 1 if parsed.errors else 0
 
@@ -95,12 +115,14 @@ async def invite_links(settings: Settings, args: argparse.Namespace) -> int:
         try:
             await asyncio.to_thread(args.out.write_bytes, data)
         except OSError as error:
-            raise CommandError(f"cannot write {args.out}: {error.strerror}") from error
-        print(f"{len(rows)} link(s) written to {args.out}")
+            raise CommandError(
+                _("cannot write {file}: {reason}").format(file=args.out, reason=error.strerror)
+            ) from error
+        print(_("Links written to {file}: {count}").format(file=args.out, count=len(rows)))
     else:
         for row in rows:
             print(f"{row['order_no']}\t{row['customer_name']}\t{row['link']}")
-        print(f"{len(rows)} link(s)", file=sys.stderr)
+        print(_("Links: {count}").format(count=len(rows)), file=sys.stderr)
     return 0
 
 
@@ -124,24 +146,32 @@ async def broadcast(settings: Settings, args: argparse.Namespace) -> int:
                     period = parse_period(args.period, now.astimezone(settings.zone).date())
                 except PeriodError as error:
                     raise CommandError(
-                        f"--period: {error}; e.g. 2026-10-01..2026-10-31"
+                        _("I did not understand the dates. Example: {example}").format(
+                            example=period_example()
+                        )
                     ) from error
                 if period.first is None:
-                    raise CommandError("--period needs a first day, e.g. 2026-10-01..2026-10-31")
+                    raise CommandError(
+                        _("Please give the first and the last day. Example: {example}").format(
+                            example=period_example()
+                        )
+                    )
                 plan = await broadcasts.preview(db, Audience.PERIOD, now, period=period)
             elif args.order:
                 plan = await broadcasts.preview(db, Audience.ORDER, now, order_no=args.order)
             else:
                 plan = await broadcasts.preview(db, Audience.NOT_COMPLETED, now)
+            print(_("It will reach {reach} customer(s).").format(reach=plan.reach))
             print(
-                f"reach: {plan.reach}, without Telegram (call list): {plan.no_telegram}, "
-                f"opted out: {plan.opted_out}, already messaged: {plan.already}"
+                _("Without Telegram (go to the call list): {count}").format(count=plan.no_telegram)
             )
+            print(_("Opted out (will be skipped): {count}").format(count=plan.opted_out))
+            print(_("Already messaged before: {count}").format(count=plan.already))
             if not plan.targets:
-                print("nobody to write to")
+                print(_("Nobody to write to for this choice."))
                 return 0
-            if not args.yes and not confirmed("start the broadcast? [y/N] "):
-                print("not started")
+            if not args.yes and not confirmed(_("Start the broadcast? [y/N] ")):
+                print(_("Not started."))
                 return 1
             broadcast = await broadcasts.start(db, plan, now, created_by=None)
             number = broadcast.id
@@ -183,10 +213,17 @@ async def send_broadcast(
                 progress = Progress.of(counts)
                 broadcast = await db.outreach.get_broadcast(number)
                 assert broadcast is not None
-                line = (
-                    f"broadcast #{number}: sent {progress.sent}, failed {progress.failed}, "
-                    f"blocked {progress.blocked}, skipped {progress.skipped}, "
-                    f"remaining {progress.remaining}, uncertain {progress.uncertain}"
+                line = _(
+                    "Broadcast #{number}: sent {sent}, failed {failed}, blocked {blocked}, "
+                    "skipped {skipped}, remaining {remaining}, uncertain {uncertain}"
+                ).format(
+                    number=number,
+                    sent=progress.sent,
+                    failed=progress.failed,
+                    blocked=progress.blocked,
+                    skipped=progress.skipped,
+                    remaining=progress.remaining,
+                    uncertain=progress.uncertain,
                 )
                 if line != shown:
                     print(line, flush=True)
@@ -201,8 +238,10 @@ async def send_broadcast(
                 continue
             if not taken:
                 print(
-                    f"{progress.remaining} message(s) wait for the end of quiet hours or a retry; "
-                    "the running bot sends them"
+                    _(
+                        "Waiting for the end of quiet hours or a retry: {count}; "
+                        "the running bot sends them"
+                    ).format(count=progress.remaining)
                 )
                 return 0
     finally:
@@ -221,15 +260,20 @@ async def call_list(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         await engine.dispose()
     if args.out is None:
-        sys.stdout.write(as_csv(rows).decode("utf-8-sig"))
+        sys.stdout.write(as_csv(rows, settings.default_language).decode("utf-8-sig"))
         return 0
     suffix = args.out.suffix.lower()
     if suffix not in (".csv", ".xlsx"):
-        raise CommandError("--out must end in .csv or .xlsx")
-    data = as_xlsx(rows) if suffix == ".xlsx" else as_csv(rows)
+        raise CommandError(_("--out must end in .csv or .xlsx"))
+    language = settings.default_language
+    data = as_xlsx(rows, language) if suffix == ".xlsx" else as_csv(rows, language)
     try:
         await asyncio.to_thread(args.out.write_bytes, data)
     except OSError as error:
-        raise CommandError(f"cannot write {args.out}: {error.strerror}") from error
-    print(f"{len(rows)} customer(s) written to {args.out}")
+        raise CommandError(
+            _("cannot write {file}: {reason}").format(file=args.out, reason=error.strerror)
+        ) from error
+    print(
+        _("Customers to phone, written to {file}: {count}").format(file=args.out, count=len(rows))
+    )
     return 0

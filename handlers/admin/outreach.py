@@ -29,7 +29,7 @@ from handlers.views.callbacks import (
 from handlers.views.dates import period_example
 from handlers.views.keyboards import audience_keyboard, confirm_keyboard, staff_keyboard
 from handlers.views.staff import role_name
-from handlers.views.text import fill
+from handlers.views.text import fill, quote, spoken
 from storage.uow import UnitOfWork
 from storage.workflows import outreach as broadcasts
 from storage.workflows import staff as staff_list
@@ -82,7 +82,7 @@ async def visits_uploaded(
         )
     except ImportFileError as error:
         await message.answer(
-            fill(_("{file}: nothing imported: {reason}"), file=name, reason=str(error))
+            fill(_("{file}: nothing imported: {reason}"), file=name, reason=spoken(error.reason))
         )
         return
     counts = await import_visits(db, parsed, policies, now)
@@ -95,13 +95,14 @@ async def visits_uploaded(
             rejected=len({e.line for e in parsed.errors}),
         ),
     ]
+    lines += [quote(spoken(note)) for note in parsed.notes]
     if parsed.ignored_columns:
         lines.append(
             fill(_("Ignored columns: {columns}"), columns=", ".join(parsed.ignored_columns))
         )
     shown = 0
     for problem in parsed.errors[:MAX_REPORTED_ROWS]:
-        line = fill(_("line {line}: {reason}"), line=problem.line, reason=problem.reason)
+        line = fill(_("line {line}: {reason}"), line=problem.line, reason=spoken(problem.reason))
         if sum(len(text) + 1 for text in lines) + len(line) > REPORT_LIMIT:
             break  # whole lines only: cutting HTML could split an entity
         lines.append(line)

@@ -14,7 +14,7 @@ from aiogram.utils.i18n import gettext as _
 
 from handlers.views import stats
 from handlers.views.callbacks import SegmentCallback
-from handlers.views.dates import period_example
+from handlers.views.dates import period_example, period_title
 from handlers.views.keyboards import segments_keyboard
 from handlers.views.text import fill
 from storage.uow import UnitOfWork
@@ -89,6 +89,7 @@ async def cmd_export(
     db: UnitOfWork,
     policies: Policies,
     clock: Clock,
+    i18n: I18n,
 ) -> None:
     words = (command.args or "").split()
     as_csv = "csv" in words
@@ -102,7 +103,9 @@ async def cmd_export(
     name = f"followup-{period.label().replace('..', '_').replace('…', 'to_')}"
     if as_csv:
         text = io.StringIO()
-        count = await export_csv(db.reports, period, text)
+        count = await export_csv(
+            db.reports, period, text, locale=i18n.current_locale, zone=policies.dealer.zone
+        )
         data, name = text.getvalue().encode("utf-8-sig"), name + ".csv"
     else:
         binary = io.BytesIO()
@@ -113,6 +116,9 @@ async def cmd_export(
             today=_today(policies, clock),
             csi_threshold=policies.segments.csi_threshold,
             repeat_at=policies.segments.repeat_visits,
+            locale=i18n.current_locale,
+            zone=policies.dealer.zone,
+            period_title=period_title(period),
         )
         data, name = binary.getvalue(), name + ".xlsx"
     await message.answer_document(
@@ -175,14 +181,14 @@ async def segment_listed(
 # --- call list ----------------------------------------------------------------------------
 
 
-async def cmd_call_list(message: Message, db: UnitOfWork, clock: Clock) -> None:
+async def cmd_call_list(message: Message, db: UnitOfWork, clock: Clock, i18n: I18n) -> None:
     rows = await db.outreach.call_list()
     if not rows:
         await message.answer(_("The call list is empty: every customer is reachable in Telegram."))
         return
     name = f"call-list-{clock():%Y-%m-%d}.xlsx"
     await message.answer_document(
-        BufferedInputFile(as_xlsx(rows), filename=name),
+        BufferedInputFile(as_xlsx(rows, i18n.current_locale), filename=name),
         caption=fill(_("Customers to phone: {count}"), count=len(rows)),
     )
 

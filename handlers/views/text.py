@@ -13,7 +13,9 @@ import string
 from typing import Any
 
 from aiogram import html
-from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import I18n, gettext
+
+from survey.texts import Said
 
 # Languages that write a decimal comma.
 _COMMA = frozenset({"ru"})
@@ -69,3 +71,8 @@ def fill(template: str, **values: object) -> Html:
 
 def bold(text: str) -> Html:
     return Html(f"<b>{quote(text)}</b>")
+
+
+def spoken(words: Said) -> str:
+    """What the domain said (survey.texts), in the reader's language, as plain text."""
+    return words.render(gettext)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import IO
+from zoneinfo import ZoneInfo
 
 from storage.reports import ReportRepository
 from storage.workflows.report import build_report, segment_counts
@@ -12,9 +13,12 @@ from survey.exports import write_answers_csv, write_xlsx
 from survey.periods import Period
 
 
-async def export_csv(reports: ReportRepository, period: Period, out: IO[str]) -> int:
+async def export_csv(
+    reports: ReportRepository, period: Period, out: IO[str], *, locale: str, zone: ZoneInfo
+) -> int:
     """The period's answers, one survey a row; returns how many."""
-    return await write_answers_csv(reports.answer_rows(period.first, period.last), out)
+    rows = reports.answer_rows(period.first, period.last)
+    return await write_answers_csv(rows, out, locale, zone)
 
 
 async def export_xlsx(
@@ -25,9 +29,14 @@ async def export_xlsx(
     today: date,
     csi_threshold: float,
     repeat_at: int,
+    locale: str,
+    zone: ZoneInfo,
+    period_title: str,
 ) -> int:
-    """Answers, summary, advisors, trend and segments; returns how many surveys."""
+    """Summary, answers, advisors, trend and segments; returns how many surveys."""
     report = await build_report(reports, period)
     segments = await segment_counts(reports, today, csi_threshold, repeat_at)
     rows = reports.answer_rows(period.first, period.last)
-    return await write_xlsx(rows, report, segments, out)
+    return await write_xlsx(
+        rows, report, segments, out, locale=locale, zone=zone, period_title=period_title
+    )

@@ -16,7 +16,7 @@ def source_messages() -> set[str]:
     found: set[str] = set()
     for folder in ("bot", "handlers", "storage", "survey"):
         for _file, _line, message, _comments, _context in extract_from_dir(
-            ROOT / folder, method_map=[("**.py", "python")], keywords={"_": None}
+            ROOT / folder, method_map=[("**.py", "python")], keywords={"_": None, "N_": None}
         ):
             found.add(message if isinstance(message, str) else message[0])
     return found

@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 from openpyxl import Workbook
 
+from bot.i18n import create_i18n
 from survey.visit_import import ImportFileError, RowProblem, read_visits
 
 TODAY = date(2026, 10, 20)
@@ -45,7 +46,9 @@ def test_semicolons_bom_and_windows_1251() -> None:
     legacy = csv_bytes("ZN-1;2026-10-01;Иван;89123456789;Kia;Смирнов;", encoding="cp1251")
     parsed = read_visits(legacy.replace(b",", b";"), "visits.csv", today=TODAY)
     assert parsed.records[0].customer_name == "Иван"
-    assert parsed.notes == ["the file is not UTF-8; it was read as Windows-1251"]
+    assert [str(note) for note in parsed.notes] == [
+        "the file is not UTF-8; it was read as Windows-1251"
+    ]
 
 
 def test_every_bad_row_is_reported_with_its_line_and_reason() -> None:
@@ -75,8 +78,17 @@ def test_every_bad_row_is_reported_with_its_line_and_reason() -> None:
         (10, "customer_name", RowProblem.MISSING),
         (10, "car", RowProblem.MISSING),
     ]
-    assert parsed.errors[5].reason == "order_no ZN-1 already appears on line 2"
-    assert parsed.errors[1].reason.startswith("visit_date '31.02.2026' is not a date")
+    # The domain names the message and its values; each side says it in its language.
+    assert str(parsed.errors[5].reason) == (
+        "work order number (order_no) ZN-1 already appears on line 2"
+    )
+    assert str(parsed.errors[1].reason).startswith(
+        "visit date (visit_date) “31.02.2026” is not a date"
+    )
+    russian = create_i18n()
+    assert parsed.errors[1].reason.render(lambda m: russian.gettext(m, locale="ru")) == (
+        "дата визита (visit_date): «31.02.2026» — не дата (пишите 31.10.2026 или 2026-10-31)"
+    )
 
 
 def test_a_wrong_header_rejects_the_whole_file() -> None:

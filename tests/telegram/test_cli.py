@@ -85,7 +85,7 @@ def test_import_then_reimport_updates_instead_of_duplicating(
         encoding="utf-8",
     )
     assert main(["import-visits", str(visits)]) == 0
-    assert "imported 2 new visit(s), updated 0, rejected 0 row(s)" in capsys.readouterr().out
+    assert "Новых: 2 · обновлено: 0 · отклонено строк: 0" in capsys.readouterr().out
 
     visits.write_text(
         HEADER
@@ -95,7 +95,7 @@ def test_import_then_reimport_updates_instead_of_duplicating(
         encoding="utf-8",
     )
     assert main(["import-visits", str(visits)]) == 0
-    assert "imported 0 new visit(s), updated 1" in capsys.readouterr().out
+    assert "Новых: 0 · обновлено: 1" in capsys.readouterr().out
     database = workdir / "cli.db"
     assert count(database, Visit) == 2
     assert count(database, Customer) == 2
@@ -115,13 +115,13 @@ def test_bad_rows_reported_by_line_and_strict_imports_nothing(
     )
     assert main(["import-visits", "--strict", str(visits)]) == 1
     out = capsys.readouterr().out
-    assert "line 3: visit_date 'someday' is not a date" in out
-    assert "line 4: phone '555' is not a phone number" in out
-    assert "--strict: nothing imported" in out
+    assert "строка 3: дата визита (visit_date): «someday» — не дата" in out
+    assert "строка 4: телефон (phone): «555» — не номер телефона" in out
+    assert "--strict: ничего не импортировано" in out
     assert not (workdir / "cli.db").exists()  # refused before the database was even opened
 
     assert main(["import-visits", str(visits)]) == 1
-    assert "imported 1 new visit(s), updated 0, rejected 2 row(s)" in capsys.readouterr().out
+    assert "Новых: 1 · обновлено: 0 · отклонено строк: 2" in capsys.readouterr().out
     assert count(workdir / "cli.db", Visit) == 1
 
 
@@ -129,11 +129,11 @@ def test_import_of_a_missing_or_wrong_file(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["import-visits", str(workdir / "nope.csv")]) == 2
-    assert "cannot read" in capsys.readouterr().err
+    assert "не удаётся прочитать" in capsys.readouterr().err
     wrong = workdir / "visits.csv"
     wrong.write_text("a,b,c\n1,2,3\n", encoding="utf-8")
     assert main(["import-visits", str(wrong)]) == 2
-    assert "the header lacks order_no" in capsys.readouterr().err
+    assert "в заголовке нет столбцов order_no" in capsys.readouterr().err
 
 
 def test_invite_links(

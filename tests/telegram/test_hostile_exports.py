@@ -60,7 +60,10 @@ def assert_xlsx_is_text(data: bytes, expected: Iterable[str]) -> None:
 
 
 def assert_csv_is_text(data: str, expected: Iterable[str]) -> None:
-    cells = [cell for row in csv.reader(io.StringIO(data)) for cell in row]
+    # Files for people use ";" (Russian Excel), the links for tools a comma.
+    header = data.split("\n", 1)[0]
+    delimiter = ";" if header.count(";") > header.count(",") else ","
+    cells = [cell for row in csv.reader(io.StringIO(data), delimiter=delimiter) for cell in row]
     assert [c for c in cells if c.startswith(FORMULA_TRIGGERS)] == []
     missing = {f"'{value}" for value in expected} - set(cells)
     assert not missing, f"planted values not written as text: {missing}"

@@ -49,9 +49,9 @@ BROKEN = {
     "truncated.xlsx": xlsx(50)[:1500],
 }
 REASONS = {
-    "binary.csv": "this is not a text file",
-    "encoding.csv": "the text is not UTF-8 nor Windows-1251",
-    "truncated.xlsx": "the XLSX file cannot be opened",
+    "binary.csv": "это не текстовый файл",
+    "encoding.csv": "текст не в кодировке UTF-8 / Windows-1251",
+    "truncated.xlsx": "XLSX-файл не открывается",
 }
 
 
@@ -97,7 +97,7 @@ async def test_files_over_the_limits_are_refused_whole(app: App) -> None:
     admin = limited.member(1, "Руководитель")
     await admin.send_update({"document": limited.telegram.upload(big_csv(101), "many.csv")})
     assert admin.last["text"] == (
-        "many.csv: ничего не импортировано: the file has more than 100 rows; split it into parts"
+        "many.csv: ничего не импортировано: в файле больше 100 строк; разделите его на части"
     )
     # A small XLSX that unpacks to more than 1 MB (a zip bomb in miniature).
     bomb = xlsx(40, filler="x" * 30_000)
@@ -105,7 +105,7 @@ async def test_files_over_the_limits_are_refused_whole(app: App) -> None:
     assert sum(i.file_size for i in zipfile.ZipFile(io.BytesIO(bomb)).infolist()) > 1024 * 1024
     await admin.send_update({"document": limited.telegram.upload(bomb, "bomb.xlsx")})
     assert admin.last["text"].startswith(
-        "bomb.xlsx: ничего не импортировано: the XLSX file unpacks to more than 1 MB"
+        "bomb.xlsx: ничего не импортировано: XLSX-файл в распакованном виде больше 1 МБ"
     )
     assert await visit_count(limited) == 0
     await limited.bot.session.close()
@@ -132,7 +132,8 @@ def test_broken_files_on_the_command_line_get_one_line_and_exit_2(
         captured = capsys.readouterr()
         assert (
             captured.err
-            == f"followup-bot: {name}: {REASONS[name]}" + captured.err.split(REASONS[name], 1)[1]
+            == f"followup-bot: {name}: ничего не импортировано: {REASONS[name]}"
+            + captured.err.split(REASONS[name], 1)[1]
         )
         assert captured.err.count("\n") == 1
         assert "Traceback" not in captured.err
@@ -140,5 +141,6 @@ def test_broken_files_on_the_command_line_get_one_line_and_exit_2(
     (tmp_path / "many.csv").write_bytes(big_csv(11))
     assert main(["import-visits", "many.csv"]) == 2
     assert capsys.readouterr().err == (
-        "followup-bot: many.csv: the file has more than 10 rows; split it into parts\n"
+        "followup-bot: many.csv: ничего не импортировано: в файле больше 10 строк; "
+        "разделите его на части\n"
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 from collections.abc import AsyncIterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -420,8 +420,23 @@ async def test_calllist_in_the_chat_is_an_xlsx(desk: App) -> None:
     sheet = load_workbook(io.BytesIO(desk.telegram.files[document["file_id"]])).active
     assert sheet is not None
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0] == ("name", "phone", "car", "order_no", "visit_date", "reason")
-    assert rows[1] == ("Ольга", "+79005554433", "Kia", "ZN-9", "2026-10-19", "нет Telegram")
+    assert rows[0] == (
+        "Клиент",
+        "Телефон",
+        "Автомобиль",
+        "Заказ-наряд",
+        "Дата визита",
+        "Почему звоним",
+    )
+    assert rows[1] == (
+        "Ольга",
+        "+79005554433",
+        "Kia",
+        "ZN-9",
+        datetime(2026, 10, 19),
+        "нет Telegram",
+    )
+    assert sheet["E2"].number_format == "DD.MM.YYYY"
 
 
 async def test_linking_by_shared_contact_refuses_someone_elses(desk: App) -> None:
@@ -471,7 +486,7 @@ async def test_visit_list_uploaded_in_the_chat(desk: App) -> None:
     ).encode()
     await admin.send_update({"document": desk.telegram.upload(good, "visits.csv")})
     assert "Новых: 1 · обновлено: 0 · отклонено строк: 1" in admin.last["text"]
-    assert "строка 3: visit_date 'вчера' is not a date" in admin.last["text"]
+    assert "строка 3: дата визита (visit_date): «вчера» — не дата" in admin.last["text"]
     assert (await sends(desk)) == {"ZN-1/invitation": ("pending", None)}
 
     for content, name, answer in (

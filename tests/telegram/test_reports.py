@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import struct
 from datetime import UTC, date, datetime, timedelta
@@ -327,46 +328,102 @@ async def test_export_xlsx_and_csv(app: App) -> None:
     assert document["file_name"].endswith(".xlsx")
     assert manager.last["caption"] == "Опросов в файле: 3"
     book = load_workbook(io.BytesIO(app.telegram.files[document["file_id"]]))
-    assert book.sheetnames == ["answers", "summary", "advisors", "trend", "segments"]
-    trend = list(book["trend"].iter_rows(values_only=True))
-    assert trend[1][:3] == ("week", "2026-10-05", 2)
-    assert trend[2][:3] == ("month", "2026-10-01", 2)
-    answers = list(book["answers"].iter_rows(values_only=True))
-    assert answers[0][:3] == ("order_no", "visit_date", "advisor")
-    assert answers[0][7] == "Q1 Ожидание ответа на звонок"
-    assert [row[0] for row in answers[1:]] == ["ZN-1", "ZN-2", "ZN-3"]
-    assert answers[1][6] == pytest.approx(round(S1_SCORE * 100, 1))
-    assert answers[1][7:19] == (
-        "нет",
-        "да",
-        "нет",
-        "не помню",
-        "да",
-        "да",
-        "нет",
-        "да",
-        "да",
-        "нет",
-        "5",
-        "3",
+    assert book.sheetnames == ["Сводка", "Ответы", "Мастера-консультанты", "Динамика", "Сегменты"]
+
+    answers = book["Ответы"]
+    header = [cell.value for cell in answers[1]]
+    assert header[:10] == [
+        "Заказ-наряд",
+        "Дата визита",
+        "Мастер-консультант",
+        "Автомобиль",
+        "Статус",
+        "Завершён (Europe/Moscow)",
+        "CSI",
+        "Есть проблема",
+        "Проблемных ответов",
+        "Вопросы с проблемой",
+    ]
+    assert header[10] == "1. Ожидание ответа на звонок"
+    assert header[21] == "12. Отзывчивость мастера-консультанта"
+    assert header[22:] == ["Комментарий", "Просит связаться"]
+    # A bold header frozen above a filter over every row; every column has a width.
+    assert all(cell.font.b for cell in answers[1])
+    assert answers.freeze_panes == "A2"
+    assert answers.auto_filter.ref == "A1:X4"
+    assert all(answers.column_dimensions[c].width >= 8 for c in "ABCDEFGHIJKLMNOPQRSTUVWX")
+
+    first = answers[2]
+    assert first[0].value == "ZN-1"
+    # Real dates and times (in Moscow time: 11:00 UTC is 14:00), numbers as numbers.
+    assert first[1].value == datetime(2026, 10, 5)
+    assert first[1].is_date
+    assert first[1].number_format == "DD.MM.YYYY"
+    assert first[5].value == datetime(2026, 10, 8, 14, 0)
+    assert first[5].number_format == "DD.MM.YYYY HH:MM"
+    assert first[6].value == pytest.approx(round(S1_SCORE * 100, 1))
+    assert first[6].data_type == "n"
+    assert first[4].value == "завершён"
+    assert (first[7].value, first[8].value, first[9].value) == ("да", 1, "3")
+    # Each answer in the button's words (Q1 and Q10 are negated: "no" is the good answer).
+    assert [cell.value for cell in first[10:22]] == [
+        "Ответили быстро",
+        "Да, предложили",
+        "Нет, не обсуждали",
+        "Затрудняюсь ответить",
+        "Да, согласовали",
+        "Да, всё выполнено",
+        "Нет, новое обращение",
+        "Да, вовремя",
+        "Да, всё объяснили",
+        "Нет, не превысила",
+        5,
+        3,
+    ]
+    assert first[20].data_type == "n"
+    unfinished = answers[4]
+    assert (unfinished[4].value, unfinished[5].value, unfinished[6].value) == (
+        "начат, не закончен",
+        None,
+        None,
     )
-    assert answers[3][6] is None  # unfinished survey: no CSI
-    summary = {
-        row[0]: row[1] for row in book["summary"].iter_rows(values_only=True) if row and row[0]
-    }
-    assert summary["completed"] == 2
-    assert summary["response rate, %"] == 50
-    assert summary["median hours from invitation to completion"] == 4
-    advisors = list(book["advisors"].iter_rows(values_only=True))
+
+    summary = {row[0]: row[1] for row in book["Сводка"].iter_rows(values_only=True) if row[0]}
+    assert summary["Период"] == "01.10–31.10.2026"
+    assert summary["Завершили опрос"] == 2
+    assert summary["Доля ответивших, %"] == 50
+    assert summary["Медиана от приглашения до ответов, ч"] == 4
+    assert summary["1. Ожидание ответа на звонок"] == 3  # answered, in the per-question table
+    assert book["Сводка"].sheet_properties.pageSetUpPr.fitToPage  # prints on a page's width
+    advisors = list(book["Мастера-консультанты"].iter_rows(values_only=True))
     assert advisors[1][:2] == ("Смирнов", 2)
-    segments = {row[0]: row[1] for row in book["segments"].iter_rows(values_only=True)}
+    trend = list(book["Динамика"].iter_rows(values_only=True))
+    assert trend[1][:3] == ("неделя", datetime(2026, 10, 5), 2)
+    assert trend[2][:3] == ("месяц", datetime(2026, 10, 1), 2)
+    segments = {row[0]: row[1] for row in book["Сегменты"].iter_rows(values_only=True)}
     assert segments["Истинная лояльность"] == 1
     assert segments["Нет лояльности"] == 1
 
+    # The CSV: the same columns, for Russian Excel (BOM, ";", decimal commas).
     await manager.send("/export 2026-10 csv")
-    data = app.telegram.files[manager.last["document"]["file_id"]].decode("utf-8-sig")
-    assert data.splitlines()[0].startswith("order_no,visit_date,advisor")
-    assert len(data.splitlines()) == 4
+    raw = app.telegram.files[manager.last["document"]["file_id"]]
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0] == header
+    assert len(rows) == 4
+    assert rows[1][1] == "05.10.2026"
+    assert rows[1][5] == "08.10.2026 14:00"
+    assert rows[1][6] == f"{S1_SCORE * 100:.1f}".replace(".", ",")
+    assert rows[1][10] == "Ответили быстро"
+
+    # In English for someone who chose English.
+    await manager.send("/language")
+    await manager.click("English")
+    await manager.send("/export 2026-10")
+    english = load_workbook(io.BytesIO(app.telegram.files[manager.last["document"]["file_id"]]))
+    assert english.sheetnames[:2] == ["Summary", "Answers"]
+    assert english["Answers"]["A1"].value == "Work order"
+    assert english["Answers"]["K2"].value == "Answered quickly"
 
 
 async def test_segments_with_customer_lists(app: App) -> None:
@@ -400,13 +457,13 @@ async def test_stats_and_export_from_the_command_line(
     assert (
         await asyncio.to_thread(main, ["export", "--period", "2026-10", "--out", str(target)]) == 0
     )
-    assert "3 survey(s) for 2026-10-01..2026-10-31 written to" in capsys.readouterr().out
+    assert "Опросов за 01.10–31.10.2026 записано в" in capsys.readouterr().out
     assert load_workbook(target).sheetnames == [
-        "answers",
-        "summary",
-        "advisors",
-        "trend",
-        "segments",
+        "Сводка",
+        "Ответы",
+        "Мастера-консультанты",
+        "Динамика",
+        "Сегменты",
     ]
     csv_target = tmp_path / "october.csv"
     assert (
@@ -416,5 +473,5 @@ async def test_stats_and_export_from_the_command_line(
     assert len(csv_target.read_text(encoding="utf-8-sig").splitlines()) == 4
 
     assert await asyncio.to_thread(main, ["stats", "--period", "soon"]) == 2
-    assert "examples: 30d, 2026-10" in capsys.readouterr().err
+    assert "не период; примеры: 7д, 30д, 2026-10" in capsys.readouterr().err
     assert await asyncio.to_thread(main, ["export", "--out", str(tmp_path / "x.pdf")]) == 2
