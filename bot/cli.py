@@ -23,9 +23,11 @@ log = logging.getLogger(__name__)
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    configure_logging(logging.INFO if args.command == "run" else logging.WARNING)
+    configure_logging(logging.WARNING)
     try:
         settings = Settings()
+        if args.command == "run":
+            configure_logging(logging.getLevelName(settings.log_level))
         # What the commands print is for the head of client service: in DEFAULT_LANGUAGE.
         with in_language(settings.default_language):
             return int(asyncio.run(args.handler(settings, args)))

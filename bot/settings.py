@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     timezone: str = "Europe/Moscow"
     dealership_name: str = "Сервисный центр"
     default_language: str = "ru"
+    # What `run` logs: INFO (one line at start, then what happens), DEBUG adds the
+    # periodic jobs and the libraries' own lines, WARNING only problems.
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     # Webhook mode (instead of long polling): the public HTTPS URL Telegram posts to, the
     # secret it sends in X-Telegram-Bot-Api-Secret-Token, and the local address to listen on.

@@ -77,7 +77,12 @@ async def serve(settings: Settings, bot: Bot, dispatcher: Dispatcher, engine: As
         secret_token=settings.webhook_secret.get_secret_value(),
         allowed_updates=dispatcher.resolve_used_update_types(),
     )
-    log.info("webhook at %s, listening on %s:%s", settings.webhook_url, host, port)
+    log.info(
+        "Follow-up started: webhook at %s, listening on %s:%s",
+        settings.webhook_url,
+        host,
+        port,
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

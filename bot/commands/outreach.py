@@ -146,13 +146,15 @@ async def broadcast(settings: Settings, args: argparse.Namespace) -> int:
                     period = parse_period(args.period, now.astimezone(settings.zone).date())
                 except PeriodError as error:
                     raise CommandError(
-                        _("I did not understand the dates. Example: {example}").format(
+                        "--period: "
+                        + _("I did not understand the dates. Example: {example}").format(
                             example=period_example()
                         )
                     ) from error
                 if period.first is None:
                     raise CommandError(
-                        _("Please give the first and the last day. Example: {example}").format(
+                        "--period: "
+                        + _("Please give the first and the last day. Example: {example}").format(
                             example=period_example()
                         )
                     )

@@ -5,21 +5,25 @@ from __future__ import annotations
 import argparse
 import asyncio
 import fcntl
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from aiogram import Bot
+from aiogram.utils.i18n import gettext as _
 
 from bot.commands import NO_TOKEN, CommandError, open_database
 from bot.lifecycle import telegram_accepts
 from bot.settings import Settings
 
+log = logging.getLogger(__name__)
+
 
 async def migrate(settings: Settings, args: argparse.Namespace) -> int:
     engine = await open_database(settings)
     await engine.dispose()
-    print("database is up to date")
+    print(_("The database is up to date."))
     return 0
 
 
@@ -98,6 +102,9 @@ async def _serve(settings: Settings, args: argparse.Namespace, bot: Bot) -> int:
             await until_stopped()
         else:
             await set_commands(bot, services)  # or a warning
+            if not webhook:  # the webhook says its own start line, with its address
+                me = await bot.me()
+                log.info("Follow-up started: polling as @%s (bot id %s)", me.username, me.id)
             if webhook:
                 from bot.webhook import serve
 

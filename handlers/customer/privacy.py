@@ -18,7 +18,8 @@ from aiogram.utils.i18n import gettext as _
 from handlers.customer.survey import show_survey
 from handlers.views.callbacks import ForgetCallback
 from handlers.views.dates import format_date
-from handlers.views.keyboards import forget_keyboard, share_phone_keyboard
+from handlers.views.keyboards import LANGUAGE_NAMES, forget_keyboard, share_phone_keyboard
+from handlers.views.survey import status_word
 from handlers.views.text import fill
 from storage.uow import UnitOfWork
 from storage.workflows import customers
@@ -76,7 +77,8 @@ async def cmd_mydata(message: Message, db: UnitOfWork) -> None:
     lines = ["<b>" + _("What we store about you") + "</b>", ""]
     lines.append(fill(_("Telegram id: {id}"), id=message.from_user.id))
     if user is not None:
-        lines.append(fill(_("Language: {language}"), language=user.language or "—"))
+        language = LANGUAGE_NAMES.get(user.language or "", "—")
+        lines.append(fill(_("Language: {language}"), language=language))
         if user.opted_out_at:
             lines.append(_("You opted out of surveys."))
     if not customers:
@@ -99,7 +101,7 @@ async def cmd_mydata(message: Message, db: UnitOfWork) -> None:
                     date=format_date(visit.visit_date),
                     car=visit.car,
                     order_no=visit.order_no,
-                    status=survey.status,
+                    status=status_word(survey.status),
                     answers=len(decode_answers(survey.answer_codes)),
                 )
             )

@@ -100,11 +100,12 @@ async def cmd_start(
             "below and we will find your visit."
         ),
     ]
+    lines.append("")
     if policies.dealer.privacy_url:
-        lines += [
-            "",
-            fill(_("How we handle your personal data: {url}"), url=policies.dealer.privacy_url),
-        ]
+        lines.append(
+            fill(_("How we handle your personal data: {url}"), url=policies.dealer.privacy_url)
+        )
+    lines.append(_("/stop: receive no more surveys, /mydata: what we store about you."))
     await message.answer("\n".join(lines), reply_markup=share_phone_keyboard())
 
 

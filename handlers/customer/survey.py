@@ -57,7 +57,10 @@ def current_screen(
         return screens.step_screen(run, locale)
     if run.status is SurveyStatus.COMPLETED:
         return screens.thanks(run)
-    return screens.intro(run, screens.VisitCard.of(survey), policies.dealer.name)
+    # However they arrived (our message, an SMS link, /start), the first screen says who
+    # writes and why, and how to stop or see their data.
+    dealer = policies.dealer
+    return screens.invitation(run, screens.VisitCard.of(survey), dealer.name, dealer.privacy_url)
 
 
 async def show_survey(

@@ -18,7 +18,7 @@ from handlers.views.callbacks import (
 from handlers.views.dates import format_date
 from handlers.views.text import fill
 from storage.models import Survey
-from survey.dialogue import COMMENT_MAX_CHARS, COMMENT_STEP, CONTACT_STEP, SurveyRun
+from survey.dialogue import COMMENT_MAX_CHARS, COMMENT_STEP, CONTACT_STEP, SurveyRun, SurveyStatus
 from survey.questionnaire import QUESTION_COUNT, Kind, question
 
 
@@ -41,6 +41,17 @@ class VisitCard:
 class Screen:
     text: str
     keyboard: InlineKeyboardMarkup | None = None
+
+
+def status_word(status: str) -> str:
+    """A survey's state in words (never the stored "in_progress")."""
+    return {
+        SurveyStatus.INVITED: _("invited, not started"),
+        SurveyStatus.IN_PROGRESS: _("started, not finished"),
+        SurveyStatus.COMPLETED: _("completed"),
+        SurveyStatus.DECLINED: _("declined"),
+        SurveyStatus.EXPIRED: _("closed unanswered"),
+    }.get(SurveyStatus(status), status)
 
 
 def intro(run: SurveyRun, visit: VisitCard, dealership: str) -> Screen:

@@ -51,3 +51,9 @@ async def test_a_run_with_forged_and_repeated_presses_logs_no_traceback(
     assert process.returncode == 0, log[-3000:]
     assert "Traceback" not in log, log[-5000:]
     assert " ERROR " not in log, log[-5000:]
+    # One INFO line for the start; the periodic jobs and the libraries say nothing routine.
+    info = [line for line in log.splitlines() if " INFO " in line]
+    assert len(info) == 1, info
+    assert "Follow-up started: polling as @followup_test_bot" in info[0]
+    for chatty in ("apscheduler", "alembic", "matplotlib"):
+        assert chatty not in log, log[-5000:]

@@ -4,6 +4,7 @@ and `try` playing the survey in a terminal."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -23,8 +24,10 @@ def test_console_script_and_module_entry_point_agree() -> None:
 
 
 def test_try_walks_the_questionnaire_in_a_terminal(tmp_path: Path) -> None:
-    # 1 = "Начать опрос"; then the first button of every question; a comment; "Нет, спасибо".
-    script = "1\n" + "1\n" * 12 + "Всё хорошо\n" + "2\n"
+    # a = "Начать опрос"; the first (good) button of Q1-Q10; "2" typed on Q11 is the rating
+    # 2 (a problem: the manager's alert appears); "e" = 5 on Q12; a comment with markup;
+    # an empty line (not the end); "a" = call me; "a" = today. It ends by itself.
+    script = "a\n" + "a\n" * 10 + "2\ne\n<b>Всё</b> хорошо & ладно\n\na\na\n"
     env = {k: v for k, v in os.environ.items() if k not in {"BOT_TOKEN", "DATABASE_URL"}}
     result = subprocess.run(
         [sys.executable, "-m", "bot", "try"],
@@ -39,11 +42,16 @@ def test_try_walks_the_questionnaire_in_a_terminal(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "Вопрос 1 из 12" in out
+    assert "[a] Ответили быстро" in out
     assert "Вопрос 12 из 12" in out
-    assert "[1] Ответили быстро" in out
-    assert "Спасибо за ваши ответы!" in out
-    assert "Stored in the database:" in out
-    assert out.count("  Q") == 12
-    assert "comment: Всё хорошо" in out
+    assert "Дружелюбие мастера-консультанта: 2 из 5" in out  # the typed digit was a rating
+    assert "что получает менеджер клиентской службы:" in out
+    assert "Когда вам удобно" in out  # the call-time step after the last answer
+    assert "Сохранено в базе:" in out
+    assert len(re.findall(r"^ +\d+\. ", out, flags=re.MULTILINE)) == 12
+    assert "Комментарий: <b>Всё</b> хорошо & ладно" in out  # as typed, never escaped
+    assert "&lt;" not in out
+    assert "&amp;" not in out
+    assert "Можно позвонить: да" in out
     assert "Traceback" not in result.stderr
     assert not list(tmp_path.iterdir()), "try must not leave a database behind by default"

@@ -55,7 +55,7 @@ async def test_a_broadcast_from_the_command_line_beside_the_running_bot(
         output = await finish(cli, None)
         assert cli.returncode == 0, output
         assert "Traceback" not in output
-        assert "remaining 0" in output
+        assert "осталось 0" in output
     finally:
         bot_output = await finish(bot)
     assert bot.returncode == 0, bot_output

@@ -53,18 +53,19 @@ async def test_broadcast_from_the_command_line(
 
     code, out = await cli("--period", f"{today}..{today}", stdin=b"n\n")
     assert code == 1
-    assert "reach: 2, without Telegram (call list): 1" in out
-    assert "not started" in out
+    assert "Получат сообщение: 2." in out
+    assert "Без Telegram (уйдут в список обзвона): 1" in out
+    assert "Не запущено." in out
     assert telegram.calls_of("sendMessage") == []
 
     code, out = await cli("--period", f"{today}..{today}", "--yes")
     assert code == 0, out
-    assert "sent 2, failed 0, blocked 0, skipped 1, remaining 0" in out
+    assert "отправлено 2, ошибок 0, заблокировали 0, пропущено 1, осталось 0" in out
     assert len(telegram.bot_messages(31_001)) == 1
     assert len(telegram.bot_messages(31_002)) == 1
 
     code, out = await cli("--period", f"{today}..{today}", "--yes")
-    assert "nobody to write to" in out  # everyone has had the invitation
+    assert "По этому выбору писать некому." in out  # everyone has had the invitation
     code, out = await cli("--period", "someday")
     assert code == 2
     assert "--period" in out
@@ -94,8 +95,15 @@ def test_call_list_to_csv_and_xlsx(
 
     asyncio.run(prepare())
     assert main(["call-list"]) == 0
-    rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
-    assert rows[0] == ["name", "phone", "car", "order_no", "visit_date", "reason"]
+    rows = list(csv.reader(io.StringIO(capsys.readouterr().out), delimiter=";"))
+    assert rows[0] == [
+        "Клиент",
+        "Телефон",
+        "Автомобиль",
+        "Заказ-наряд",
+        "Дата визита",
+        "Почему звоним",
+    ]
     # A phone starts with "+", which a spreadsheet reads as a formula: written as text.
     assert rows[1][:4] == ["Клиент 1", "'+79220000001", "Kia", "ZN-1"]
     assert rows[1][5] == "нет Telegram"

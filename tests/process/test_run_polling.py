@@ -7,6 +7,7 @@ import signal
 from pathlib import Path
 
 from bot.playground import FakeTelegram
+from handlers.outbound.menus import CUSTOMER
 from tests.conftest import CUSTOMER_ID, App
 from tests.processes import eventually, finish, spawn
 
@@ -47,11 +48,9 @@ async def test_run_polls_applies_migrations_and_answers(
         await eventually(
             lambda: "Вопрос 1 из 12" in telegram.bot_messages(CUSTOMER_ID)[-1]["text"]
         )
-        assert {c.params.get("language_code") for c in telegram.calls_of("setMyCommands")} == {
-            "ru",
-            "en",
-            None,
-        }
+        # The customers' menu in every private chat, in both languages.
+        assert telegram.menu_for(CUSTOMER_ID, "ru") == list(CUSTOMER)
+        assert telegram.menu_for(CUSTOMER_ID, "en") == list(CUSTOMER)
     finally:
         output = await finish(process, signal.SIGINT)
     assert process.returncode == 0, output

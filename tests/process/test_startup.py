@@ -66,5 +66,5 @@ async def test_a_bot_api_without_set_my_commands_is_a_warning(
     finally:
         output = await finish(process)
     assert process.returncode == 0, output
-    assert "the command menu was not set" in output
+    assert "the command menu for customers was not set" in output
     assert "Traceback" not in output
