@@ -32,9 +32,9 @@ def keep_personal_data_out() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def quiet_routine() -> None:
+def quiet_routine(quiet: bool = True) -> None:
     for name in ROUTINE_LOGGERS:
-        logging.getLogger(name).setLevel(logging.WARNING)
+        logging.getLogger(name).setLevel(logging.WARNING if quiet else logging.NOTSET)
 
 
 def configure(level: int) -> None:
@@ -42,5 +42,5 @@ def configure(level: int) -> None:
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
     )
     keep_personal_data_out()
-    if level > logging.DEBUG:  # LOG_LEVEL=DEBUG shows everything (but SQL parameters)
-        quiet_routine()
+    # LOG_LEVEL=DEBUG shows everything but the SQL parameters.
+    quiet_routine(level > logging.DEBUG)

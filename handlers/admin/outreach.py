@@ -41,6 +41,13 @@ from survey.policy import ADMIN, MANAGER, Policies
 from survey.visit_import import ImportFileError, read_visits
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+# The role as an admin may type it in /staff add, in either language.
+ROLE_WORDS = {
+    ADMIN: ADMIN,
+    MANAGER: MANAGER,
+    "руководитель": ADMIN,
+    "менеджер": MANAGER,
+}
 MAX_REPORTED_ROWS = 30
 REPORT_LIMIT = 3900  # characters of the import report, below Telegram's 4096
 
@@ -283,17 +290,13 @@ async def cmd_staff(
     assert message.from_user is not None
     words = (command.args or "").split()
     usage = _("Usage: /staff add manager ID, /staff add admin ID, /staff remove ID")
-    if (
-        words[:1] == ["add"]
-        and len(words) == 3
-        and words[1] in (ADMIN, MANAGER)
-        and words[2].isdigit()
-    ):
+    role = ROLE_WORDS.get(words[1].lower()) if len(words) > 1 else None
+    if words[:1] == ["add"] and len(words) == 3 and role and words[2].isdigit():
         user_id = int(words[2])
-        await staff_list.put(db, user_id, words[1], message.from_user.id, clock())
+        await staff_list.put(db, user_id, role, message.from_user.id, clock())
         who = await staff_name(bot, user_id)
-        await message.answer(fill(_("{who} is now {role}."), who=who, role=role_name(words[1])))
-        await publish_for(bot, i18n, user_id, words[1], await db.users.language(user_id))
+        await message.answer(fill(_("{who} is now {role}."), who=who, role=role_name(role)))
+        await publish_for(bot, i18n, user_id, role, await db.users.language(user_id))
         return
     if words[:1] == ["remove"] and len(words) == 2 and words[1].isdigit():
         if int(words[1]) in policies.staffing.staff_ids:

@@ -550,10 +550,11 @@ async def test_logs_carry_no_names_phones_or_comments(
 ) -> None:
     import logging
 
-    from bot.logs import keep_personal_data_out
+    from bot.logs import keep_personal_data_out, quiet_routine
 
     caplog.set_level(logging.DEBUG)
-    keep_personal_data_out()  # as followup-bot configures logging
+    keep_personal_data_out()  # as followup-bot configures logging with LOG_LEVEL=DEBUG
+    quiet_routine(False)
     await load(desk, visit(1))
     await sender(desk).run_once(desk.bot)
     customer = desk.customer(10_001)
