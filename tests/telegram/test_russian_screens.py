@@ -199,3 +199,21 @@ async def test_a_whole_day_in_russian_shows_no_english(desk: App) -> None:
         assert seen in everything, seen
     found = [(where, text, slips(text)) for where, text in shown if slips(text)]
     assert not found, "\n".join(f"{where}: {words} in {text!r}" for where, text, words in found)
+
+
+async def test_the_first_message_says_who_writes_however_the_customer_arrived(
+    desk: App,
+) -> None:
+    """By the bot's invitation, by a link from an SMS (invite-links), or by a bare /start:
+    the first screen names the dealership, links the privacy policy, /stop and /mydata."""
+    survey = await desk.add_visit()
+    by_link = desk.customer()
+    await by_link.send(f"/start {survey.token}")  # the link from an SMS
+    stranger = desk.customer(4_321)
+    await stranger.send("/start")  # no link at all
+    for first in (by_link.messages()[0]["text"], stranger.messages()[0]["text"]):
+        assert "Фаворит Моторс" in first
+        assert "https://example.com/privacy" in first
+        assert "/stop" in first
+        assert "/mydata" in first
+    assert "Начать опрос" in by_link.buttons(by_link.messages()[0])
