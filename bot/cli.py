@@ -115,6 +115,9 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--period", default="30d", help="7d, 30d, 2026-10, 2026-10-01..2026-10-31, all"
     )
+    report.add_argument(
+        "--managers", action="store_true", help="each manager's deadlines instead (SLA figures)"
+    )
     report.set_defaults(handler=reports.stats)
 
     export = commands.add_parser("export", help="answers, summary, advisors, segments as a file")

@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
-from storage.models import Case, Customer, Survey, Visit
+from storage.models import Case, CaseEvent, Customer, Survey, Visit
+from survey.deadlines import HandledCase
 from survey.dialogue import SurveyStatus
 from survey.metrics import (
     Escalations,
@@ -212,6 +213,53 @@ class ReportRepository:
             median_take_seconds=median_take,
             median_resolve_seconds=median_resolve,
         )
+
+    async def handled_cases(self, first: date | None, last: date) -> list[HandledCase]:
+        """The period's taken cases with what the deadline figures need (a few hundred)."""
+        of_period = (
+            select(Survey.id)
+            .where(Survey.id == Case.survey_id, self._in_period(first, last))
+            .exists()
+        )
+
+        def happened(kind: str) -> Any:
+            return (
+                select(CaseEvent.id)
+                .where(CaseEvent.case_id == Case.id, CaseEvent.kind == kind)
+                .exists()
+            )
+
+        rows = await self._session.execute(
+            select(
+                Case.assignee_id,
+                Case.assignee_name,
+                Case.created_at,
+                Case.taken_at,
+                Case.resolved_at,
+                Case.take_due_at,
+                Case.resolve_due_at,
+                happened("reopened"),
+                happened("customer_fixed"),
+                happened("customer_not_fixed"),
+            )
+            .where(of_period, Case.assignee_id.is_not(None), Case.taken_at.is_not(None))
+            .order_by(Case.id)
+        )
+        return [
+            HandledCase(
+                manager_id=row[0],
+                manager=row[1] or str(row[0]),
+                created_at=row[2],
+                taken_at=row[3],
+                resolved_at=row[4],
+                take_due_at=row[5],
+                resolve_due_at=row[6],
+                reopened=bool(row[7]),
+                said_fixed=bool(row[8]),
+                said_not_fixed=bool(row[9]),
+            )
+            for row in rows
+        ]
 
     # --- loyalty segments ----------------------------------------------------------------
 

@@ -134,6 +134,7 @@ SHEETS: dict[str, Localized] = {
     "advisors": {"ru": "Мастера-консультанты", "en": "Service advisors"},
     "trend": {"ru": "Динамика", "en": "Trend"},
     "segments": {"ru": "Сегменты", "en": "Segments"},
+    "managers": {"ru": "Менеджеры", "en": "Managers"},
 }
 
 
@@ -246,6 +247,7 @@ async def write_xlsx(
         count += 1
     answers.with_filter()
     _advisor_sheet(book, report, locale)
+    _manager_sheet(book, report, locale)
     _trend_sheet(book, report, locale)
     sheet = Sheet(
         book,
@@ -362,6 +364,43 @@ def _advisor_sheet(book: Any, report: Report, locale: str) -> None:
                 None if row.friendliness is None else round(row.friendliness, 2),
                 None if row.responsiveness is None else round(row.responsiveness, 2),
                 _percent(row.problems / row.answered if row.answered else None),
+            ]
+        )
+    sheet.with_filter()
+
+
+def _manager_sheet(book: Any, report: Report, locale: str) -> None:
+    """Each manager's deadlines (survey.deadlines)."""
+    say = _speaker(locale)
+    sheet = Sheet(
+        book,
+        _say(SHEETS["managers"], locale),
+        [
+            Column(say("Менеджер", "Manager"), TEXT, 24),
+            Column(say("Взято кейсов", "Cases taken"), NUMBER, 12),
+            Column(say("Взято в срок, %", "Taken within SLA, %"), PERCENT, 14),
+            Column(say("Медиана до взятия, ч", "Median time to take, h"), DECIMAL, 14),
+            Column(say("Решено", "Resolved"), NUMBER),
+            Column(say("Решено в срок, %", "Resolved within SLA, %"), PERCENT, 14),
+            Column(say("Медиана до решения, ч", "Median time to resolve, h"), DECIMAL, 14),
+            Column(say("Открыто снова, %", "Reopened, %"), PERCENT, 14),
+            Column(say("Клиент: решена", "Customer: solved"), NUMBER, 12),
+            Column(say("Клиент: не решена", "Customer: not solved"), NUMBER, 12),
+        ],
+    )
+    for row in report.managers:
+        sheet.append(
+            [
+                row.manager,
+                row.taken,
+                _percent(row.take_sla_share),
+                _hours(row.median_take_seconds),
+                row.resolved,
+                _percent(row.resolve_sla_share),
+                _hours(row.median_resolve_seconds),
+                _percent(row.reopened_share),
+                row.said_fixed,
+                row.said_not_fixed,
             ]
         )
     sheet.with_filter()

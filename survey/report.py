@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from survey.deadlines import ManagerFigures
 from survey.metrics import Escalations, Funnel, QuestionFigures
 from survey.periods import Period
 
@@ -63,6 +64,8 @@ class Report:
     advisors: list[AdvisorRow]
     weeks: list[tuple[date, int, float | None]]
     months: list[tuple[date, int, float | None]]
+    # Each manager's deadlines (survey.deadlines), by name.
+    managers: list[ManagerFigures] = field(default_factory=list)
 
     def rating_mean(self, question: int) -> float | None:
         return self.questions[question - 1].mean_rating

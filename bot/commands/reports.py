@@ -17,7 +17,7 @@ from survey.clock import utc_now
 async def stats(settings: Settings, args: argparse.Namespace) -> int:
     import re
 
-    from handlers.views.stats import summary
+    from handlers.views.stats import managers, summary
     from storage.database import create_session_factory
     from storage.workflows.report import build_report
 
@@ -28,7 +28,10 @@ async def stats(settings: Settings, args: argparse.Namespace) -> int:
             report = await build_report(ReportRepository(session), period)
     finally:
         await engine.dispose()
-    text = summary(report, settings.default_language)
+    if args.managers:
+        text = managers(report, settings.case_take_sla, settings.case_resolve_sla)
+    else:
+        text = summary(report, settings.default_language)
     print(
         re.sub(r"</?[bi]>", "", text)
         .replace("&lt;", "<")

@@ -24,6 +24,10 @@ from survey.exports import as_xlsx
 from survey.metrics import SEGMENT_NAMES, Segment
 from survey.periods import Period, PeriodError, parse_period
 from survey.policy import Policies
+from survey.report import Report
+
+# "/stats managers 30d" (or "менеджеры").
+MANAGER_WORDS = {"managers", "менеджеры"}
 
 
 def _today(policies: Policies, clock: Clock) -> date:
@@ -53,10 +57,15 @@ async def cmd_stats(
     clock: Clock,
     i18n: I18n,
 ) -> None:
-    period = await _period(message, command.args, policies, clock)
+    words = (command.args or "").split()
+    about_managers = bool(words) and words[0].lower() in MANAGER_WORDS
+    period = await _period(message, " ".join(words[about_managers:]) or None, policies, clock)
     if period is None:
         return
     report = await build_report(db.reports, period)
+    if about_managers:
+        await _send_managers(message, report, policies, i18n.current_locale)
+        return
     await message.answer(stats.summary(report, i18n.current_locale))
     if not stats.has_data(report):
         await message.answer(stats.no_data_note())
@@ -81,6 +90,20 @@ async def cmd_stats(
             for n, chart in enumerate(drawn, start=1)
         ]
     )
+
+
+async def _send_managers(
+    message: Message, report: Report, policies: Policies, locale: str
+) -> None:
+    take, resolve = policies.cases.take_sla, policies.cases.resolve_sla
+    await message.answer(stats.managers(report, take, resolve))
+    if not report.managers:
+        return
+    from handlers.views import charts
+
+    chart = await asyncio.to_thread(charts.managers, report, locale)
+    photo = BufferedInputFile(chart.png, filename="managers.png")
+    await message.answer_photo(photo, caption=chart.caption)
 
 
 async def cmd_export(

@@ -118,6 +118,46 @@ def advisors(report: Report, locale: str = "ru") -> Chart:
     return Chart(_png(figure), title)
 
 
+def managers(report: Report, locale: str = "ru") -> Chart:
+    """Each manager's share of cases taken and resolved within the SLA, side by side."""
+    rows = report.managers[:MAX_ADVISORS]
+    figure, axes = plt.subplots(figsize=(8, 0.6 * max(len(rows), 3) + 1.6))
+    positions = list(range(len(rows)))[::-1]
+    take = [(row.take_sla_share or 0) * 100 for row in rows]
+    resolve = [(row.resolve_sla_share or 0) * 100 for row in rows]
+    height = 0.38
+    bars_take = axes.barh(
+        [p + height / 2 for p in positions],
+        take,
+        height,
+        color="#337ab7",
+        label=_("taken in time"),
+    )
+    bars_resolve = axes.barh(
+        [p - height / 2 for p in positions],
+        resolve,
+        height,
+        color="#5cb85c",
+        label=_("resolved in time"),
+    )
+    for bars in (bars_take, bars_resolve):
+        for bar in bars:
+            axes.text(
+                bar.get_width() + 1,
+                bar.get_y() + bar.get_height() / 2,
+                f"{bar.get_width():.0f}%",
+                va="center",
+                fontsize=8,
+            )
+    axes.set_yticks(positions, [f"{row.manager} (n={row.taken})" for row in rows])
+    axes.set_xlim(0, 115)
+    axes.xaxis.set_major_formatter(_percent_axis(axes))
+    axes.legend(loc="lower right", fontsize=8)
+    title = _("Managers: cases within the SLA")
+    axes.set_title(f"{title}, {period_title(report.period)}")
+    return Chart(_png(figure), title)
+
+
 def all_charts(report: Report, locale: str) -> list[Chart]:
     """The charts there is something to draw for (no empty axes)."""
     charts = [problem_shares(report, locale)] if any(q.answered for q in report.questions) else []

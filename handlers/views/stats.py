@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from aiogram.utils.i18n import gettext as _
 
 from handlers.views.dates import period_title
@@ -79,6 +81,46 @@ def summary(report: Report, locale: str) -> str:
         for row in advisors:
             score = None if row.csi_mean_score is None else row.csi_mean_score * 100
             lines.append(f"{quote(row.advisor)}: {_num(score, 0)} (n={row.completed})")
+    return "\n".join(lines)
+
+
+def managers(report: Report, take_sla: timedelta, resolve_sla: timedelta) -> str:
+    """Each manager's deadlines (survey.deadlines) for /stats managers."""
+    lines = [
+        "<b>"
+        + fill(_("Managers' deadlines for {period}"), period=period_title(report.period))
+        + "</b>",
+        fill(
+            _("SLA: take within {take}, resolve within {resolve} (working hours)"),
+            take=_hours(take_sla.total_seconds()),
+            resolve=_hours(resolve_sla.total_seconds()),
+        ),
+    ]
+    if not report.managers:
+        lines += ["", _("No case was taken in this period.")]
+    for row in report.managers:
+        lines += [
+            "",
+            "<b>" + quote(row.manager) + "</b>",
+            fill(
+                _("Taken {taken}, within SLA {in_time}; median time to take {median}"),
+                taken=row.taken,
+                in_time=_pct(row.take_sla_share),
+                median=_hours(row.median_take_seconds),
+            ),
+            fill(
+                _("Resolved {resolved}, within SLA {in_time}; median time to resolve {median}"),
+                resolved=row.resolved,
+                in_time=_pct(row.resolve_sla_share),
+                median=_hours(row.median_resolve_seconds),
+            ),
+            fill(
+                _("Reopened {reopened}; customers said solved {fixed}, not solved {not_fixed}"),
+                reopened=_pct(row.reopened_share),
+                fixed=row.said_fixed,
+                not_fixed=row.said_not_fixed,
+            ),
+        ]
     return "\n".join(lines)
 
 

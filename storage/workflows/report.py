@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from storage.reports import ReportRepository
+from survey.deadlines import manager_figures
 from survey.metrics import Segment, csi
 from survey.periods import Period
 from survey.report import Report, month_start, roll_up, week_start
@@ -29,6 +30,7 @@ async def build_report(repository: ReportRepository, period: Period) -> Report:
         advisors=figures.advisors,
         weeks=roll_up(days, week_start),
         months=roll_up(days, month_start),
+        managers=manager_figures(await repository.handled_cases(first, last)),
     )
 
 
