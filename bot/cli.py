@@ -125,6 +125,13 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--out", type=Path, required=True, help=".xlsx or .csv (raw answers)")
     export.set_defaults(handler=reports.export)
 
+    digest = commands.add_parser("digest", help="the weekly report to management, on demand")
+    digest.add_argument(
+        "--week", help="an ISO week such as 2026-W47 (default: the last full week)"
+    )
+    digest.add_argument("--send", action="store_true", help="send it to DIGEST_TO now, not print")
+    digest.set_defaults(handler=reports.digest)
+
     play = commands.add_parser("try", help="play the survey in this terminal, no Telegram needed")
     play.add_argument(
         "--database-url",

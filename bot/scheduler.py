@@ -14,8 +14,10 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.services import Services
 from handlers.outbound.sla import check_sla
 from storage.database import DATABASE_UNAVAILABLE
+from storage.workflows.digest import claim_week
 from storage.workflows.outreach import expire_surveys
 from storage.workflows.updates import prune
+from survey.digest import due_week, week_label
 
 log = logging.getLogger(__name__)
 Job = Callable[[Services, Bot], Awaitable[Any]]
@@ -46,6 +48,22 @@ async def prune_job(services: Services, bot: Bot) -> int:
         return await prune(db, services.clock() - KEEP_UPDATE_IDS)
 
 
+async def digest_job(services: Services, bot: Bot) -> bool:
+    """The week's report to management, once its time has come; claimed in the database,
+    so one instance of several sends it, and a restart does not send it again."""
+    policies = services.policies
+    now = services.clock()
+    week = due_week(now.astimezone(policies.dealer.zone), policies.digest)
+    if week is None:
+        return False
+    async with services.database.unit() as db:
+        claimed = await claim_week(db, week, policies.digest, policies.staffing, now)
+    if claimed:
+        log.info("the weekly report %s is queued", week_label(week))
+        await services.outbox.deliver(bot)
+    return claimed
+
+
 class Chores:
     """The periodic jobs on APScheduler, stopped gracefully: no new runs, the ones in flight
     finish (within a grace period), and a database outage is one warning line, not a
@@ -57,6 +75,7 @@ class Chores:
         (progress_job, 3),
         (expiry_job, 60),
         (prune_job, 3600),
+        (digest_job, 60),
     )
 
     def __init__(self, services: Services, bot: Bot) -> None:

@@ -18,6 +18,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from survey.digest import DigestError, DigestPolicy, parse_digest_at
 from survey.escalation import DEFAULT_RULES, EscalationRules, RulesError, parse_rules
 from survey.policy import (
     CasePolicy,
@@ -89,6 +90,11 @@ class Settings(BaseSettings):
     case_resolve_sla: Duration = timedelta(hours=48)
     work_hours: str = "09:00-20:00"
 
+    # The weekly report to management: a weekday and a time in TIMEZONE ("mon 09:00"), or
+    # "off"; to these chats (the admins when empty).
+    digest_at: str = "mon 09:00"
+    digest_to: IdList = Field(default_factory=list)
+
     # Invitations and broadcasts.
     invite_delay: Duration = timedelta(hours=24)
     quiet_hours: str = "20:00-10:00"
@@ -114,7 +120,16 @@ class Settings(BaseSettings):
     _hours: WorkingHours | None = PrivateAttr(default=None)
     _send_hours: WorkingHours | None = PrivateAttr(default=None)
 
-    @field_validator("admin_ids", "manager_ids", mode="before")
+    @field_validator("digest_at")
+    @classmethod
+    def _digest_time(cls, value: str) -> str:
+        try:
+            parse_digest_at(value)
+        except DigestError as error:
+            raise ValueError(str(error)) from error
+        return value
+
+    @field_validator("admin_ids", "manager_ids", "digest_to", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:
         if isinstance(value, str):
@@ -193,6 +208,10 @@ class Settings(BaseSettings):
     def staff_ids(self) -> set[int]:
         return set(self.admin_ids) | set(self.manager_ids)
 
+    def digest_policy(self) -> DigestPolicy:
+        weekday, at = parse_digest_at(self.digest_at)
+        return DigestPolicy(weekday=weekday, at=at, recipients=tuple(self.digest_to))
+
     def policies(self) -> Policies:
         """The parts of the configuration the other rooms work by."""
         return Policies(
@@ -227,6 +246,7 @@ class Settings(BaseSettings):
                 csi_threshold=self.segment_csi_threshold,
                 repeat_visits=self.segment_repeat_visits,
             ),
+            digest=self.digest_policy(),
             imports=ImportLimits(
                 max_rows=self.import_max_rows, max_bytes=self.import_max_mb * 1024 * 1024
             ),

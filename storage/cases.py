@@ -179,6 +179,20 @@ class CaseRepository:
             )
         )
 
+    def queue_part(self, chat_id: int, kind: str, text: str, now: datetime) -> None:
+        """A message drawn by the outbox when it is sent (a part of the weekly report:
+        `text` names the week)."""
+        self._session.add(
+            Delivery(
+                kind=kind,
+                chat_id=chat_id,
+                text=text,
+                status=DeliveryStatus.PENDING,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+
     async def refresh_lists(self, now: datetime) -> None:
         await self._session.execute(
             update(Delivery)
@@ -219,7 +233,7 @@ class CaseRepository:
             Delivery.status == DeliveryStatus.PENDING, Delivery.next_attempt_at <= now
         )
         if case_id is not None:
-            query = query.where(or_(Delivery.case_id == case_id, Delivery.kind == "list"))
+            query = query.where(or_(Delivery.case_id == case_id, Delivery.case_id.is_(None)))
         return (await self._session.scalars(query.order_by(Delivery.id).limit(limit))).all()
 
     async def claim_delivery(self, delivery_id: int, now: datetime, lease: timedelta) -> bool:
@@ -259,6 +273,16 @@ class CaseRepository:
                 )
             )
         ).all()
+
+    async def overdue(self, now: datetime, limit: int = 20) -> Sequence[Case]:
+        """Active cases past their SLA: open past the take due time, taken past the
+        resolve due time; the longest overdue first."""
+        late = or_(
+            (Case.status == CaseStatus.OPEN) & (Case.take_due_at <= now),
+            (Case.status == CaseStatus.TAKEN) & (Case.resolve_due_at <= now),
+        )
+        query = select(Case).where(late).order_by(Case.created_at, Case.id).limit(limit)
+        return (await self._session.scalars(query)).all()
 
     async def claim_reminder(self, case_id: int, column: str, now: datetime) -> bool:
         """Mark a reminder as sent exactly once, even with two workers racing."""

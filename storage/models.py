@@ -283,6 +283,15 @@ class Delivery(Base):
     case: Mapped[Case | None] = relationship()
 
 
+class DigestWeek(Base):
+    """A week whose report to management has been queued: claimed once, by one instance."""
+
+    __tablename__ = "digests"
+
+    week: Mapped[str] = mapped_column(String(10), primary_key=True)  # "2026-W47"
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class StaffMember(Base):
     """Staff added in the bot by an admin, on top of ADMIN_IDS and MANAGER_IDS."""
 

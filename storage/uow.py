@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.cases import CaseRepository
+from storage.digests import DigestRepository
 from storage.outreach import OutreachRepository
 from storage.reports import ReportRepository
 from storage.staff import StaffRepository
@@ -39,6 +40,7 @@ class UnitOfWork:
         self.users = TelegramUserRepository(session, languages)
         self.visits = VisitRepository(session)
         self.reports = ReportRepository(session)
+        self.digests = DigestRepository(session)
 
     def record_update_on_commit(self, bot_id: int, update_id: int, now: datetime) -> None:
         """The update's id goes into the same transaction as the first thing it changes, so

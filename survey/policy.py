@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from survey.digest import DigestPolicy
 from survey.escalation import DEFAULT_RULES, EscalationRules
 from survey.visit_import import ImportLimits
 from survey.working_hours import WorkingHours
@@ -91,3 +92,4 @@ class Policies:
     outreach: OutreachPolicy
     segments: SegmentPolicy
     imports: ImportLimits = field(default_factory=ImportLimits)
+    digest: DigestPolicy = field(default_factory=DigestPolicy)

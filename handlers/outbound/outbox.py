@@ -24,6 +24,7 @@ from aiogram.exceptions import (
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
 
+from handlers.outbound.digest import send_part
 from handlers.telegram import chat_name, edit_text, in_locale, own_rate_limits
 from handlers.views.alerts import (
     alert_keyboard,
@@ -36,6 +37,7 @@ from storage.cases import DeliveryStatus
 from storage.models import Case, Delivery
 from storage.uow import Database, UnitOfWork
 from storage.workflows import deliveries
+from storage.workflows.digest import DIGEST_PARTS
 from survey.clock import Clock
 from survey.policy import Policies
 
@@ -109,6 +111,11 @@ class Outbox:
                 message_thread_id=delivery.thread_id,
             )
             delivery.message_id = message.message_id
+            return
+        if delivery.kind in DIGEST_PARTS:
+            language = await self._language(db, delivery.chat_id)
+            with in_locale(self.i18n, language):
+                await send_part(bot, db, delivery, self.policies, language, now)
             return
         # A live copy (alert, card, list): drawn now, in its reader's language.
         with in_locale(self.i18n, await self._language(db, delivery.chat_id)):
