@@ -20,6 +20,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from survey.digest import DigestError, DigestPolicy, parse_digest_at
 from survey.escalation import DEFAULT_RULES, EscalationRules, RulesError, parse_rules
+from survey.feedback import FeedbackPolicy
 from survey.policy import (
     CasePolicy,
     Dealer,
@@ -86,6 +87,9 @@ class Settings(BaseSettings):
     managers_chat_id: int | None = None
     alert_to: Literal["both", "group", "managers"] = "both"
     escalation_rules: Path | None = None
+    # A customer's praise written to the bot: a notice to the managers (default), or a
+    # case to take and close like a complaint.
+    feedback_praise_is_case: bool = False
     case_take_sla: Duration = timedelta(hours=2)
     case_resolve_sla: Duration = timedelta(hours=48)
     work_hours: str = "09:00-20:00"
@@ -247,6 +251,7 @@ class Settings(BaseSettings):
                 repeat_visits=self.segment_repeat_visits,
             ),
             digest=self.digest_policy(),
+            feedback=FeedbackPolicy(praise_is_case=self.feedback_praise_is_case),
             imports=ImportLimits(
                 max_rows=self.import_max_rows, max_bytes=self.import_max_mb * 1024 * 1024
             ),

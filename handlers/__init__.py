@@ -14,7 +14,7 @@ from aiogram.enums import ChatType
 from handlers import errors, fallback
 from handlers.admin import outreach
 from handlers.customer import cases as customer_cases
-from handlers.customer import preferences, privacy, relay, start, survey
+from handlers.customer import feedback, preferences, privacy, relay, start, survey
 from handlers.filters import IsAdmin, IsStaff
 from handlers.staff import cases, reports
 from handlers.staff import relay as staff_relay
@@ -59,5 +59,6 @@ def get_routers() -> list[Router]:
         _admins(),
         _staff(),
         relay.create_router(),
+        feedback.create_router(),
         fallback.create_router(),
     ]

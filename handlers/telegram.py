@@ -8,9 +8,11 @@ from contextvars import ContextVar
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramNetworkError
-from aiogram.types import Chat, InlineKeyboardMarkup
+from aiogram.types import Chat, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiohttp import ClientConnectorError
+
+from survey.feedback import MEDIA_KINDS
 
 # Set by the outbound workers (sender, outbox): they keep a 429 for themselves and
 # reschedule durably, and a request that may have reached Telegram is never repeated for
@@ -89,3 +91,19 @@ async def staff_name(bot: Bot, user_id: int) -> str:
         return chat_name(await bot.get_chat(user_id))
     except (TelegramBadRequest, TelegramForbiddenError, TelegramNetworkError):
         return str(user_id)
+
+
+def media_of(message: Message) -> dict[str, object] | None:
+    """A photo, voice message, video or file as Telegram keeps it: its file id, and the
+    message it came in (copied to the managers from there)."""
+    if message.photo:
+        return {
+            "type": "photo",
+            "file_id": message.photo[-1].file_id,
+            "message_id": message.message_id,
+        }
+    for kind in MEDIA_KINDS[1:]:
+        item = getattr(message, kind, None)
+        if item is not None:
+            return {"type": kind, "file_id": item.file_id, "message_id": message.message_id}
+    return None

@@ -68,13 +68,18 @@ class CaseRepository:
         return int(await self._session.scalar(query) or 0)
 
     async def latest_for_customer_chat(self, telegram_user_id: int) -> Case | None:
-        """The customer's most recent case, for relaying what they write to the managers."""
+        """The customer's most recent case (of a survey, or feedback they wrote), for
+        relaying what they write to the managers."""
+        of_their_surveys = (
+            select(Case.id)
+            .join(Survey, Survey.id == Case.survey_id)
+            .join(Visit, Visit.id == Survey.visit_id)
+            .join(Customer, Customer.id == Visit.customer_id)
+            .where(Customer.telegram_user_id == telegram_user_id)
+        )
         return await self._session.scalar(
             select(Case)
-            .join(Case.survey)
-            .join(Survey.visit)
-            .join(Visit.customer)
-            .where(Customer.telegram_user_id == telegram_user_id)
+            .where(or_(Case.id.in_(of_their_surveys), Case.customer_user_id == telegram_user_id))
             .order_by(Case.created_at.desc(), Case.id.desc())
             .limit(1)
         )

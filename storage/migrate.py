@@ -18,7 +18,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest revision in storage/migrations (a test holds it to Alembic's own head): a
 # database already there is opened without importing Alembic, which would stay in the
 # bot's memory for nothing (about 8 MB).
-HEAD = "0010"
+HEAD = "0011"
 
 
 async def is_current(engine: AsyncEngine) -> bool:
@@ -59,5 +59,21 @@ async def _on_connection(engine: AsyncEngine, action: Callable[[Config], None]) 
         config.attributes["connection"] = connection
         action(config)
 
-    async with engine.begin() as connection:
-        await connection.run_sync(run)
+    async with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite's own procedure for rebuilding a table (Alembic's batch mode): foreign
+            # keys off while the old table is dropped, or dropping it would delete its
+            # children (ON DELETE CASCADE); checked before the commit.
+            await connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        try:
+            await connection.run_sync(run)
+            if sqlite:
+                broken = (await connection.exec_driver_sql("PRAGMA foreign_key_check")).all()
+                if broken:
+                    await connection.rollback()
+                    raise RuntimeError(f"a migration broke foreign keys: {broken[:5]}")
+            await connection.commit()
+        finally:
+            if sqlite:
+                await connection.exec_driver_sql("PRAGMA foreign_keys=ON")

@@ -119,6 +119,8 @@ class Survey(Base):
     status: Mapped[str] = mapped_column(String(16), index=True)
     step: Mapped[int] = mapped_column(SmallInteger, default=1)
     comment: Mapped[str | None] = mapped_column(Text)
+    # Photos, voice messages and files sent at the comment step, as Telegram file ids.
+    comment_media: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     wants_contact: Mapped[bool | None] = mapped_column(Boolean)
     # The survey's score (see survey.metrics.csi), kept when it completes so that reports
     # average 100k surveys instead of re-reading 1.2M answers.
@@ -206,12 +208,23 @@ class FsmRecord(Base):
 
 
 class Case(Base):
-    """An escalation: one per survey, opened by the first problem answer."""
+    """An escalation: one per survey, opened by the first problem answer; or a customer's
+    feedback (kind "feedback"): a message written at any time, with its topic, media and
+    the customer's last visit when known."""
 
     __tablename__ = "cases"
 
     id: Mapped[int] = mapped_column(IntPK, primary_key=True)
-    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id"), unique=True)
+    survey_id: Mapped[int | None] = mapped_column(ForeignKey("surveys.id"), unique=True)
+    kind: Mapped[str] = mapped_column(String(10), default="survey", server_default="survey")
+    topic: Mapped[str | None] = mapped_column(String(10))
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id"))
+    # Who wrote (feedback): their Telegram id and name.
+    customer_user_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    customer_label: Mapped[str | None] = mapped_column(String(200))
+    message: Mapped[str | None] = mapped_column(Text)
+    # [{"type": "photo", "file_id": "...", "message_id": 12}, ...]
+    media: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     severity: Mapped[str] = mapped_column(String(8))
     status: Mapped[str] = mapped_column(String(10), index=True)
     # Snapshot of what opened it: [{"question": 7, "value": "yes", "severity": "high"}, ...]
@@ -235,10 +248,31 @@ class Case(Base):
     resolve_reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
-    survey: Mapped[Survey] = relationship(lazy="joined", innerjoin=True)
+    survey: Mapped[Survey | None] = relationship(lazy="joined")
+    feedback_visit: Mapped[Visit | None] = relationship(lazy="joined")
     events: Mapped[list[CaseEvent]] = relationship(
         lazy="selectin", order_by="CaseEvent.id", cascade="all, delete-orphan"
     )
+
+    @property
+    def visit(self) -> Visit | None:
+        """The visit the case is about: its survey's, or the one feedback was attached to."""
+        return self.survey.visit if self.survey is not None else self.feedback_visit
+
+    @property
+    def customer_name(self) -> str:
+        visit = self.visit
+        if visit is not None and visit.customer.name:
+            return visit.customer.name
+        return self.customer_label or ""
+
+    @property
+    def customer_chat_id(self) -> int | None:
+        """Where the customer reads the bot: their Telegram id."""
+        if self.customer_user_id is not None:
+            return self.customer_user_id
+        visit = self.visit
+        return visit.customer.telegram_user_id if visit is not None else None
 
 
 class CaseEvent(Base):

@@ -94,6 +94,14 @@ class TelegramUserRepository:
             .values(text=None)
         )
         await self._session.execute(
+            update(Case)
+            .where(Case.customer_user_id == telegram_user_id)
+            .values(customer_user_id=None, customer_label=None, message=None, media=None)
+        )
+        await self._session.execute(
+            update(Survey).where(Survey.id.in_(survey_ids)).values(comment_media=None)
+        )
+        await self._session.execute(
             update(CaseEvent)
             .where(CaseEvent.actor_id == telegram_user_id)
             .values(actor_id=None, actor_name=None)

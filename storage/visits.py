@@ -97,6 +97,16 @@ class VisitRepository:
             )
         ).all()
 
+    async def latest_of_user(self, telegram_user_id: int) -> Visit | None:
+        """The most recent visit of the customer(s) behind this Telegram account."""
+        return await self._session.scalar(
+            select(Visit)
+            .join(Visit.customer)
+            .where(Customer.telegram_user_id == telegram_user_id, Customer.erased_at.is_(None))
+            .order_by(Visit.visit_date.desc(), Visit.id.desc())
+            .limit(1)
+        )
+
     async def _load(
         self, model: type[_Row], column: InstrumentedAttribute[Any], keys: Iterable[str]
     ) -> list[_Row]:

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from survey.digest import DigestPolicy
 from survey.escalation import DEFAULT_RULES, EscalationRules
+from survey.feedback import FeedbackPolicy
 from survey.visit_import import ImportLimits
 from survey.working_hours import WorkingHours
 
@@ -93,3 +94,4 @@ class Policies:
     segments: SegmentPolicy
     imports: ImportLimits = field(default_factory=ImportLimits)
     digest: DigestPolicy = field(default_factory=DigestPolicy)
+    feedback: FeedbackPolicy = field(default_factory=FeedbackPolicy)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
 from aiogram.filters import Command, StateFilter
+from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
@@ -85,7 +86,11 @@ async def cmd_cancel_survey(message: Message, survey: Survey, bot: Bot, db: Unit
     )
 
 
-async def cmd_cancel(message: Message) -> None:
+async def cmd_cancel(message: Message, state: FSMContext) -> None:
+    if await state.get_state() is not None:  # a message not sent yet (feedback's draft)
+        await state.clear()
+        await message.answer(_("All right, nothing was sent."))
+        return
     await message.answer(_("There is nothing to cancel."))
 
 

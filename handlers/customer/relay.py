@@ -35,8 +35,9 @@ async def customer_wrote(
     )
     if case is None or not live:
         raise SkipHandler  # nothing to relay: the fallback answers
-    await db.surveys.get(case.survey_id)
-    header = customer_header(case.survey.visit.customer.name, case.id)
+    if case.survey_id is not None:
+        await db.surveys.get(case.survey_id)
+    header = customer_header(case.customer_name, case.id)
     targets: list[tuple[int, int | None, int | None]] = []  # chat, thread, reply-to
     for delivery in await db.cases.alert_deliveries(case.id):
         if delivery.message_id is None:

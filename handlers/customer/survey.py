@@ -15,7 +15,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from handlers.outbound.outbox import Outbox
-from handlers.telegram import not_modified, strip_keyboard
+from handlers.telegram import media_of, not_modified, strip_keyboard
 from handlers.views import survey as screens
 from handlers.views.callbacks import AnswerCallback, SurveyAction, SurveyNavCallback
 from handlers.views.text import fill
@@ -266,8 +266,32 @@ async def text_received(
     await _alert(outbox, bot, case)
 
 
-async def non_text_received(message: Message) -> None:
-    await message.answer(_("Please answer with the buttons under the question, or in words."))
+async def non_text_received(
+    message: Message,
+    survey: Survey,
+    bot: Bot,
+    db: UnitOfWork,
+    policies: Policies,
+    clock: Clock,
+    i18n: I18n,
+    outbox: Outbox,
+) -> None:
+    """A photo, voice message or file: at the comment step it is part of the comment (the
+    caption its text); at a question, the customer is pointed to the buttons."""
+    run = db.surveys.run_of(survey)
+    item = media_of(message)
+    if run.step != COMMENT_STEP or item is None:
+        await message.answer(_("Please answer with the buttons under the question, or in words."))
+        return
+    step = run.step
+    run.leave_comment(message.caption or "")
+    survey.comment_media = [*(survey.comment_media or []), item]
+    case = await answers.save_move(db, survey, run, policies, clock(), details_changed=True)
+    await strip_keyboard(bot, message.chat.id, survey.live_message_id)
+    await message.answer(_("Attached to your comment."))
+    await show_survey(bot, message.chat.id, survey, db, policies, i18n.current_locale)
+    assert step == COMMENT_STEP
+    await _alert(outbox, bot, case)
 
 
 def _typed_answer_hint(step: int) -> str:

@@ -133,10 +133,32 @@ class Outbox:
             delivery.thread_id = thread_id
             if delivery.kind == "alert" and case is not None:
                 db.cases.record(case, "alerted", now, text=chat_name(message.chat))
+                await self._copy_media(bot, case, delivery)
             if delivery.kind == "list":
                 await self._replace_older_lists(bot, db, delivery)
         if case is not None:
             delivery.rendered_version = case.version
+
+    @staticmethod
+    async def _copy_media(bot: Bot, case: Case, delivery: Delivery) -> None:
+        """The customer's photos, voice messages and files, right under a new alert. Best
+        effort: a copy Telegram refuses (the customer deleted it) leaves the alert sent."""
+        source = case.customer_chat_id
+        if not case.media or source is None:
+            return
+        for item in case.media:
+            try:
+                await bot.copy_message(
+                    delivery.chat_id,
+                    source,
+                    item["message_id"],
+                    message_thread_id=delivery.thread_id,
+                    reply_to_message_id=delivery.message_id
+                    if delivery.thread_id is None
+                    else None,
+                )
+            except (TelegramBadRequest, TelegramForbiddenError) as error:
+                log.warning("case %s: an attachment was not copied: %s", case.id, error.message)
 
     async def _language(self, db: UnitOfWork, chat_id: int) -> str:
         """A person's chosen language in their private chat; a group's is the dealer's."""
@@ -156,7 +178,8 @@ class Outbox:
         assert delivery.case_id is not None
         case = await db.cases.get(delivery.case_id)
         assert case is not None
-        await db.surveys.get(case.survey_id)  # load answers/comment fresh
+        if case.survey_id is not None:  # load answers/comment fresh
+            await db.surveys.get(case.survey_id)
         if delivery.kind == "card":
             group = self.policies.staffing.managers_chat_id
             return card_with_history(case, zone, group), alert_keyboard(case), case
@@ -182,7 +205,7 @@ class Outbox:
         chat = await bot.get_chat(delivery.chat_id)
         if not chat.is_forum:
             return None
-        name = f"#{case.id} {case.survey.visit.customer.name}"[:128]
+        name = f"#{case.id} {case.customer_name}"[:128]
         topic = await bot.create_forum_topic(delivery.chat_id, name=name)
         case.topic_id = topic.message_thread_id
         return case.topic_id

@@ -33,8 +33,9 @@ async def staff_wrote(message: Message, bot: Bot, db: UnitOfWork, clock: Clock) 
         )
     if case is None:
         return  # ordinary staff chatter in the group
-    await db.surveys.get(case.survey_id)
-    customer_chat = case.survey.visit.customer.telegram_user_id
+    if case.survey_id is not None:
+        await db.surveys.get(case.survey_id)
+    customer_chat = case.customer_chat_id
     if customer_chat is None:
         await message.reply(_("This customer has no Telegram chat with us; call them instead."))
         return

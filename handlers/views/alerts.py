@@ -14,9 +14,11 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from handlers.views.callbacks import CaseAction, CaseCallback, CauseCallback, FixedCallback
 from handlers.views.dates import format_date
+from handlers.views.feedback import feedback_lines, media_words, topic_label
 from handlers.views.text import bold, fill, quote
-from storage.models import Case, CaseEvent
+from storage.models import Case, CaseEvent, Visit
 from survey.cases import ACTIVE, CAUSES, CaseStatus
+from survey.feedback import CALL, TOPICS
 from survey.questionnaire import QUESTION_COUNT, Kind, question
 
 # Telegram's limit is 4096 characters of text; HTML tags do not count, so this is safe.
@@ -102,15 +104,25 @@ def problem_lines(case: Case) -> list[str]:
     return lines
 
 
-def alert_text(case: Case, zone: ZoneInfo) -> str:
-    survey = case.survey
-    visit = survey.visit
+def visit_summary(visit: Visit) -> str:
+    """One line about a visit: the car, the work order and its date, the advisor."""
+    return fill(
+        _("{car}, work order {order_no} of {date}, advisor {advisor}"),
+        car=visit.car,
+        order_no=visit.order_no,
+        date=format_date(visit.visit_date),
+        advisor=visit.advisor,
+    )
+
+
+def visit_lines(case: Case) -> list[str]:
+    """Who the customer is and the visit the case is about (when there is one)."""
+    visit = case.visit
+    if visit is None:
+        return [fill(_("Customer: {name} (no visit on record)"), name=case.customer_name)]
     customer = visit.customer
-    lines = [
-        "<b>" + severity_line(case) + "</b>",
-        status_line(case, zone),
-        "",
-        fill(_("Customer: {name}, {phone}"), name=customer.name, phone=customer.phone or ""),
+    return [
+        fill(_("Customer: {name}, {phone}"), name=case.customer_name, phone=customer.phone or ""),
         fill(
             _("Car: {car}, work order {order_no} of {date}"),
             car=visit.car,
@@ -118,18 +130,34 @@ def alert_text(case: Case, zone: ZoneInfo) -> str:
             date=format_date(visit.visit_date),
         ),
         fill(_("Service advisor: {advisor}"), advisor=visit.advisor),
+    ]
+
+
+def alert_text(case: Case, zone: ZoneInfo) -> str:
+    lines = [
+        "<b>" + severity_line(case) + "</b>",
+        status_line(case, zone),
+        "",
+        *visit_lines(case),
         "",
     ]
-    problems = problem_lines(case)
-    lines += problems or [_("No problem answers any more (the customer changed them).")]
-    if survey.comment:
-        lines += ["", fill(_("Comment: {comment}"), comment=survey.comment[:1500])]
-    if survey.wants_contact:
+    survey = case.survey
+    if survey is None:
+        lines += feedback_lines(case)
+    else:
+        problems = problem_lines(case)
+        lines += problems or [_("No problem answers any more (the customer changed them).")]
+        if survey.comment:
+            lines += ["", fill(_("Comment: {comment}"), comment=survey.comment[:1500])]
+        if survey.comment_media:
+            media = media_words(survey.comment_media)
+            lines.append("📎 " + fill(_("Attached: {media}"), media=media))
+    if (survey is None and case.topic == CALL) or (survey is not None and survey.wants_contact):
         call = "📞 " + _("The customer asks to be contacted")
         if case.call_window:
             call += ": " + window_label(case.call_window, case.call_window_date)
         lines += ["", call]
-    elif survey.wants_contact is False:
+    elif survey is not None and survey.wants_contact is False:
         lines += ["", _("The customer does not want to be called.")]
     if case.customer_confirmed is True:
         lines.append("👍 " + _("The customer confirmed the problem is solved."))
@@ -241,6 +269,8 @@ def _problems_words(summary: str) -> str:
 def _event_detail(event: CaseEvent, group_id: int | None) -> str:
     text = event.text or ""
     match event.kind:
+        case "created" | "updated" if text in TOPICS:
+            return topic_label(text)
         case "created" | "updated":
             return _problems_words(text)
         case "alerted" if text.lstrip("-").isdigit():
@@ -284,7 +314,9 @@ def case_list_line(case: Case, zone: ZoneInfo) -> str:
     )
     if case.customer_confirmed is False:
         state = "↩️ " + _("reopened by the customer") + ", " + state
-    customer = quote(case.survey.visit.customer.name)
+    customer = quote(case.customer_name)
+    if case.kind == "feedback":
+        customer = "✉️ " + customer
     return f"{icon} #{case.id} {customer} · {_when(case.created_at, zone)} · {quote(state)}"
 
 
@@ -334,13 +366,19 @@ def fixed_question(case: Case) -> tuple[str, dict[str, object]]:
     builder.button(
         text=_("No, it is not"), callback_data=FixedCallback(case_id=case.id, fixed=False)
     )
-    text = fill(
-        _(
-            "We have looked into what you told us about your visit on {date}. "
-            "Is the problem solved?"
-        ),
-        date=case.survey.visit.visit_date.strftime("%d.%m.%Y"),
-    )
+    if case.survey is not None:
+        text = fill(
+            _(
+                "We have looked into what you told us about your visit on {date}. "
+                "Is the problem solved?"
+            ),
+            date=case.survey.visit.visit_date.strftime("%d.%m.%Y"),
+        )
+    else:
+        text = fill(
+            _("We have looked into your message of {date}. Is the question settled?"),
+            date=case.created_at.strftime("%d.%m.%Y"),
+        )
     return text, builder.as_markup().model_dump(mode="json", exclude_none=True)
 
 

@@ -89,3 +89,9 @@ class ForgetCallback(CallbackData, prefix="forget"):
 
 class SegmentCallback(CallbackData, prefix="seg"):
     segment: str
+
+
+class FeedbackCallback(CallbackData, prefix="fb"):
+    """The topic of the message a customer just wrote ("cancel": it was nothing)."""
+
+    topic: str

@@ -23,13 +23,14 @@ async def load(db: UnitOfWork, case_id: int) -> Case:
     case = await db.cases.get(case_id)
     if case is None:
         raise cases.NoSuchCase
-    await db.surveys.get(case.survey_id)
+    if case.survey_id is not None:
+        await db.surveys.get(case.survey_id)
     return case
 
 
 async def load_for_customer(db: UnitOfWork, case_id: int, user_id: int) -> Case:
     case = await load(db, case_id)
-    if case.survey.visit.customer.telegram_user_id != user_id:
+    if case.customer_chat_id != user_id:
         raise cases.NoSuchCase
     return case
 
@@ -75,7 +76,7 @@ async def resolve(
     apply_state(case, cases.resolve(state_of(case), actor_id, actor, cause, note, now))
     db.cases.record(case, "note", now, actor_id=actor_id, actor_name=actor, text=note)
     db.cases.record(case, "resolved", now, actor_id=actor_id, actor_name=actor, text=cause)
-    customer_chat = case.survey.visit.customer.telegram_user_id
+    customer_chat = case.customer_chat_id
     if customer_chat is not None:
         user = await db.users.get(customer_chat)
         text, markup = ask_customer(case, user.language if user else None)

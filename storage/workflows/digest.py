@@ -48,7 +48,7 @@ async def collect(db: UnitOfWork, week: Period, now: datetime) -> Digest:
     overdue = [
         OverdueCase(
             case_id=case.id,
-            customer=case.survey.visit.customer.name,
+            customer=case.customer_name,
             owner=case.assignee_name,
             late="take" if case.status == "open" else "resolve",
         )

@@ -134,3 +134,40 @@ async def test_answer_codes_are_filled_in_for_existing_surveys(tmp_path: Path) -
         ]
     finally:
         await engine.dispose()
+
+
+async def test_cases_keep_their_history_when_the_table_is_rebuilt(tmp_path: Path) -> None:
+    """0011 rebuilds `cases` on SQLite (survey_id becomes optional): its events and
+    deliveries (ON DELETE CASCADE) survive, and foreign keys are on again afterwards."""
+    from sqlalchemy import text
+
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'cases.db'}")
+    now = "2026-10-01 00:00:00.000000"
+    try:
+        await upgrade(engine, "0010")
+        async with engine.begin() as connection:
+            for statement in (
+                "INSERT INTO customers (id, name, phone, created_at, updated_at)"
+                " VALUES (1, 'x', '+79000000000', :now, :now)",
+                "INSERT INTO visits (id, order_no, visit_date, car, advisor, customer_id,"
+                " created_at, updated_at) VALUES (1, 'Z', '2026-10-01', 'c', 'a', 1, :now, :now)",
+                "INSERT INTO surveys (id, visit_id, token, status, step, created_at, updated_at)"
+                " VALUES (1, 1, 't', 'completed', 15, :now, :now)",
+                "INSERT INTO cases (id, survey_id, severity, status, problems, version,"
+                " created_at, updated_at) VALUES (1, 1, 'high', 'open', '[]', 1, :now, :now)",
+                "INSERT INTO case_events (case_id, kind, created_at) VALUES (1, 'created', :now)",
+                "INSERT INTO deliveries (case_id, kind, chat_id, rendered_version, status,"
+                " attempts, next_attempt_at, created_at)"
+                " VALUES (1, 'alert', -100, 0, 'sent', 1, :now, :now)",
+            ):
+                await connection.execute(text(statement), {"now": now})
+        await upgrade(engine)
+        async with engine.connect() as connection:
+            events = await connection.scalar(text("SELECT count(*) FROM case_events"))
+            deliveries = await connection.scalar(text("SELECT count(*) FROM deliveries"))
+            kind = await connection.scalar(text("SELECT kind FROM cases WHERE id = 1"))
+            enforced = await connection.scalar(text("PRAGMA foreign_keys"))
+        assert (events, deliveries, kind) == (1, 1, "survey")
+        assert enforced == 1
+    finally:
+        await engine.dispose()

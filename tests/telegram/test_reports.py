@@ -328,7 +328,14 @@ async def test_export_xlsx_and_csv(app: App) -> None:
     assert document["file_name"].endswith(".xlsx")
     assert manager.last["caption"] == "Опросов в файле: 3"
     book = load_workbook(io.BytesIO(app.telegram.files[document["file_id"]]))
-    assert book.sheetnames == ["Сводка", "Ответы", "Мастера-консультанты", "Динамика", "Сегменты"]
+    assert book.sheetnames == [
+        "Сводка",
+        "Ответы",
+        "Мастера-консультанты",
+        "Менеджеры",
+        "Динамика",
+        "Сегменты",
+    ]
 
     answers = book["Ответы"]
     header = [cell.value for cell in answers[1]]
@@ -462,6 +469,7 @@ async def test_stats_and_export_from_the_command_line(
         "Сводка",
         "Ответы",
         "Мастера-консультанты",
+        "Менеджеры",
         "Динамика",
         "Сегменты",
     ]
