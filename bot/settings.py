@@ -18,6 +18,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from survey.calls import CallPolicy
 from survey.digest import DigestError, DigestPolicy, parse_digest_at
 from survey.escalation import DEFAULT_RULES, EscalationRules, RulesError, parse_rules
 from survey.feedback import FeedbackPolicy
@@ -66,6 +67,8 @@ class Settings(BaseSettings):
     telegram_startup_wait: Duration = timedelta(minutes=2)
     admin_ids: IdList = Field(default_factory=list)
     manager_ids: IdList = Field(default_factory=list)
+    # Call-centre operators: phone surveys for customers the bot cannot reach.
+    operator_ids: IdList = Field(default_factory=list)
     timezone: str = "Europe/Moscow"
     dealership_name: str = "Сервисный центр"
     default_language: str = "ru"
@@ -98,6 +101,10 @@ class Settings(BaseSettings):
     # "off"; to these chats (the admins when empty).
     digest_at: str = "mon 09:00"
     digest_to: IdList = Field(default_factory=list)
+
+    # Phone surveys: at most this many calls per customer, the next after this long.
+    call_attempts: int = Field(default=3, ge=1, le=20)
+    call_retry_after: Duration = timedelta(hours=2)
 
     # Invitations and broadcasts.
     invite_delay: Duration = timedelta(hours=24)
@@ -133,7 +140,7 @@ class Settings(BaseSettings):
             raise ValueError(str(error)) from error
         return value
 
-    @field_validator("admin_ids", "manager_ids", "digest_to", mode="before")
+    @field_validator("admin_ids", "manager_ids", "operator_ids", "digest_to", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:
         if isinstance(value, str):
@@ -210,7 +217,7 @@ class Settings(BaseSettings):
 
     @property
     def staff_ids(self) -> set[int]:
-        return set(self.admin_ids) | set(self.manager_ids)
+        return set(self.admin_ids) | set(self.manager_ids) | set(self.operator_ids)
 
     def digest_policy(self) -> DigestPolicy:
         weekday, at = parse_digest_at(self.digest_at)
@@ -228,6 +235,7 @@ class Settings(BaseSettings):
             staffing=Staffing(
                 admin_ids=tuple(self.admin_ids),
                 manager_ids=tuple(self.manager_ids),
+                operator_ids=tuple(self.operator_ids),
                 managers_chat_id=self.managers_chat_id,
                 alert_to=self.alert_to,
             ),
@@ -252,6 +260,7 @@ class Settings(BaseSettings):
             ),
             digest=self.digest_policy(),
             feedback=FeedbackPolicy(praise_is_case=self.feedback_praise_is_case),
+            calls=CallPolicy(attempts=self.call_attempts, retry_after=self.call_retry_after),
             imports=ImportLimits(
                 max_rows=self.import_max_rows, max_bytes=self.import_max_mb * 1024 * 1024
             ),

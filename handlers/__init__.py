@@ -13,10 +13,10 @@ from aiogram.enums import ChatType
 
 from handlers import errors, fallback
 from handlers.admin import outreach
+from handlers.customer import attachments, feedback, preferences, privacy, relay, start, survey
 from handlers.customer import cases as customer_cases
-from handlers.customer import feedback, preferences, privacy, relay, start, survey
-from handlers.filters import IsAdmin, IsStaff
-from handlers.staff import cases, reports
+from handlers.filters import IsAdmin, IsCaseWorker, IsStaff
+from handlers.staff import cases, phone, reports
 from handlers.staff import relay as staff_relay
 
 
@@ -26,6 +26,7 @@ def _customers() -> Router:
     router.include_routers(
         start.create_router(),
         survey.create_router(),
+        attachments.create_router(),
         privacy.create_router(),
         preferences.create_router(),
         customer_cases.create_router(),
@@ -41,10 +42,20 @@ def _admins() -> Router:
     return router
 
 
-def _staff() -> Router:
-    router = Router(name="staff")
+def _callers() -> Router:
+    """Anyone on the staff, operators included: the call list and phone surveys."""
+    router = Router(name="callers")
     router.message.filter(IsStaff())
     router.callback_query.filter(IsStaff())
+    router.include_router(phone.create_router())
+    return router
+
+
+def _staff() -> Router:
+    """Managers and admins: cases, reports, talking to customers."""
+    router = Router(name="staff")
+    router.message.filter(IsCaseWorker())
+    router.callback_query.filter(IsCaseWorker())
     router.include_routers(
         cases.create_router(), reports.create_router(), staff_relay.create_router()
     )
@@ -57,6 +68,7 @@ def get_routers() -> list[Router]:
         errors.create_router(),
         _customers(),
         _admins(),
+        _callers(),
         _staff(),
         relay.create_router(),
         feedback.create_router(),

@@ -21,15 +21,10 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
-    event,
     false,
-    inspect,
-    update,
 )
-from sqlalchemy.engine import Connection, Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, Mapper, mapped_column, relationship
-
-from survey.questionnaire import advisor_ratings, answer_counts, decode_answers, encode_answers
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # SQLite autoincrements only an INTEGER PRIMARY KEY; PostgreSQL gets BIGINT.
 IntPK = BigInteger().with_variant(Integer, "sqlite")
@@ -119,6 +114,13 @@ class Survey(Base):
     status: Mapped[str] = mapped_column(String(16), index=True)
     step: Mapped[int] = mapped_column(SmallInteger, default=1)
     comment: Mapped[str | None] = mapped_column(Text)
+    # "telegram", or "phone": walked by a call-centre operator (operator_id) on the
+    # customer's behalf; the calls so far, the next one due, the last call's outcome.
+    channel: Mapped[str] = mapped_column(String(8), default="telegram", server_default="telegram")
+    operator_id: Mapped[int | None] = mapped_column(BigInteger)
+    call_attempts: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
+    next_call_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    call_outcome: Mapped[str | None] = mapped_column(String(10))
     # Photos, voice messages and files sent at the comment step, as Telegram file ids.
     comment_media: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     wants_contact: Mapped[bool | None] = mapped_column(Boolean)
@@ -161,6 +163,7 @@ class Survey(Base):
             "visit_date",
             "advisor",
             "status",
+            "channel",
             "score",
             "completion_seconds",
             "invited_at",
@@ -402,49 +405,8 @@ class ProcessedUpdate(Base):
     processed_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
-# --- report facts kept on the survey row ----------------------------------------------------
+# The report facts kept on each survey row are written by ORM events that live in
+# storage/facts.py; imported here, last, so they are registered wherever the models are.
+from storage.facts import answer_facts  # noqa: E402
 
-
-def answer_facts(
-    answer_codes: str | None, completed_at: datetime | None, invited_at: datetime | None
-) -> dict[str, Any]:
-    """The report facts that follow from a survey's answers and timestamps."""
-    answers = decode_answers(answer_codes or encode_answers({}))
-    answered, problems = answer_counts(answers)
-    friendliness, responsiveness = advisor_ratings(answers)
-    seconds = None
-    if completed_at is not None and invited_at is not None:
-        seconds = (completed_at - invited_at).total_seconds()
-    return {
-        "answered_count": answered,
-        "problem_count": problems,
-        "friendliness": friendliness,
-        "responsiveness": responsiveness,
-        "completion_seconds": seconds,
-    }
-
-
-@event.listens_for(Survey, "before_insert")
-@event.listens_for(Survey, "before_update")
-def _survey_facts(_mapper: Mapper[Survey], _connection: Connection, survey: Survey) -> None:
-    """Every ORM write of a survey (the press writes its row with one Core UPDATE and the
-    same `answer_facts`, see storage.surveys)."""
-    if "visit" in survey.__dict__:  # loaded or just set: the visit's date and advisor
-        survey.visit_date = survey.visit.visit_date
-        survey.advisor = survey.visit.advisor
-    for name, value in answer_facts(
-        survey.answer_codes, survey.completed_at, survey.invited_at
-    ).items():
-        setattr(survey, name, value)
-
-
-@event.listens_for(Visit, "after_update")
-def _visit_facts(_mapper: Mapper[Visit], connection: Connection, visit: Visit) -> None:
-    """A re-imported visit with another date or advisor: its survey's copies follow."""
-    changed = inspect(visit).attrs
-    if changed.visit_date.history.has_changes() or changed.advisor.history.has_changes():
-        connection.execute(
-            update(Survey)
-            .where(Survey.visit_id == visit.id)
-            .values(visit_date=visit.visit_date, advisor=visit.advisor)
-        )
+__all__ = ["answer_facts"]

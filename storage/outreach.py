@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -211,8 +211,13 @@ class OutreachRepository:
 
     # --- the call list ---------------------------------------------------------------------------
 
-    async def call_list(self) -> list[dict[str, Any]]:
-        """Customers the bot cannot reach: the call centre phones them instead."""
+    async def call_list(
+        self, now: datetime | None = None, max_attempts: int = 3, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Customers the bot cannot reach: the call centre phones them instead, until the
+        survey is done, they refuse, or `max_attempts` calls went unanswered; one called
+        back later is listed again from its next call time (`now`)."""
+        due = or_(Survey.next_call_at.is_(None), Survey.next_call_at <= now) if now else true()
         unreachable = (
             select(Survey, Send.status, Send.error)
             .join(Survey.visit)
@@ -220,7 +225,10 @@ class OutreachRepository:
             .outerjoin(Send, and_(Send.survey_id == Survey.id, Send.kind == "invitation"))
             .where(
                 Customer.erased_at.is_(None),
-                Survey.status != SurveyStatus.COMPLETED,
+                Customer.phone.is_not(None),
+                Survey.status.notin_((SurveyStatus.COMPLETED, SurveyStatus.DECLINED)),
+                Survey.call_attempts < max_attempts,
+                due,
                 or_(
                     Send.status == SendStatus.BLOCKED,
                     Send.status == SendStatus.UNCERTAIN,
@@ -229,6 +237,7 @@ class OutreachRepository:
                 ),
             )
             .order_by(Visit.visit_date, Survey.id)
+            .limit(limit)
         )
         rows = []
         for survey, status, error in (await self._session.execute(unreachable)).all():
@@ -249,6 +258,8 @@ class OutreachRepository:
                     "order_no": visit.order_no,
                     "visit_date": visit.visit_date,
                     "reason": reason,
+                    "survey_id": survey.id,
+                    "attempts": survey.call_attempts,
                 }
             )
         return rows

@@ -42,6 +42,8 @@ class SurveyFigures:
     timed: int  # completed surveys with a completion time (the median's base)
     questions: list[QuestionFigures]
     advisors: list[AdvisorRow]
+    # The funnel of each channel (telegram, phone) that has surveys in the period.
+    channels: dict[str, Funnel]
 
 
 def _seconds_between(later: Any, earlier: Any, dialect: str) -> ColumnElement[float]:
@@ -79,6 +81,7 @@ class ReportRepository:
             select(
                 Survey.advisor,
                 Survey.status,
+                Survey.channel,
                 func.count(),
                 func.count(func.coalesce(Survey.invited_at, Survey.started_at)),
                 func.count(Survey.started_at),
@@ -93,14 +96,19 @@ class ReportRepository:
                 func.count(Survey.responsiveness),
             )
             .where(period)
-            .group_by(Survey.advisor, Survey.status)
+            .group_by(Survey.advisor, Survey.status, Survey.channel)
         )
         funnel = Counter[str]()
+        by_channel: dict[str, Counter[str]] = {}
         score_sum, scored, timed = 0.0, 0, 0
         sums: dict[str, Counter[str]] = {}
-        for advisor, status, count, reached, started, *rest in groups.all():
+        for advisor, status, channel, count, reached, started, *rest in groups.all():
             scores, with_score, with_time, answered, problems, *ratings = rest
             funnel.update(reached=reached, started=started)
+            of_channel = by_channel.setdefault(channel or "telegram", Counter())
+            of_channel.update(reached=reached, started=started)
+            if status == SurveyStatus.COMPLETED:
+                of_channel.update(completed=count)
             mine = sums.setdefault(advisor or "", Counter())
             mine.update(answered=answered or 0, problems=problems or 0)
             mine.update(friendly=ratings[0] or 0, friendly_n=ratings[1])
@@ -134,6 +142,16 @@ class ReportRepository:
             timed=int(timed),
             questions=question_figures((str(c), int(n)) for c, n in by_codes.all()),
             advisors=advisors,
+            channels={
+                channel: Funnel(
+                    invited=counts["reached"],
+                    started=counts["started"],
+                    completed=counts["completed"],
+                )
+                for channel, counts in sorted(
+                    by_channel.items(), key=lambda item: item[0] != "telegram"
+                )
+            },
         )
 
     async def by_day(self, first: date | None, last: date) -> list[DayRow]:
@@ -351,6 +369,7 @@ class ReportRepository:
                 Survey.answer_codes,
                 Survey.comment,
                 Survey.wants_contact,
+                Survey.channel,
             )
             .join(Survey.visit)
             .where(self._in_period(first, last), Survey.started_at.is_not(None))

@@ -127,6 +127,10 @@ STATUS_WORDS: dict[str, Localized] = {
     "declined": {"ru": "отказался", "en": "declined"},
     "expired": {"ru": "истёк срок", "en": "expired"},
 }
+CHANNEL_WORDS: dict[str, Localized] = {
+    "telegram": {"ru": "Telegram", "en": "Telegram"},
+    "phone": {"ru": "телефон", "en": "phone"},
+}
 YES_NO: dict[bool, Localized] = {True: {"ru": "да", "en": "yes"}, False: {"ru": "нет", "en": "no"}}
 SHEETS: dict[str, Localized] = {
     "answers": {"ru": "Ответы", "en": "Answers"},
@@ -161,6 +165,7 @@ def answer_columns(locale: str, zone: ZoneInfo) -> list[Column]:
         Column(say("Мастер-консультант", "Service advisor")),
         Column(say("Автомобиль", "Car")),
         Column(say("Статус", "Status"), TEXT, 18),
+        Column(say("Канал", "Channel"), TEXT, 10),
         Column(say(f"Завершён ({zone.key})", f"Completed ({zone.key})"), MOMENT, 20),
         Column("CSI", DECIMAL, 8),
         Column(say("Есть проблема", "Has a problem"), TEXT, 10),
@@ -180,7 +185,10 @@ def answer_columns(locale: str, zone: ZoneInfo) -> list[Column]:
 
 
 def answer_row(row: tuple[Any, ...], locale: str, zone: ZoneInfo) -> list[Any]:
-    order_no, visit_date, advisor, car, status, completed_at, score, codes, comment, wants = row
+    order_no, visit_date, advisor, car, status, completed_at, score, codes, comment, wants = row[
+        :10
+    ]
+    channel = row[10] if len(row) > 10 else "telegram"
     given = decode_answers(codes)
     answers: list[Any] = []
     problems: list[int] = []
@@ -201,6 +209,7 @@ def answer_row(row: tuple[Any, ...], locale: str, zone: ZoneInfo) -> list[Any]:
         advisor,
         car,
         _say(status_words, locale) if status_words else status,
+        _say(CHANNEL_WORDS.get(channel, {"ru": channel}), locale),
         completed_at.astimezone(zone).replace(tzinfo=None) if completed_at else None,
         round(score * 100, 1) if score is not None and completed else None,
         _say(YES_NO[bool(problems)], locale),

@@ -11,13 +11,17 @@ from datetime import timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from survey.calls import CallPolicy
 from survey.digest import DigestPolicy
 from survey.escalation import DEFAULT_RULES, EscalationRules
 from survey.feedback import FeedbackPolicy
 from survey.visit_import import ImportLimits
 from survey.working_hours import WorkingHours
 
-ADMIN, MANAGER = "admin", "manager"
+ADMIN, MANAGER, OPERATOR = "admin", "manager", "operator"
+ROLES = (ADMIN, MANAGER, OPERATOR)
+# Who works cases and reads the reports; an operator phones customers only.
+CASE_ROLES = (ADMIN, MANAGER)
 # The languages the bot speaks; the first is the default.
 LANGUAGES = ("ru", "en")
 AlertTo = Literal["both", "group", "managers"]
@@ -39,18 +43,21 @@ class Staffing:
 
     admin_ids: tuple[int, ...] = ()
     manager_ids: tuple[int, ...] = ()
+    operator_ids: tuple[int, ...] = ()
     managers_chat_id: int | None = None
     alert_to: AlertTo = "both"
 
     @property
     def staff_ids(self) -> frozenset[int]:
-        return frozenset(self.admin_ids + self.manager_ids)
+        return frozenset(self.admin_ids + self.manager_ids + self.operator_ids)
 
     def configured_role(self, user_id: int) -> str | None:
         if user_id in self.admin_ids:
             return ADMIN
         if user_id in self.manager_ids:
             return MANAGER
+        if user_id in self.operator_ids:
+            return OPERATOR
         return None
 
 
@@ -95,3 +102,4 @@ class Policies:
     imports: ImportLimits = field(default_factory=ImportLimits)
     digest: DigestPolicy = field(default_factory=DigestPolicy)
     feedback: FeedbackPolicy = field(default_factory=FeedbackPolicy)
+    calls: CallPolicy = field(default_factory=CallPolicy)

@@ -66,6 +66,8 @@ class Report:
     months: list[tuple[date, int, float | None]]
     # Each manager's deadlines (survey.deadlines), by name.
     managers: list[ManagerFigures] = field(default_factory=list)
+    # The funnel per channel (telegram, phone), Telegram first.
+    channels: dict[str, Funnel] = field(default_factory=dict)
 
     def rating_mean(self, question: int) -> float | None:
         return self.questions[question - 1].mean_rating

@@ -258,7 +258,8 @@ async def call_list(settings: Settings, args: argparse.Namespace) -> int:
     engine = await open_database(settings)
     try:
         async with create_session_factory(engine)() as session:
-            rows = await UnitOfWork(session).outreach.call_list()
+            outreach = UnitOfWork(session).outreach
+            rows = await outreach.call_list(utc_now(), settings.call_attempts)
     finally:
         await engine.dispose()
     if args.out is None:

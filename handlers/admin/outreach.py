@@ -37,7 +37,7 @@ from storage.workflows.imports import import_visits
 from survey.clock import Clock
 from survey.outreach import Audience, Progress
 from survey.periods import PeriodError, parse_period
-from survey.policy import ADMIN, MANAGER, Policies
+from survey.policy import ADMIN, MANAGER, OPERATOR, Policies
 from survey.visit_import import ImportFileError, read_visits
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
@@ -45,8 +45,10 @@ MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 ROLE_WORDS = {
     ADMIN: ADMIN,
     MANAGER: MANAGER,
+    OPERATOR: OPERATOR,
     "руководитель": ADMIN,
     "менеджер": MANAGER,
+    "оператор": OPERATOR,
 }
 MAX_REPORTED_ROWS = 30
 REPORT_LIMIT = 3900  # characters of the import report, below Telegram's 4096
@@ -289,7 +291,10 @@ async def cmd_staff(
 ) -> None:
     assert message.from_user is not None
     words = (command.args or "").split()
-    usage = _("Usage: /staff add manager ID, /staff add admin ID, /staff remove ID")
+    usage = _(
+        "Usage: /staff add manager ID, /staff add admin ID, /staff add operator ID, "
+        "/staff remove ID"
+    )
     role = ROLE_WORDS.get(words[1].lower()) if len(words) > 1 else None
     if words[:1] == ["add"] and len(words) == 3 and role and words[2].isdigit():
         user_id = int(words[2])
@@ -303,7 +308,7 @@ async def cmd_staff(
             await message.answer(
                 fill(
                     _(
-                        "{id} is set in the configuration (ADMIN_IDS/MANAGER_IDS); "
+                        "{id} is set in the configuration (ADMIN_IDS/MANAGER_IDS/OPERATOR_IDS); "
                         "change it there."
                     ),
                     id=words[1],
@@ -323,6 +328,7 @@ async def cmd_staff(
     members = await db.staff.all()
     people = [(user_id, ADMIN, True) for user_id in policies.staffing.admin_ids]
     people += [(user_id, MANAGER, True) for user_id in policies.staffing.manager_ids]
+    people += [(user_id, OPERATOR, True) for user_id in policies.staffing.operator_ids]
     people += [(member.user_id, member.role, False) for member in members]
     names = await asyncio.gather(*(staff_name(bot, person[0]) for person in people))
     lines = ["<b>" + _("Staff") + "</b>"]

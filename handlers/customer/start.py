@@ -20,7 +20,7 @@ from storage.workflows import customers
 from storage.workflows.staff import role_of
 from survey.clock import Clock
 from survey.dialogue import SurveyStatus
-from survey.policy import ADMIN, Policies
+from survey.policy import ADMIN, OPERATOR, Policies
 
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -111,6 +111,14 @@ async def cmd_start(
 
 async def staff_greeting(user: User, role: str, db: UnitOfWork, policies: Policies) -> str:
     """Staff are greeted as staff: who they are here, the cases waiting, their commands."""
+    greeting = fill(
+        _("Hello, {name}! You are {role} at {dealership}."),
+        name=user.first_name,
+        role=role_name(role),
+        dealership=policies.dealer.name,
+    )
+    if role == OPERATOR:
+        return "\n".join([greeting, "", staff_help(role)])
     open_cases = await db.cases.count_active()
     mine = await db.cases.count_active(assignee_id=user.id)
     lines = [
@@ -141,6 +149,15 @@ async def cmd_help(message: Message, policies: Policies, db: UnitOfWork) -> None
 
 
 def staff_help(role: str) -> str:
+    if role == OPERATOR:
+        return "\n".join(
+            [
+                "<b>" + _("Call-centre commands") + "</b>",
+                _("/calllist: the next customers to phone, a button each"),
+                _("/phone ZN-1: a phone survey by work order"),
+                _("/language: choose the language · /help: this list"),
+            ]
+        )
     lines = [
         "<b>" + _("Client-service commands") + "</b>",
         _("/cases: open cases · /my: cases you have taken · /case N: one case"),

@@ -15,13 +15,15 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from handlers.outbound.outbox import Outbox
-from handlers.telegram import media_of, not_modified, strip_keyboard
+from handlers.telegram import not_modified, strip_keyboard
 from handlers.views import survey as screens
 from handlers.views.callbacks import AnswerCallback, SurveyAction, SurveyNavCallback
+from handlers.views.phone import phone_header
 from handlers.views.text import fill
 from storage.models import Case, Survey
 from storage.uow import UnitOfWork
 from storage.workflows import answers
+from survey.calls import PHONE
 from survey.clock import Clock
 from survey.dialogue import (
     COMMENT_STEP,
@@ -44,8 +46,14 @@ async def survey_on_screen(message: Message, db: UnitOfWork) -> dict[str, Survey
 
 
 async def own_survey(db: UnitOfWork, survey_id: int, user_id: int) -> Survey:
+    """The customer's survey, or a phone survey the operator is walking with them."""
     survey = await db.surveys.get(survey_id)
-    if survey is None or survey.visit.customer.telegram_user_id != user_id:
+    if survey is None:
+        raise NotYourSurvey
+    if survey.channel == PHONE:
+        if survey.operator_id != user_id:
+            raise NotYourSurvey
+    elif survey.visit.customer.telegram_user_id != user_id:
         raise NotYourSurvey
     return survey
 
@@ -54,7 +62,12 @@ def current_screen(
     survey: Survey, run: SurveyRun, policies: Policies, locale: str
 ) -> screens.Screen:
     if run.status is SurveyStatus.IN_PROGRESS:
-        return screens.step_screen(run, locale)
+        screen = screens.step_screen(run, locale)
+        if survey.channel == PHONE:  # the operator reads it out to the customer
+            customer = survey.visit.customer
+            header = phone_header(customer.name, customer.phone)
+            return screens.Screen(header + "\n\n" + screen.text, screen.keyboard)
+        return screen
     if run.status is SurveyStatus.COMPLETED:
         return screens.thanks(run)
     # However they arrived (our message, an SMS link, /start), the first screen says who
@@ -206,7 +219,7 @@ async def _apply_press(
     await _show_in_pressed_message(
         query, survey, run, shown, db, policies, i18n.current_locale, case, clock
     )
-    await _alert(outbox, query.bot, case)
+    await alert_managers(outbox, query.bot, case)
 
 
 async def text_received(
@@ -263,35 +276,7 @@ async def text_received(
         await _finish(message.chat.id, bot, survey, run, db, _thanks(run, case, policies, clock))
     else:
         await show_survey(bot, message.chat.id, survey, db, policies, locale)
-    await _alert(outbox, bot, case)
-
-
-async def non_text_received(
-    message: Message,
-    survey: Survey,
-    bot: Bot,
-    db: UnitOfWork,
-    policies: Policies,
-    clock: Clock,
-    i18n: I18n,
-    outbox: Outbox,
-) -> None:
-    """A photo, voice message or file: at the comment step it is part of the comment (the
-    caption its text); at a question, the customer is pointed to the buttons."""
-    run = db.surveys.run_of(survey)
-    item = media_of(message)
-    if run.step != COMMENT_STEP or item is None:
-        await message.answer(_("Please answer with the buttons under the question, or in words."))
-        return
-    step = run.step
-    run.leave_comment(message.caption or "")
-    survey.comment_media = [*(survey.comment_media or []), item]
-    case = await answers.save_move(db, survey, run, policies, clock(), details_changed=True)
-    await strip_keyboard(bot, message.chat.id, survey.live_message_id)
-    await message.answer(_("Attached to your comment."))
-    await show_survey(bot, message.chat.id, survey, db, policies, i18n.current_locale)
-    assert step == COMMENT_STEP
-    await _alert(outbox, bot, case)
+    await alert_managers(outbox, bot, case)
 
 
 def _typed_answer_hint(step: int) -> str:
@@ -411,7 +396,7 @@ def _thanks(run: SurveyRun, case: Case | None, policies: Policies, clock: Clock)
     return screens.thanks(run, call_case_id=case.id, offer_today=today)
 
 
-async def _alert(outbox: Outbox, bot: Bot | None, case: Case | None) -> None:
+async def alert_managers(outbox: Outbox, bot: Bot | None, case: Case | None) -> None:
     """Send the case's alerts right away; whatever fails stays queued for the scheduler."""
     if case is not None and bot is not None:
         await outbox.deliver(bot, case.id)
@@ -443,5 +428,4 @@ def create_router() -> Router:
     router.message.register(
         text_received, StateFilter(None), F.text, ~F.text.startswith("/"), survey_on_screen
     )
-    router.message.register(non_text_received, StateFilter(None), ~F.text, survey_on_screen)
     return router

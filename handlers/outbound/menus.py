@@ -26,7 +26,7 @@ from aiogram.types import (
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
-from survey.policy import ADMIN, LANGUAGES, MANAGER
+from survey.policy import ADMIN, LANGUAGES, MANAGER, OPERATOR
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +45,9 @@ MANAGER_COMMANDS = (
     "help",
 )
 ADMIN_COMMANDS = (*MANAGER_COMMANDS[:-3], "broadcast", "staff", *MANAGER_COMMANDS[-3:])
+OPERATOR_COMMANDS = ("start", "calllist", "phone", "language", "cancel", "help")
 GROUP = ("cases", "my", "case", "stats")
-BY_ROLE = {MANAGER: MANAGER_COMMANDS, ADMIN: ADMIN_COMMANDS}
+BY_ROLE = {MANAGER: MANAGER_COMMANDS, ADMIN: ADMIN_COMMANDS, OPERATOR: OPERATOR_COMMANDS}
 
 
 def _descriptions(staff: bool) -> dict[str, str]:
@@ -65,6 +66,7 @@ def _descriptions(staff: bool) -> dict[str, str]:
         "export": _("The answers as an Excel file"),
         "segments": _("Loyalty segments"),
         "calllist": _("Customers to phone"),
+        "phone": _("A phone survey by work order: /phone ZN-1"),
         "broadcast": _("Invite or remind customers"),
         "staff": _("Who is staff"),
     }

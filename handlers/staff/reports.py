@@ -20,7 +20,6 @@ from handlers.views.text import fill
 from storage.uow import UnitOfWork
 from storage.workflows.report import build_report, segment_counts
 from survey.clock import Clock
-from survey.exports import as_xlsx
 from survey.metrics import SEGMENT_NAMES, Segment
 from survey.periods import Period, PeriodError, parse_period
 from survey.policy import Policies
@@ -201,21 +200,6 @@ async def segment_listed(
     await query.answer()
 
 
-# --- call list ----------------------------------------------------------------------------
-
-
-async def cmd_call_list(message: Message, db: UnitOfWork, clock: Clock, i18n: I18n) -> None:
-    rows = await db.outreach.call_list()
-    if not rows:
-        await message.answer(_("The call list is empty: every customer is reachable in Telegram."))
-        return
-    name = f"call-list-{clock():%Y-%m-%d}.xlsx"
-    await message.answer_document(
-        BufferedInputFile(as_xlsx(rows, i18n.current_locale), filename=name),
-        caption=fill(_("Customers to phone: {count}"), count=len(rows)),
-    )
-
-
 def create_router() -> Router:
     """Inside the staff router (role checked there)."""
     router = Router(name=__name__)
@@ -223,5 +207,4 @@ def create_router() -> Router:
     router.message.register(cmd_export, Command("export"))
     router.message.register(cmd_segments, Command("segments"))
     router.callback_query.register(segment_listed, SegmentCallback.filter())
-    router.message.register(cmd_call_list, Command("calllist"))
     return router

@@ -95,3 +95,10 @@ class FeedbackCallback(CallbackData, prefix="fb"):
     """The topic of the message a customer just wrote ("cancel": it was nothing)."""
 
     topic: str
+
+
+class PhoneCallback(CallbackData, prefix="ph"):
+    """An operator's button: open a call card, a call's outcome, or the list as a file."""
+
+    survey_id: int
+    action: str

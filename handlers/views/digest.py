@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiogram.utils.i18n import gettext as _
 
 from handlers.views.dates import period_title
+from handlers.views.stats import channel_name
 from handlers.views.text import decimal, fill, quote
 from survey.digest import Digest, week_label
 from survey.questionnaire import question
@@ -37,12 +38,16 @@ def text(digest: Digest, locale: str) -> str:
         + "</b>",
         "",
         "<b>" + _("Surveys") + "</b>",
-        fill(
-            _("Telegram: invited {invited}, completed {completed}, response rate {rate}"),
-            invited=funnel.invited,
-            completed=funnel.completed,
-            rate=_pct(funnel.response_rate),
-        ),
+        *[
+            fill(
+                _("{channel}: invited {invited}, completed {completed}, response rate {rate}"),
+                channel=channel_name(channel),
+                invited=counts.invited,
+                completed=counts.completed,
+                rate=_pct(counts.response_rate),
+            )
+            for channel, counts in (week.channels or {"telegram": funnel}).items()
+        ],
         fill(
             _(
                 "CSI {csi}: {week_change} against the week before, {mean_change} against the "

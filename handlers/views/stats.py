@@ -38,6 +38,7 @@ def summary(report: Report, locale: str) -> str:
             completed=funnel.completed,
             rate=_pct(funnel.response_rate),
         ),
+        *channel_lines(report),
         fill(
             _("CSI: {csi} (from {count} completed surveys)"),
             csi=_num(report.csi),
@@ -82,6 +83,26 @@ def summary(report: Report, locale: str) -> str:
             score = None if row.csi_mean_score is None else row.csi_mean_score * 100
             lines.append(f"{quote(row.advisor)}: {_num(score, 0)} (n={row.completed})")
     return "\n".join(lines)
+
+
+def channel_name(channel: str) -> str:
+    return {"telegram": "Telegram", "phone": _("phone")}.get(channel, channel)
+
+
+def channel_lines(report: Report) -> list[str]:
+    """Each channel's response rate, when the period has more than Telegram."""
+    if set(report.channels) <= {"telegram"}:
+        return []
+    return [
+        fill(
+            _("{channel}: invited {invited}, completed {completed} ({rate})"),
+            channel=channel_name(channel),
+            invited=funnel.invited,
+            completed=funnel.completed,
+            rate=_pct(funnel.response_rate),
+        )
+        for channel, funnel in report.channels.items()
+    ]
 
 
 def managers(report: Report, take_sla: timedelta, resolve_sla: timedelta) -> str:

@@ -12,6 +12,7 @@ from storage.models import Case
 from storage.uow import UnitOfWork
 from storage.workflows.staff import admin_chats, alert_chats
 from survey import cases
+from survey.calls import PHONE
 from survey.policy import Policies, Staffing
 
 # A rendered message: its text and its keyboard as Telegram JSON.
@@ -29,8 +30,11 @@ async def load(db: UnitOfWork, case_id: int) -> Case:
 
 
 async def load_for_customer(db: UnitOfWork, case_id: int, user_id: int) -> Case:
+    """The customer's case; or, for a phone survey, the operator who walks it with them."""
     case = await load(db, case_id)
-    if case.customer_chat_id != user_id:
+    survey = case.survey
+    by_phone = survey is not None and survey.channel == PHONE and survey.operator_id == user_id
+    if case.customer_chat_id != user_id and not by_phone:
         raise cases.NoSuchCase
     return case
 

@@ -31,6 +31,7 @@ async def build_report(repository: ReportRepository, period: Period) -> Report:
         weeks=roll_up(days, week_start),
         months=roll_up(days, month_start),
         managers=manager_figures(await repository.handled_cases(first, last)),
+        channels=figures.channels,
     )
 
 

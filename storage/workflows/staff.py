@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from storage.uow import UnitOfWork
-from survey.policy import ADMIN, MANAGER, Staffing
+from survey.policy import ADMIN, MANAGER, OPERATOR, Staffing
 
 
 async def role_of(db: UnitOfWork, staffing: Staffing, user_id: int) -> str | None:
@@ -31,6 +31,7 @@ async def admin_chats(db: UnitOfWork, staffing: Staffing) -> list[int]:
 async def everyone(db: UnitOfWork, staffing: Staffing) -> list[tuple[int, str, str | None]]:
     """Every staff member once, with their role and chosen language (for their menus)."""
     roles = {member.user_id: member.role for member in await db.staff.all()}
+    roles |= {user_id: OPERATOR for user_id in staffing.operator_ids}
     roles |= {user_id: MANAGER for user_id in staffing.manager_ids}
     roles |= {user_id: ADMIN for user_id in staffing.admin_ids}
     return [(user_id, role, await db.users.language(user_id)) for user_id, role in roles.items()]

@@ -98,6 +98,7 @@ async def test_chat_exports_and_the_call_list_write_planted_formulas_as_text(app
     app.clock.advance(hours=2)
     await app.services.sender.run_once(app.bot)
     await manager.send("/calllist")
+    await manager.click("Весь список файлом")
     calls = app.telegram.files[manager.last["document"]["file_id"]]
     assert_xlsx_is_text(calls, {value for row in ROWS[1:] for value in row[:4]})
 

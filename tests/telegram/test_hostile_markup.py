@@ -88,6 +88,8 @@ async def test_typed_markup_is_shown_as_typed_on_every_screen(app: App) -> None:
     app.clock.advance(hours=2)
     await app.services.sender.run_once(app.bot)  # ZN-3 has no Telegram: skipped
     await manager.send("/calllist")
+    assert manager.last["text"].startswith(f"Позвонить: 1\n\n{OFFLINE}, +79120000003")
+    await manager.click("Весь список файлом")
     assert manager.last["caption"] == "Клиентов для обзвона: 1"
     book = load_workbook(io.BytesIO(app.telegram.files[manager.last["document"]["file_id"]]))
     sheet = book.active

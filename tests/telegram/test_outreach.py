@@ -398,7 +398,9 @@ async def test_staff_added_and_removed_in_the_bot(desk: App) -> None:
     assert "Как пользоваться" in admin.last["text"]
 
 
-async def test_calllist_in_the_chat_is_an_xlsx(desk: App) -> None:
+async def test_calllist_in_the_chat_has_a_button_each_and_the_whole_list_as_xlsx(
+    desk: App,
+) -> None:
     async with desk.sessions() as session:
         db = UnitOfWork(session)
         await db.visits.import_records(
@@ -416,6 +418,12 @@ async def test_calllist_in_the_chat_is_an_xlsx(desk: App) -> None:
     await sender(desk).run_once(desk.bot)
     staff = desk.member(2, "Менеджер")
     await staff.send("/calllist")
+    assert staff.last["text"] == (
+        "Позвонить: 1\n\nОльга, +79005554433 · Kia, ZN-9 от 19.10.2026 · нет Telegram · "
+        "звонков 0 из 3"
+    )
+    assert staff.buttons() == ["📞 Ольга", "Весь список файлом"]
+    await staff.click("Весь список файлом")
     document = staff.last["document"]
     sheet = load_workbook(io.BytesIO(desk.telegram.files[document["file_id"]])).active
     assert sheet is not None

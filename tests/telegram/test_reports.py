@@ -339,26 +339,27 @@ async def test_export_xlsx_and_csv(app: App) -> None:
 
     answers = book["Ответы"]
     header = [cell.value for cell in answers[1]]
-    assert header[:10] == [
+    assert header[:11] == [
         "Заказ-наряд",
         "Дата визита",
         "Мастер-консультант",
         "Автомобиль",
         "Статус",
+        "Канал",
         "Завершён (Europe/Moscow)",
         "CSI",
         "Есть проблема",
         "Проблемных ответов",
         "Вопросы с проблемой",
     ]
-    assert header[10] == "1. Ожидание ответа на звонок"
-    assert header[21] == "12. Отзывчивость мастера-консультанта"
-    assert header[22:] == ["Комментарий", "Просит связаться"]
+    assert header[11] == "1. Ожидание ответа на звонок"
+    assert header[22] == "12. Отзывчивость мастера-консультанта"
+    assert header[23:] == ["Комментарий", "Просит связаться"]
     # A bold header frozen above a filter over every row; every column has a width.
     assert all(cell.font.b for cell in answers[1])
     assert answers.freeze_panes == "A2"
-    assert answers.auto_filter.ref == "A1:X4"
-    assert all(answers.column_dimensions[c].width >= 8 for c in "ABCDEFGHIJKLMNOPQRSTUVWX")
+    assert answers.auto_filter.ref == "A1:Y4"
+    assert all(answers.column_dimensions[c].width >= 8 for c in "ABCDEFGHIJKLMNOPQRSTUVWXY")
 
     first = answers[2]
     assert first[0].value == "ZN-1"
@@ -366,14 +367,15 @@ async def test_export_xlsx_and_csv(app: App) -> None:
     assert first[1].value == datetime(2026, 10, 5)
     assert first[1].is_date
     assert first[1].number_format == "DD.MM.YYYY"
-    assert first[5].value == datetime(2026, 10, 8, 14, 0)
-    assert first[5].number_format == "DD.MM.YYYY HH:MM"
-    assert first[6].value == pytest.approx(round(S1_SCORE * 100, 1))
-    assert first[6].data_type == "n"
+    assert first[5].value == "Telegram"
+    assert first[6].value == datetime(2026, 10, 8, 14, 0)
+    assert first[6].number_format == "DD.MM.YYYY HH:MM"
+    assert first[7].value == pytest.approx(round(S1_SCORE * 100, 1))
+    assert first[7].data_type == "n"
     assert first[4].value == "завершён"
-    assert (first[7].value, first[8].value, first[9].value) == ("да", 1, "3")
+    assert (first[8].value, first[9].value, first[10].value) == ("да", 1, "3")
     # Each answer in the button's words (Q1 and Q10 are negated: "no" is the good answer).
-    assert [cell.value for cell in first[10:22]] == [
+    assert [cell.value for cell in first[11:23]] == [
         "Ответили быстро",
         "Да, предложили",
         "Нет, не обсуждали",
@@ -387,9 +389,9 @@ async def test_export_xlsx_and_csv(app: App) -> None:
         5,
         3,
     ]
-    assert first[20].data_type == "n"
+    assert first[21].data_type == "n"
     unfinished = answers[4]
-    assert (unfinished[4].value, unfinished[5].value, unfinished[6].value) == (
+    assert (unfinished[4].value, unfinished[6].value, unfinished[7].value) == (
         "начат, не закончен",
         None,
         None,
@@ -419,9 +421,9 @@ async def test_export_xlsx_and_csv(app: App) -> None:
     assert rows[0] == header
     assert len(rows) == 4
     assert rows[1][1] == "05.10.2026"
-    assert rows[1][5] == "08.10.2026 14:00"
-    assert rows[1][6] == f"{S1_SCORE * 100:.1f}".replace(".", ",")
-    assert rows[1][10] == "Ответили быстро"
+    assert rows[1][6] == "08.10.2026 14:00"
+    assert rows[1][7] == f"{S1_SCORE * 100:.1f}".replace(".", ",")
+    assert rows[1][11] == "Ответили быстро"
 
     # In English for someone who chose English.
     await manager.send("/language")
@@ -430,7 +432,7 @@ async def test_export_xlsx_and_csv(app: App) -> None:
     english = load_workbook(io.BytesIO(app.telegram.files[manager.last["document"]["file_id"]]))
     assert english.sheetnames[:2] == ["Summary", "Answers"]
     assert english["Answers"]["A1"].value == "Work order"
-    assert english["Answers"]["K2"].value == "Answered quickly"
+    assert english["Answers"]["L2"].value == "Answered quickly"
 
 
 async def test_segments_with_customer_lists(app: App) -> None:
