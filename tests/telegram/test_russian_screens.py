@@ -21,13 +21,15 @@ from openpyxl import load_workbook
 
 from bot.i18n import LOCALES
 from storage.cases import DeliveryStatus
+from survey.calls import OUTCOMES
 from survey.cases import CALL_WINDOWS, CAUSES, CaseStatus
 from survey.dialogue import SurveyStatus
+from survey.feedback import TOPICS
 from survey.metrics import Segment
 from survey.outreach import SendStatus
 from tests.conftest import App
 
-GROUP, ADMIN, MANAGER = -100_900, 1, 2
+GROUP, ADMIN, MANAGER, OPERATOR, STRANGER = -100_900, 1, 2, 9, 4_444
 WORD = re.compile(r"[A-Za-z][A-Za-z_]{3,}")
 # Raw values the program stores: on a screen they would be a slip, whatever their length.
 RAW = {
@@ -38,6 +40,8 @@ RAW = {
     *(s.value for s in Segment),
     *CAUSES,
     *CALL_WINDOWS,
+    *TOPICS,
+    *OUTCOMES,
     "admin",
     "manager",
     "take SLA",
@@ -109,6 +113,7 @@ async def desk(app: App) -> AsyncIterator[App]:
         managers_chat_id=GROUP,
         privacy_url="https://example.com/privacy",
         dealership_name="Фаворит Моторс",
+        operator_ids=[OPERATOR],
     )
     yield staffed
     await staffed.bot.session.close()
@@ -179,6 +184,38 @@ async def test_a_whole_day_in_russian_shows_no_english(desk: App) -> None:
     await admin.send("01.10.2026..20.10.2026")
     if "Начать" in admin.buttons():
         await admin.click("Отменить")
+    await admin.send("/stats managers 30д")
+    await admin.send("/stats менеджеры 2026-08")
+
+    # Someone with no visit writes with a photo; the managers take it and close it.
+    stranger = desk.customer(STRANGER)
+    await stranger.send_update(
+        {
+            "photo": [{"file_id": "p1", "file_unique_id": "p1", "width": 9, "height": 9}],
+            "caption": "Царапина на двери",
+        }
+    )
+    await stranger.click("Жалоба")
+    await manager.send("/case 2")
+    await manager.click("Взять в работу")
+    await manager.click("Закрыть")
+    await manager.click("Другое")
+    await manager.send("Отполировали дверь")
+    await stranger.send("ещё вопрос")
+
+    # The call centre: the list, a call nobody answered, a phone survey.
+    await desk.add_visit("ZN-77", telegram_user_id=None, phone="+79127700000", name="Ольга")
+    operator = desk.member(OPERATOR, "Ирина")
+    await operator.send("/start")
+    await operator.send("/phone ZN-77")
+    await operator.click("Не дозвонился")
+    desk.clock.advance(hours=3)
+    await operator.send("/phone ZN-77")
+    await operator.click("Клиент на линии")
+    for number in range(1, 13):
+        await operator.click("1" if number == 12 else operator.buttons()[0])
+    await operator.click("Без комментария")
+    await operator.click("Нет, спасибо")
 
     shown = [*screens(desk, sent), *workbook_cells(export)]
     # The day really reached every corner the check is meant to cover.
@@ -195,6 +232,9 @@ async def test_a_whole_day_in_russian_shows_no_english(desk: App) -> None:
         "Получат сообщение",  # the broadcast preview
         "Ответы",  # the export's sheets
         "Открытые кейсы",  # the menu
+        "Сроки менеджеров",  # /stats managers
+        "Обращение: Жалоба",  # feedback
+        "Телефонный опрос",  # the call centre
     ):
         assert seen in everything, seen
     found = [(where, text, slips(text)) for where, text in shown if slips(text)]
