@@ -120,9 +120,16 @@ def visit_lines(case: Case) -> list[str]:
     visit = case.visit
     if visit is None:
         return [fill(_("Customer: {name} (no visit on record)"), name=case.customer_name)]
-    customer = visit.customer
+    phone = visit.customer.phone or ""
     return [
-        fill(_("Customer: {name}, {phone}"), name=case.customer_name, phone=customer.phone or ""),
+        fill(_("Customer: {name}, {phone}"), name=case.customer_name, phone=phone),
+        *visit_details(visit),
+    ]
+
+
+def visit_details(visit: Visit) -> list[str]:
+    """The car, the work order and its date, the advisor: two lines."""
+    return [
         fill(
             _("Car: {car}, work order {order_no} of {date}"),
             car=visit.car,

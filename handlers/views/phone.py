@@ -11,6 +11,7 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from handlers.views.alerts import visit_details
 from handlers.views.callbacks import PhoneCallback
 from handlers.views.dates import format_date, format_moment
 from handlers.views.text import Html, fill
@@ -68,13 +69,7 @@ def call_card(survey: Survey, attempts: int) -> tuple[str, InlineKeyboardMarkup]
     visit = survey.visit
     lines = [
         "<b>" + phone_header(visit.customer.name, visit.customer.phone) + "</b>",
-        fill(
-            _("Car: {car}, work order {order_no} of {date}"),
-            car=visit.car,
-            order_no=visit.order_no,
-            date=format_date(visit.visit_date),
-        ),
-        fill(_("Service advisor: {advisor}"), advisor=visit.advisor),
+        *visit_details(visit),
         fill(_("Calls so far: {made} of {most}"), made=survey.call_attempts, most=attempts),
         "",
         _(
