@@ -82,6 +82,12 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     webhook_listen: str = "0.0.0.0:8080"
 
+    # The visits API on the bot's web server (the webhook's; in polling mode started on
+    # API_LISTEN): the dealer system's bearer token, and requests a minute per token.
+    api_token: SecretStr | None = None
+    api_listen: str | None = None
+    api_rate: int = Field(default=60, ge=1)
+
     # Shared dialogue state for several bot processes (aiogram's RedisStorage); without
     # it the FSM state lives in the database.
     redis_url: str | None = None
@@ -186,6 +192,18 @@ class Settings(BaseSettings):
             except RulesError as error:
                 raise ValueError(f"ESCALATION_RULES {self.escalation_rules}: {error}") from error
         return self
+
+    @field_validator("api_token", "api_listen", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("api_token")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("API_TOKEN must be at least 16 characters (a long random string)")
+        return value
 
     @field_validator("webhook_secret")
     @classmethod

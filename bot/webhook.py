@@ -14,6 +14,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.api import add_api
+from bot.services import Services
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -40,7 +42,11 @@ def listen_address(settings: Settings) -> tuple[str, int]:
 
 
 def create_app(
-    settings: Settings, bot: Bot, dispatcher: Dispatcher, engine: AsyncEngine
+    settings: Settings,
+    bot: Bot,
+    dispatcher: Dispatcher,
+    engine: AsyncEngine,
+    services: Services | None = None,
 ) -> web.Application:
     assert settings.webhook_url is not None
     assert settings.webhook_secret is not None
@@ -60,15 +66,24 @@ def create_app(
         return web.json_response({"status": "ok", "database": "ok"})
 
     app.router.add_get("/healthz", healthz)
+    if services is not None and settings.api_token is not None:
+        add_api(app, services)  # the visits API on the same server
     setup_application(app, dispatcher, bot=bot)
     return app
 
 
-async def serve(settings: Settings, bot: Bot, dispatcher: Dispatcher, engine: AsyncEngine) -> None:
+async def serve(
+    settings: Settings,
+    bot: Bot,
+    dispatcher: Dispatcher,
+    engine: AsyncEngine,
+    services: Services | None = None,
+) -> None:
     """Serve until SIGTERM or SIGINT, then shut down gracefully."""
     assert settings.webhook_url is not None
     assert settings.webhook_secret is not None
-    runner = web.AppRunner(create_app(settings, bot, dispatcher, engine), handle_signals=False)
+    app = create_app(settings, bot, dispatcher, engine, services)
+    runner = web.AppRunner(app, handle_signals=False)
     await runner.setup()
     host, port = listen_address(settings)
     await web.TCPSite(runner, host, port).start()
@@ -92,3 +107,16 @@ async def serve(settings: Settings, bot: Bot, dispatcher: Dispatcher, engine: As
     finally:
         log.info("shutting down")
         await runner.cleanup()  # stops accepting, drains updates in flight, closes the bot
+
+
+async def start_api(settings: Settings, services: Services) -> web.AppRunner | None:
+    """In polling mode, the visits API on API_LISTEN (host:port) when API_TOKEN is set."""
+    if settings.api_listen is None or settings.api_token is None:
+        return None
+    from bot.api import create_api_app
+
+    runner = web.AppRunner(create_api_app(services), handle_signals=False)
+    await runner.setup()
+    host, _, port = settings.api_listen.rpartition(":")
+    await web.TCPSite(runner, host or "0.0.0.0", int(port)).start()
+    return runner

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Float, Select, and_, case, cast, func, literal, select
@@ -231,6 +231,31 @@ class ReportRepository:
             median_take_seconds=median_take,
             median_resolve_seconds=median_resolve,
         )
+
+    async def completed_since(self, since: datetime, limit: int) -> Sequence[Any]:
+        """Completed surveys from `since` on, oldest first, with their case (the API's
+        pull for the dealer system)."""
+        query = (
+            select(
+                Visit.order_no,
+                Survey.visit_date,
+                Survey.completed_at,
+                Survey.channel,
+                Survey.score,
+                Survey.answer_codes,
+                Survey.comment,
+                Survey.wants_contact,
+                Case.id.label("case_id"),
+                Case.status.label("case_status"),
+                Case.severity.label("case_severity"),
+            )
+            .join(Visit, Visit.id == Survey.visit_id)
+            .outerjoin(Case, Case.survey_id == Survey.id)
+            .where(Survey.status == SurveyStatus.COMPLETED, Survey.completed_at >= since)
+            .order_by(Survey.completed_at, Survey.id)
+            .limit(limit)
+        )
+        return (await self._session.execute(query)).all()
 
     async def handled_cases(self, first: date | None, last: date) -> list[HandledCase]:
         """The period's taken cases with what the deadline figures need (a few hundred)."""

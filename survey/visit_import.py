@@ -140,6 +140,14 @@ def read_visits(
     return result
 
 
+def validate_objects(items: list[dict[str, object]], today: date) -> ParsedVisits:
+    """Visits sent as JSON objects (the visits API), checked exactly like a file's rows:
+    object i is line i + 2 of a file with the full header."""
+    header = list(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)
+    rows = [[_cell_text(item.get(column)) for column in header] for item in items]
+    return _validate(iter([header, *rows]), today)
+
+
 def _megabytes(size: int) -> int:
     return round(size / (1024 * 1024))
 

@@ -102,15 +102,26 @@ async def _serve(settings: Settings, args: argparse.Namespace, bot: Bot) -> int:
             await until_stopped()
         else:
             await set_commands(bot, services)  # or a warning
-            if not webhook:  # the webhook says its own start line, with its address
-                me = await bot.me()
-                log.info("Follow-up started: polling as @%s (bot id %s)", me.username, me.id)
-            if webhook:
+            if webhook:  # its start line names its address
                 from bot.webhook import serve
 
-                await serve(settings, bot, dispatcher, engine)
+                await serve(settings, bot, dispatcher, engine, services)
             else:
-                await dispatcher.start_polling(bot, handle_signals=True)
+                from bot.webhook import start_api
+
+                api = await start_api(settings, services)  # with API_LISTEN and API_TOKEN
+                me = await bot.me()
+                log.info(
+                    "Follow-up started: polling as @%s (bot id %s)%s",
+                    me.username,
+                    me.id,
+                    f"; the visits API on {settings.api_listen}" if api else "",
+                )
+                try:
+                    await dispatcher.start_polling(bot, handle_signals=True)
+                finally:
+                    if api is not None:
+                        await api.cleanup()
     finally:
         await scheduler.stop()  # the jobs in flight finish first
         stop_sending.set()
