@@ -19,6 +19,9 @@ USER = {"id": CUSTOMER_ID, "is_bot": False, "first_name": "Иван", "language_
 SECRET = "s3cret-Token_42"
 
 
+API_TOKEN = "a-long-token-for-the-dealer-system"
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -53,6 +56,7 @@ async def test_webhook_checks_the_secret_answers_fast_and_drains_on_sigterm(
         "WEBHOOK_URL": "https://bot.example.test/tg/hook",
         "WEBHOOK_SECRET": SECRET,
         "WEBHOOK_LISTEN": f"127.0.0.1:{port}",
+        "API_TOKEN": API_TOKEN,
     }
     process = await spawn("run", env=env, cwd=tmp_path)
     base = f"http://127.0.0.1:{port}"
@@ -69,6 +73,20 @@ async def test_webhook_checks_the_secret_answers_fast_and_drains_on_sigterm(
             await wait_until(healthy)
             async with http.get(f"{base}/healthz") as response:
                 assert await response.json() == {"status": "ok", "database": "ok"}
+            # The visits API is served by the same server.
+            visit = {
+                "order_no": "API-1",
+                "visit_date": "2026-10-19",
+                "customer_name": "Олег",
+                "phone": "+79120000001",
+                "car": "Лада",
+                "advisor": "Смирнов",
+            }
+            bearer = {"Authorization": f"Bearer {API_TOKEN}"}
+            async with http.post(f"{base}/api/v1/visits", json=visit) as response:
+                assert response.status == 401
+            async with http.post(f"{base}/api/v1/visits", json=visit, headers=bearer) as response:
+                assert await response.json() == {"created": 1, "updated": 0}
             [registered] = telegram.calls_of("setWebhook")
             assert registered.params["url"] == "https://bot.example.test/tg/hook"
             assert registered.params["secret_token"] == SECRET
