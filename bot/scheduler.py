@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -48,16 +49,28 @@ async def prune_job(services: Services, bot: Bot) -> int:
         return await prune(db, services.clock() - KEEP_UPDATE_IDS)
 
 
+# Per running program: the last week whose report this program saw settled (sent by it or
+# claimed by another), so the job does not ask the database every minute of the week.
+# Keyed by the services' id, checked against a weak reference (an id may be reused).
+_SETTLED: dict[int, tuple[weakref.ref[Services], str]] = {}
+
+
+def _settled(services: Services) -> str | None:
+    entry = _SETTLED.get(id(services))
+    return entry[1] if entry is not None and entry[0]() is services else None
+
+
 async def digest_job(services: Services, bot: Bot) -> bool:
     """The week's report to management, once its time has come; claimed in the database,
     so one instance of several sends it, and a restart does not send it again."""
     policies = services.policies
     now = services.clock()
     week = due_week(now.astimezone(policies.dealer.zone), policies.digest)
-    if week is None:
+    if week is None or _settled(services) == week_label(week):
         return False
     async with services.database.unit() as db:
         claimed = await claim_week(db, week, policies.digest, policies.staffing, now)
+    _SETTLED[id(services)] = (weakref.ref(services), week_label(week))
     if claimed:
         log.info("the weekly report %s is queued", week_label(week))
         await services.outbox.deliver(bot)
