@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import Float, Select, and_, case, cast, func, literal, select
+from sqlalchemy import Float, Select, and_, case, cast, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
@@ -196,14 +196,24 @@ class ReportRepository:
         ).all()
         return median([float(v) for v in middle])
 
-    async def escalations(self, first: date | None, last: date) -> Escalations:
-        """The period's cases (of surveys whose visit is in it): a few hundred rows read
-        from the cases' side, each checked against its survey's date."""
-        of_period = (
+    def _cases_of(self, first: date | None, last: date, zone: tzinfo) -> ColumnElement[bool]:
+        """A period's cases: a survey's case when its visit is in the period, a customer's
+        feedback when it was written in the period (its dates in the dealership's zone)."""
+        of_survey = (
             select(Survey.id)
             .where(Survey.id == Case.survey_id, self._in_period(first, last))
             .exists()
         )
+        written: list[ColumnElement[bool]] = [Case.survey_id.is_(None)]
+        if first is not None:
+            written.append(Case.created_at >= datetime.combine(first, time(0), zone))
+        written.append(Case.created_at < datetime.combine(last + timedelta(days=1), time(0), zone))
+        return or_(of_survey, and_(*written))
+
+    async def escalations(self, first: date | None, last: date, zone: tzinfo = UTC) -> Escalations:
+        """The period's cases (of surveys whose visit is in it, and feedback written in it):
+        a few hundred rows read from the cases' side."""
+        of_period = self._cases_of(first, last, zone)
         row = (
             await self._session.execute(
                 select(
@@ -257,13 +267,11 @@ class ReportRepository:
         )
         return (await self._session.execute(query)).all()
 
-    async def handled_cases(self, first: date | None, last: date) -> list[HandledCase]:
+    async def handled_cases(
+        self, first: date | None, last: date, zone: tzinfo = UTC
+    ) -> list[HandledCase]:
         """The period's taken cases with what the deadline figures need (a few hundred)."""
-        of_period = (
-            select(Survey.id)
-            .where(Survey.id == Case.survey_id, self._in_period(first, last))
-            .exists()
-        )
+        of_period = self._cases_of(first, last, zone)
 
         def happened(kind: str) -> Any:
             return (

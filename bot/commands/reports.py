@@ -24,7 +24,7 @@ async def stats(settings: Settings, args: argparse.Namespace) -> int:
     engine = await open_database(settings)
     try:
         async with create_session_factory(engine)() as session:
-            report = await build_report(ReportRepository(session), period)
+            report = await build_report(ReportRepository(session), period, settings.zone)
     finally:
         await engine.dispose()
     if args.managers:
@@ -74,7 +74,7 @@ async def digest(settings: Settings, args: argparse.Namespace) -> int:
         async with sessions() as session:
             db = UnitOfWork(session)
             if not args.send:
-                report = await digests.collect(db, week, now)
+                report = await digests.collect(db, week, now, settings.zone)
                 print(plain(text(report, settings.default_language)))
                 return 0
             chats = await digests.recipients(db, policies.digest, policies.staffing)

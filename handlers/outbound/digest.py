@@ -31,19 +31,19 @@ async def send_part(
     week = parse_week(label)
     assert week.first is not None
     if delivery.kind == "digest":
-        digest = await collect(db, week, now)
+        digest = await collect(db, week, now, policies.dealer.zone)
         message = await bot.send_message(delivery.chat_id, views.text(digest, locale))
     elif delivery.kind == "dchart":
         from handlers.views import charts  # matplotlib loads on the first chart only
 
         weeks = Period(week.first - timedelta(days=7 * (CHART_WEEKS - 1)), week.last)
-        report = await build_report(db.reports, weeks)
+        report = await build_report(db.reports, weeks, policies.dealer.zone)
         chart = await asyncio.to_thread(charts.csi_trend, report, locale)
         photo = BufferedInputFile(chart.png, filename=f"csi-{label}.png")
         message = await bot.send_photo(delivery.chat_id, photo, caption=views.chart_caption())
     else:
         today = now.astimezone(policies.dealer.zone).date()
-        report = await build_report(db.reports, week)
+        report = await build_report(db.reports, week, policies.dealer.zone)
         segments = await segment_counts(
             db.reports, today, policies.segments.csi_threshold, policies.segments.repeat_visits
         )

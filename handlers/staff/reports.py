@@ -61,7 +61,7 @@ async def cmd_stats(
     period = await _period(message, " ".join(words[about_managers:]) or None, policies, clock)
     if period is None:
         return
-    report = await build_report(db.reports, period)
+    report = await build_report(db.reports, period, policies.dealer.zone)
     if about_managers:
         await _send_managers(message, report, policies, i18n.current_locale)
         return

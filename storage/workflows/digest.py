@@ -3,7 +3,7 @@ and collecting its figures when they are sent (or printed)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 
 from storage.uow import UnitOfWork
 from storage.workflows.report import build_report
@@ -43,7 +43,7 @@ async def claim_week(
     return True
 
 
-async def collect(db: UnitOfWork, week: Period, now: datetime) -> Digest:
+async def collect(db: UnitOfWork, week: Period, now: datetime, zone: tzinfo = UTC) -> Digest:
     """The week, the week before, the four weeks before, and the cases as they are now."""
     overdue = [
         OverdueCase(
@@ -55,9 +55,9 @@ async def collect(db: UnitOfWork, week: Period, now: datetime) -> Digest:
         for case in await db.cases.overdue(now)
     ]
     return Digest(
-        week=await build_report(db.reports, week),
-        previous_week=await build_report(db.reports, previous(week)),
-        four_weeks=await build_report(db.reports, previous(week, 4)),
+        week=await build_report(db.reports, week, zone),
+        previous_week=await build_report(db.reports, previous(week), zone),
+        four_weeks=await build_report(db.reports, previous(week, 4), zone),
         open_cases=await db.cases.count_active(),
         overdue=overdue,
     )

@@ -34,7 +34,7 @@ async def export_xlsx(
     period_title: str,
 ) -> int:
     """Summary, answers, advisors, trend and segments; returns how many surveys."""
-    report = await build_report(reports, period)
+    report = await build_report(reports, period, zone)
     segments = await segment_counts(reports, today, csi_threshold, repeat_at)
     rows = reports.answer_rows(period.first, period.last)
     return await write_xlsx(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, tzinfo
 
 from storage.reports import ReportRepository
 from survey.deadlines import manager_figures
@@ -11,7 +11,7 @@ from survey.periods import Period
 from survey.report import Report, month_start, roll_up, week_start
 
 
-async def build_report(repository: ReportRepository, period: Period) -> Report:
+async def build_report(repository: ReportRepository, period: Period, zone: tzinfo = UTC) -> Report:
     """Two grouped passes over the surveys' report facts (by advisor, by day), the median
     completion time from the stored seconds, and the period's cases."""
     first, last = period.first, period.last
@@ -26,11 +26,11 @@ async def build_report(repository: ReportRepository, period: Period) -> Report:
             first, last, figures.timed
         ),
         questions=figures.questions,
-        escalations=await repository.escalations(first, last),
+        escalations=await repository.escalations(first, last, zone),
         advisors=figures.advisors,
         weeks=roll_up(days, week_start),
         months=roll_up(days, month_start),
-        managers=manager_figures(await repository.handled_cases(first, last)),
+        managers=manager_figures(await repository.handled_cases(first, last, zone)),
         channels=figures.channels,
     )
 

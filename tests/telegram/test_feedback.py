@@ -158,3 +158,23 @@ async def test_a_photo_at_the_comment_step_is_part_of_the_comment(desk: App) -> 
     alert = desk.telegram.bot_messages(GROUP)[0]
     assert "Комментарий: Вот вмятина после ремонта" in alert["text"]
     assert "📎 Вложения: фото ×1" in alert["text"]
+
+
+async def test_feedback_cases_count_in_the_reports_by_the_day_they_were_written(
+    desk: App,
+) -> None:
+    customer = desk.customer(STRANGER)
+    await customer.send("Долго ждал выдачи")
+    await customer.click("Жалоба")
+    anna = desk.member(ANNA, "Анна", chat_id=GROUP)
+    await anna.click("Взять в работу", desk.telegram.bot_messages(GROUP)[0])
+    manager = desk.member(ANNA, "Анна")
+    # Written on 20.10.2026 (Moscow): in October's figures, not in September's.
+    await manager.send("/stats 2026-10")
+    october = [m for m in manager.messages() if "Статистика" in m.get("text", "")][-1]["text"]
+    assert "Открыто 1 · взяты в срок 1 из 1 · решено 0" in october
+    await manager.send("/stats managers 2026-10")
+    assert "Взято 1, в срок 100%" in [m for m in manager.messages() if m.get("text")][-1]["text"]
+    await manager.send("/stats 2026-09")
+    september = [m for m in manager.messages() if "Статистика" in m.get("text", "")][-1]["text"]
+    assert "Открыто 0" in september
