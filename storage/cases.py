@@ -232,13 +232,22 @@ class CaseRepository:
         )
 
     async def due_delivery_ids(
-        self, now: datetime, case_id: int | None = None, limit: int = 100
+        self,
+        now: datetime,
+        case_id: int | None = None,
+        limit: int = 100,
+        *,
+        kind: str | None = None,
     ) -> Sequence[int]:
+        """Due deliveries: all, or one case's (and the case lists, which show every case),
+        or those of one kind."""
         query = select(Delivery.id).where(
             Delivery.status == DeliveryStatus.PENDING, Delivery.next_attempt_at <= now
         )
         if case_id is not None:
-            query = query.where(or_(Delivery.case_id == case_id, Delivery.case_id.is_(None)))
+            query = query.where(or_(Delivery.case_id == case_id, Delivery.kind == "list"))
+        if kind is not None:
+            query = query.where(Delivery.kind == kind)
         return (await self._session.scalars(query.order_by(Delivery.id).limit(limit))).all()
 
     async def claim_delivery(self, delivery_id: int, now: datetime, lease: timedelta) -> bool:

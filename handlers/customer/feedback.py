@@ -87,7 +87,10 @@ async def topic_chosen(
     if isinstance(query.message, Message):
         await query.message.edit_text(views.received(topic, case.id if case else None))
     await query.answer()
-    await outbox.deliver(bot, case.id if case else None)
+    if case is not None:
+        await outbox.deliver(bot, case.id)
+    else:
+        await outbox.deliver(bot, kind="notice")  # the praise for the managers
 
 
 def create_router() -> Router:

@@ -60,10 +60,14 @@ class Outbox:
     clock: Clock
     i18n: I18n
 
-    async def deliver(self, bot: Bot, case_id: int | None = None) -> int:
-        """Send everything due (or everything due for one case); returns how many went out."""
+    async def deliver(
+        self, bot: Bot, case_id: int | None = None, *, kind: str | None = None
+    ) -> int:
+        """Send everything due (or what is due for one case, or of one kind); returns how
+        many went out. A handler sends only what its update caused; the scheduler the rest
+        (a weekly report's file is never built inside a customer's press)."""
         async with self.database.unit() as db:
-            due = await db.cases.due_delivery_ids(self.clock(), case_id)
+            due = await db.cases.due_delivery_ids(self.clock(), case_id, kind=kind)
         sent = 0
         for delivery_id in due:
             sent += await self._deliver_one(bot, delivery_id)

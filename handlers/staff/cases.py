@@ -241,13 +241,13 @@ async def cmd_cases(
 ) -> None:
     """The open cases, as a list that stays true (redrawn on every change)."""
     await use_cases.show_list(db, message.chat.id, ALL_CASES, clock())
-    await outbox.deliver(bot)
+    await outbox.deliver(bot, kind="list")
 
 
 async def cmd_my(message: Message, bot: Bot, db: UnitOfWork, clock: Clock, outbox: Outbox) -> None:
     assert message.from_user is not None
     await use_cases.show_list(db, message.chat.id, mine(message.from_user.id), clock())
-    await outbox.deliver(bot)
+    await outbox.deliver(bot, kind="list")
 
 
 async def cmd_case(

@@ -18,7 +18,6 @@ from handlers.views import phone as views
 from handlers.views.callbacks import PhoneCallback
 from handlers.views.text import fill
 from storage.uow import UnitOfWork
-from storage.workflows import answers
 from storage.workflows.phone import NotCallable, callable_survey, record_call
 from survey.calls import OUTCOMES
 from survey.clock import Clock
@@ -94,9 +93,7 @@ async def phone_pressed(
         return
     try:
         survey = await callable_survey(db, callback_data.survey_id)
-        on_the_line = await record_call(
-            db, survey, action, query.from_user.id, clock(), policies.calls
-        )
+        on_the_line = await record_call(db, survey, action, query.from_user.id, clock(), policies)
     except (NotCallable, SurveyClosed):
         await query.answer(views.not_callable(), show_alert=True)
         return
@@ -107,9 +104,6 @@ async def phone_pressed(
         )
         await query.answer()
         return
-    run = db.surveys.run_of(survey)
-    run.start()
-    await answers.save_move(db, survey, run, policies, clock(), may_escalate=False)
     await query.message.edit_reply_markup(reply_markup=None)
     await query.answer()
     await show_survey(bot, query.message.chat.id, survey, db, policies, i18n.current_locale)

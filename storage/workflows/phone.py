@@ -7,8 +7,10 @@ from datetime import datetime
 
 from storage.models import Survey
 from storage.uow import UnitOfWork
-from survey.calls import ANSWERED, PHONE, REFUSED, CallPolicy, after_call
-from survey.dialogue import SurveyClosed, SurveyStatus
+from storage.workflows.answers import save_move
+from survey.calls import ANSWERED, PHONE, REFUSED, after_call
+from survey.dialogue import SurveyStatus
+from survey.policy import Policies
 
 
 class NotCallable(Exception):
@@ -28,11 +30,11 @@ async def record_call(
     outcome: str,
     operator_id: int,
     now: datetime,
-    policy: CallPolicy,
+    policies: Policies,
 ) -> bool:
-    """The call counted and its outcome kept; True when the survey is now the operator's to
-    walk with the customer on the line (the customer answered)."""
-    result = after_call(outcome, survey.call_attempts, now, policy)
+    """The call counted and its outcome kept, in one commit; when the customer answered,
+    the survey is started as the operator's to walk with them (True)."""
+    result = after_call(outcome, survey.call_attempts, now, policies.calls)
     survey.call_attempts = result.attempts
     survey.next_call_at = result.next_call_at
     survey.call_outcome = outcome
@@ -43,12 +45,14 @@ async def record_call(
         survey.status = SurveyStatus.DECLINED
         survey.declined_at = now
     if outcome == ANSWERED:
-        if survey.status is SurveyStatus.COMPLETED:
-            raise SurveyClosed(survey.status)
         if survey.status == SurveyStatus.EXPIRED:
             survey.status = SurveyStatus.INVITED  # closed unanswered in Telegram: phone reopens it
             survey.expired_at = None
         survey.channel = PHONE
         survey.operator_id = operator_id
+        run = db.surveys.run_of(survey)
+        run.start()
+        await save_move(db, survey, run, policies, now, may_escalate=False)  # commits
+        return True
     await db.commit()
-    return outcome == ANSWERED
+    return False
