@@ -158,12 +158,6 @@ def add_api(app: web.Application, services: Services) -> None:
     app.router.add_get("/api/v1/openapi.json", openapi)
 
 
-def create_api_app(services: Services) -> web.Application:
-    app = web.Application(client_max_size=MAX_BODY)
-    add_api(app, services)
-    return app
-
-
 _VISIT = {
     "type": "object",
     "required": ["order_no", "visit_date", "customer_name", "phone", "car", "advisor"],

@@ -38,7 +38,10 @@ async def set_commands(bot: Bot, services: Services) -> None:
     """Every command menu (handlers/outbound/menus.py); a refusal is a warning."""
     async with services.database.unit() as db:
         staff = await everyone(db, services.policies.staffing)
-    await publish_all(bot, services.i18n, staff, services.policies.staffing.managers_chat_id)
+    policies = services.policies
+    await publish_all(
+        bot, services.i18n, staff, policies.staffing.managers_chat_id, policies.dealer.board_url
+    )
 
 
 async def telegram_accepts(bot: Bot, settings: Settings) -> User:

@@ -6,6 +6,7 @@ import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -87,6 +88,9 @@ class Settings(BaseSettings):
     api_token: SecretStr | None = None
     api_listen: str | None = None
     api_rate: int = Field(default=60, ge=1)
+    # The case board (a Telegram Mini App at /app/ on the same server): its public HTTPS
+    # address. Unset: the webhook's origin + /app/ in webhook mode, no board in polling.
+    board_url: str | None = None
 
     # Shared dialogue state for several bot processes (aiogram's RedisStorage); without
     # it the FSM state lives in the database.
@@ -193,7 +197,23 @@ class Settings(BaseSettings):
                 raise ValueError(f"ESCALATION_RULES {self.escalation_rules}: {error}") from error
         return self
 
-    @field_validator("api_token", "api_listen", mode="before")
+    def board_address(self) -> str | None:
+        """Where staff open the case board: BOARD_URL, else the webhook's origin + /app/."""
+        if self.board_url is not None:
+            return self.board_url
+        if self.webhook_url is None:
+            return None
+        parts = urlsplit(self.webhook_url)
+        return f"{parts.scheme}://{parts.netloc}/app/"
+
+    @field_validator("board_url")
+    @classmethod
+    def _https_board(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("https://"):
+            raise ValueError("BOARD_URL must be an https:// address (Telegram opens only those)")
+        return value
+
+    @field_validator("api_token", "api_listen", "board_url", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -249,6 +269,7 @@ class Settings(BaseSettings):
                 zone=self.zone,
                 language=self.default_language,
                 privacy_url=self.privacy_url,
+                board_url=self.board_address(),
             ),
             staffing=Staffing(
                 admin_ids=tuple(self.admin_ids),

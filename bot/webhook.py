@@ -14,7 +14,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.api import add_api
+from bot.api import MAX_BODY, add_api
+from bot.board import add_board
 from bot.services import Services
 from bot.settings import Settings
 
@@ -50,7 +51,7 @@ def create_app(
 ) -> web.Application:
     assert settings.webhook_url is not None
     assert settings.webhook_secret is not None
-    app = web.Application()
+    app = web.Application(client_max_size=MAX_BODY)
     DrainingRequestHandler(
         dispatcher=dispatcher, bot=bot, secret_token=settings.webhook_secret.get_secret_value()
     ).register(app, path=urlsplit(settings.webhook_url).path or "/")
@@ -66,8 +67,8 @@ def create_app(
         return web.json_response({"status": "ok", "database": "ok"})
 
     app.router.add_get("/healthz", healthz)
-    if services is not None and settings.api_token is not None:
-        add_api(app, services)  # the visits API on the same server
+    if services is not None:
+        add_web(app, services, bot)  # the visits API and the case board on the same server
     setup_application(app, dispatcher, bot=bot)
     return app
 
@@ -109,13 +110,25 @@ async def serve(
         await runner.cleanup()  # stops accepting, drains updates in flight, closes the bot
 
 
-async def start_api(settings: Settings, services: Services) -> web.AppRunner | None:
-    """In polling mode, the visits API on API_LISTEN (host:port) when API_TOKEN is set."""
-    if settings.api_listen is None or settings.api_token is None:
-        return None
-    from bot.api import create_api_app
+def add_web(app: web.Application, services: Services, bot: Bot) -> None:
+    """The visits API (when API_TOKEN is set) and the case board (/app/)."""
+    if services.settings.api_token is not None:
+        add_api(app, services)
+    add_board(app, services, bot)
 
-    runner = web.AppRunner(create_api_app(services), handle_signals=False)
+
+def create_web_app(services: Services, bot: Bot) -> web.Application:
+    """The bot's web side on a server of its own (polling mode's API_LISTEN, the tests)."""
+    app = web.Application(client_max_size=MAX_BODY)
+    add_web(app, services, bot)
+    return app
+
+
+async def start_web(settings: Settings, services: Services, bot: Bot) -> web.AppRunner | None:
+    """In polling mode, the visits API and the case board on API_LISTEN (host:port)."""
+    if settings.api_listen is None:
+        return None
+    runner = web.AppRunner(create_web_app(services, bot), handle_signals=False)
     await runner.setup()
     host, _, port = settings.api_listen.rpartition(":")
     await web.TCPSite(runner, host or "0.0.0.0", int(port)).start()

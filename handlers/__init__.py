@@ -16,7 +16,7 @@ from handlers.admin import outreach
 from handlers.customer import attachments, feedback, preferences, privacy, relay, start, survey
 from handlers.customer import cases as customer_cases
 from handlers.filters import IsAdmin, IsCaseWorker, IsStaff
-from handlers.staff import cases, phone, reports
+from handlers.staff import board, cases, phone, reports
 from handlers.staff import relay as staff_relay
 
 
@@ -57,7 +57,10 @@ def _staff() -> Router:
     router.message.filter(IsCaseWorker())
     router.callback_query.filter(IsCaseWorker())
     router.include_routers(
-        cases.create_router(), reports.create_router(), staff_relay.create_router()
+        cases.create_router(),
+        board.create_router(),
+        reports.create_router(),
+        staff_relay.create_router(),
     )
     return router
 

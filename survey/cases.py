@@ -54,10 +54,15 @@ class NotAllowed(CaseRefused):
     """A value no button offers (a forged cause or call window)."""
 
 
-@dataclass(frozen=True)
 class TakenByOther(CaseRefused):
-    who: str | None
-    at: datetime | None
+    # Not a frozen dataclass: Python sets __traceback__ on an exception as it passes
+    # through a context manager (a unit of work), which a frozen one refuses.
+    __match_args__ = ("who", "at")
+
+    def __init__(self, who: str | None, at: datetime | None) -> None:
+        super().__init__(who, at)
+        self.who = who
+        self.at = at
 
 
 class TakenByYou(CaseRefused):

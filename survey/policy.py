@@ -35,6 +35,8 @@ class Dealer:
     zone: ZoneInfo
     language: str = "ru"
     privacy_url: str | None = None
+    # The case board's public HTTPS address (a Telegram Mini App), None when there is none.
+    board_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

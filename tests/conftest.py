@@ -267,10 +267,11 @@ def anyio_backend() -> Iterator[str]:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Everything under tests/process starts programs of its own: those tests are `slow`."""
-    process = Path(__file__).parent / "process"
+    """Everything under tests/process and tests/browser starts programs of its own (the
+    bot, chromium): those tests are `slow`."""
+    own = (Path(__file__).parent / "process", Path(__file__).parent / "browser")
     for item in items:
-        if process in Path(item.path).parents:
+        if any(folder in Path(item.path).parents for folder in own):
             item.add_marker(pytest.mark.slow)
 
 

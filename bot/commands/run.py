@@ -107,15 +107,15 @@ async def _serve(settings: Settings, args: argparse.Namespace, bot: Bot) -> int:
 
                 await serve(settings, bot, dispatcher, engine, services)
             else:
-                from bot.webhook import start_api
+                from bot.webhook import start_web
 
-                api = await start_api(settings, services)  # with API_LISTEN and API_TOKEN
+                api = await start_web(settings, services, bot)  # with API_LISTEN
                 me = await bot.me()
                 log.info(
                     "Follow-up started: polling as @%s (bot id %s)%s",
                     me.username,
                     me.id,
-                    f"; the visits API on {settings.api_listen}" if api else "",
+                    f"; visits API and case board on {settings.api_listen}" if api else "",
                 )
                 try:
                     await dispatcher.start_polling(bot, handle_signals=True)

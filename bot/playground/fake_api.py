@@ -26,6 +26,7 @@ _JSON_FIELDS = {
     "commands",
     "media",
     "allowed_updates",
+    "menu_button",
 }
 
 
@@ -42,6 +43,8 @@ class FakeTelegram(TelegramMethods):
         self.calls: list[ApiCall] = []
         self.chats: dict[int, Chat] = {}
         self.menus: dict[tuple[str, int | None, str | None], list[str]] = {}
+        # The menu button per private chat (None: every chat's default), as Telegram keeps it.
+        self.menu_buttons: dict[int | None, dict[str, Any]] = {}
         self.listeners: list[Callable[[str, dict[str, Any]], None]] = []
         # Like Telegram: more than `rate_limit` messages within a second get a 429.
         self.rate_limit = rate_limit

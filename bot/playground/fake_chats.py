@@ -67,6 +67,7 @@ class TelegramMethods:
     listeners: list[Callable[[str, dict[str, Any]], None]]
     # setMyCommands by (scope type, chat id, language code): the command names.
     menus: dict[tuple[str, int | None, str | None], list[str]]
+    menu_buttons: dict[int | None, dict[str, Any]]
 
     def chat(self, chat_id: int) -> Chat:
         if chat_id not in self.chats:
@@ -376,6 +377,20 @@ class TelegramMethods:
                 if (kind, chat, lang) in self.menus:
                     return self.menus[(kind, chat, lang)]
         return []
+
+    def _api_setChatMenuButton(self, params: dict[str, Any]) -> bool:
+        button = params.get("menu_button") or {"type": "default"}
+        url = str(button.get("web_app", {}).get("url", ""))
+        if button.get("type") == "web_app" and not url.startswith("https://"):
+            raise ApiError(400, "Bad Request: BUTTON_URL_INVALID")
+        chat_id = params.get("chat_id")
+        self.menu_buttons[int(chat_id) if chat_id is not None else None] = button
+        return True
+
+    def _api_getChatMenuButton(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat_id = params.get("chat_id")
+        key = int(chat_id) if chat_id is not None else None
+        return self.menu_buttons.get(key) or self.menu_buttons.get(None) or {"type": "commands"}
 
     def _api_deleteWebhook(self, params: dict[str, Any]) -> bool:
         return True

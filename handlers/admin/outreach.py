@@ -301,7 +301,8 @@ async def cmd_staff(
         await staff_list.put(db, user_id, role, message.from_user.id, clock())
         who = await staff_name(bot, user_id)
         await message.answer(fill(_("{who} is now {role}."), who=who, role=role_name(role)))
-        await publish_for(bot, i18n, user_id, role, await db.users.language(user_id))
+        language = await db.users.language(user_id)
+        await publish_for(bot, i18n, user_id, role, language, policies.dealer.board_url)
         return
     if words[:1] == ["remove"] and len(words) == 2 and words[1].isdigit():
         if int(words[1]) in policies.staffing.staff_ids:

@@ -54,7 +54,8 @@ async def language_chosen(
     # Staff have a menu of their own, in the language they chose.
     role = await role_of(db, policies.staffing, query.from_user.id)
     if role is not None:
-        await publish_for(bot, i18n, query.from_user.id, role, callback_data.code)
+        board = policies.dealer.board_url
+        await publish_for(bot, i18n, query.from_user.id, role, callback_data.code, board)
 
 
 async def cmd_stop(message: Message, db: UnitOfWork, clock: Clock) -> None:

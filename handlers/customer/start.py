@@ -161,6 +161,7 @@ def staff_help(role: str) -> str:
     lines = [
         "<b>" + _("Client-service commands") + "</b>",
         _("/cases: open cases · /my: cases you have taken · /case N: one case"),
+        _("/board: the cases board with countdowns and figures (a Telegram Mini App)"),
         _("/stats [period]: statistics and charts · /export [period] [csv]: a file"),
         _("/segments: loyalty segments · /calllist: customers to phone"),
     ]

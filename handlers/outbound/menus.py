@@ -22,6 +22,10 @@ from aiogram.types import (
     BotCommandScopeChat,
     BotCommandScopeDefault,
     BotCommandScopeUnion,
+    MenuButtonDefault,
+    MenuButtonUnion,
+    MenuButtonWebApp,
+    WebAppInfo,
 )
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
@@ -36,6 +40,7 @@ MANAGER_COMMANDS = (
     "cases",
     "my",
     "case",
+    "board",
     "stats",
     "export",
     "segments",
@@ -62,6 +67,7 @@ def _descriptions(staff: bool) -> dict[str, str]:
         "cases": _("Open cases"),
         "my": _("Cases you have taken"),
         "case": _("One case by its number: /case 12"),
+        "board": _("The cases board and figures on one screen"),
         "stats": _("Statistics and charts: /stats 30d"),
         "export": _("The answers as an Excel file"),
         "segments": _("Loyalty segments"),
@@ -94,16 +100,34 @@ async def _set(bot: Bot, what: str, *calls: Call) -> None:
 
 
 async def publish_for(
-    bot: Bot, i18n: I18n, user_id: int, role: str | None, language: str | None
+    bot: Bot,
+    i18n: I18n,
+    user_id: int,
+    role: str | None,
+    language: str | None,
+    board_url: str | None = None,
 ) -> None:
-    """One person's menu after a change of role or language; no role: the customers' menu."""
+    """One person's menu after a change of role or language; no role: the customers' menu.
+    Managers and admins also get the menu button that opens the cases board."""
     scope = BotCommandScopeChat(chat_id=user_id)
     if role is None:
         await _set(bot, f"chat {user_id}", (None, scope, None))
+        await _button(bot, user_id, MenuButtonDefault())
         return
     with i18n.context(), i18n.use_locale(language or i18n.default_locale):
         menu = commands(BY_ROLE[role], staff=True)
+        button: MenuButtonUnion = MenuButtonDefault()
+        if board_url is not None and role in (MANAGER, ADMIN):
+            button = MenuButtonWebApp(text=_("Cases"), web_app=WebAppInfo(url=board_url))
     await _set(bot, f"chat {user_id}", (menu, scope, None))
+    await _button(bot, user_id, button)
+
+
+async def _button(bot: Bot, user_id: int, button: MenuButtonUnion) -> None:
+    try:
+        await bot.set_chat_menu_button(chat_id=user_id, menu_button=button)
+    except (TelegramAPIError, TelegramNetworkError) as error:
+        log.warning("the menu button for chat %s was not set: %s", user_id, error)
 
 
 async def publish_all(
@@ -111,6 +135,7 @@ async def publish_all(
     i18n: I18n,
     staff: Iterable[tuple[int, str, str | None]],
     group_id: int | None,
+    board_url: str | None = None,
 ) -> None:
     """Every menu, at start: customers per language, the group, then each staff member."""
     calls: list[Call] = []
@@ -129,4 +154,4 @@ async def publish_all(
             menu = commands(GROUP, staff=True)
         await _set(bot, "the managers' group", (menu, BotCommandScopeChat(chat_id=group_id), None))
     for user_id, role, chosen in staff:
-        await publish_for(bot, i18n, user_id, role, chosen)
+        await publish_for(bot, i18n, user_id, role, chosen, board_url)

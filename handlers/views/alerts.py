@@ -238,7 +238,7 @@ EVENT_ICONS = {
 }
 
 
-def _event_words() -> dict[str, str]:
+def event_words() -> dict[str, str]:
     return {
         "created": _("case opened"),
         "updated": _("answers changed"),
@@ -273,7 +273,7 @@ def _problems_words(summary: str) -> str:
     return "; ".join(words)
 
 
-def _event_detail(event: CaseEvent, group_id: int | None) -> str:
+def event_detail(event: CaseEvent, group_id: int | None) -> str:
     text = event.text or ""
     match event.kind:
         case "created" | "updated" if text in TOPICS:
@@ -298,14 +298,14 @@ def _event_detail(event: CaseEvent, group_id: int | None) -> str:
 
 
 def history(events: Sequence[CaseEvent], zone: ZoneInfo, group_id: int | None = None) -> str:
-    words = _event_words()
+    words = event_words()
     lines = []
     for event in events[-25:]:
         line = f"{EVENT_ICONS.get(event.kind, '•')} {_when(event.created_at, zone)} "
         line += quote(words.get(event.kind, event.kind))
         if event.actor_name:
             line += f" ({quote(event.actor_name)})"
-        detail = _event_detail(event, group_id)
+        detail = event_detail(event, group_id)
         if detail:
             line += f": {quote(detail)}"
         lines.append(line)

@@ -15,15 +15,15 @@ from survey.report import Report
 TOP_ADVISORS = 10
 
 
-def _pct(value: float | None) -> str:
+def percent(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.0f}%"
 
 
-def _num(value: float | None, digits: int = 1) -> str:
+def figure(value: float | None, digits: int = 1) -> str:
     return "—" if value is None else decimal(value, digits)
 
 
-def _hours(seconds: float | None) -> str:
+def in_hours(seconds: float | None) -> str:
     return "—" if seconds is None else fill(_("{hours:.1f} h"), hours=seconds / 3600)
 
 
@@ -36,22 +36,22 @@ def summary(report: Report, locale: str) -> str:
             invited=funnel.invited,
             started=funnel.started,
             completed=funnel.completed,
-            rate=_pct(funnel.response_rate),
+            rate=percent(funnel.response_rate),
         ),
         *channel_lines(report),
         fill(
             _("CSI: {csi} (from {count} completed surveys)"),
-            csi=_num(report.csi),
+            csi=figure(report.csi),
             count=report.csi_surveys,
         ),
         fill(
             _("Median time from invitation to answers: {time}"),
-            time=_hours(report.median_completion_seconds),
+            time=in_hours(report.median_completion_seconds),
         ),
         fill(
             _("Service advisor ratings: friendliness {q11}, responsiveness {q12}"),
-            q11=_num(report.rating_mean(11), 2),
-            q12=_num(report.rating_mean(12), 2),
+            q11=figure(report.rating_mean(11), 2),
+            q12=figure(report.rating_mean(12), 2),
         ),
         "",
         "<b>" + _('Problem answers ("not sure" not counted)') + "</b>",
@@ -59,7 +59,7 @@ def summary(report: Report, locale: str) -> str:
     for q in report.questions:
         short = question(q.question).short
         name = short.get(locale, short["ru"])
-        lines.append(f"{q.question}. {name}: {_pct(q.problem_share)} (n={q.answered})")
+        lines.append(f"{q.question}. {name}: {percent(q.problem_share)} (n={q.answered})")
     lines += [
         "",
         "<b>" + _("Cases") + "</b>",
@@ -72,8 +72,8 @@ def summary(report: Report, locale: str) -> str:
         ),
         fill(
             _("Median time to take: {take} · to resolve: {resolve}"),
-            take=_hours(cases.median_take_seconds),
-            resolve=_hours(cases.median_resolve_seconds),
+            take=in_hours(cases.median_take_seconds),
+            resolve=in_hours(cases.median_resolve_seconds),
         ),
     ]
     advisors = [row for row in report.advisors if row.completed][:TOP_ADVISORS]
@@ -81,7 +81,7 @@ def summary(report: Report, locale: str) -> str:
         lines += ["", "<b>" + _("Service advisors (CSI, surveys)") + "</b>"]
         for row in advisors:
             score = None if row.csi_mean_score is None else row.csi_mean_score * 100
-            lines.append(f"{quote(row.advisor)}: {_num(score, 0)} (n={row.completed})")
+            lines.append(f"{quote(row.advisor)}: {figure(score, 0)} (n={row.completed})")
     return "\n".join(lines)
 
 
@@ -99,7 +99,7 @@ def channel_lines(report: Report) -> list[str]:
             channel=channel_name(channel),
             invited=funnel.invited,
             completed=funnel.completed,
-            rate=_pct(funnel.response_rate),
+            rate=percent(funnel.response_rate),
         )
         for channel, funnel in report.channels.items()
     ]
@@ -113,8 +113,8 @@ def managers(report: Report, take_sla: timedelta, resolve_sla: timedelta) -> str
         + "</b>",
         fill(
             _("SLA: take within {take}, resolve within {resolve} (working hours)"),
-            take=_hours(take_sla.total_seconds()),
-            resolve=_hours(resolve_sla.total_seconds()),
+            take=in_hours(take_sla.total_seconds()),
+            resolve=in_hours(resolve_sla.total_seconds()),
         ),
     ]
     if not report.managers:
@@ -126,18 +126,18 @@ def managers(report: Report, take_sla: timedelta, resolve_sla: timedelta) -> str
             fill(
                 _("Taken {taken}, within SLA {in_time}; median time to take {median}"),
                 taken=row.taken,
-                in_time=_pct(row.take_sla_share),
-                median=_hours(row.median_take_seconds),
+                in_time=percent(row.take_sla_share),
+                median=in_hours(row.median_take_seconds),
             ),
             fill(
                 _("Resolved {resolved}, within SLA {in_time}; median time to resolve {median}"),
                 resolved=row.resolved,
-                in_time=_pct(row.resolve_sla_share),
-                median=_hours(row.median_resolve_seconds),
+                in_time=percent(row.resolve_sla_share),
+                median=in_hours(row.median_resolve_seconds),
             ),
             fill(
                 _("Reopened {reopened}; customers said solved {fixed}, not solved {not_fixed}"),
-                reopened=_pct(row.reopened_share),
+                reopened=percent(row.reopened_share),
                 fixed=row.said_fixed,
                 not_fixed=row.said_not_fixed,
             ),

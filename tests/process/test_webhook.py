@@ -87,6 +87,12 @@ async def test_webhook_checks_the_secret_answers_fast_and_drains_on_sigterm(
                 assert response.status == 401
             async with http.post(f"{base}/api/v1/visits", json=visit, headers=bearer) as response:
                 assert await response.json() == {"created": 1, "updated": 0}
+            # So is the case board: its page, and its data only with Telegram's initData.
+            async with http.get(f"{base}/app/") as response:
+                assert response.status == 200
+                assert "board.js" in await response.text()
+            async with http.get(f"{base}/app/api/cases") as response:
+                assert response.status == 401
             [registered] = telegram.calls_of("setWebhook")
             assert registered.params["url"] == "https://bot.example.test/tg/hook"
             assert registered.params["secret_token"] == SECRET

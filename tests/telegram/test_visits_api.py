@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from pydantic import SecretStr
 from sqlalchemy import func, select
 
-from bot.api import create_api_app
+from bot.webhook import create_web_app
 from storage.models import Send, Visit
 from tests.conftest import App
 
@@ -35,7 +35,7 @@ def visit(n: int, **changes: Any) -> dict[str, Any]:
 @pytest.fixture
 async def api(app: App) -> AsyncIterator[tuple[App, TestClient[Any, Any]]]:
     served = app.restarted(api_token=SecretStr(TOKEN), api_rate=600)
-    client = TestClient(TestServer(create_api_app(served.services)))
+    client = TestClient(TestServer(create_web_app(served.services, served.bot)))
     await client.start_server()
     yield served, client
     await client.close()
@@ -102,7 +102,7 @@ async def test_invalid_batches_store_nothing_and_say_why(
 
 async def test_tokens_rate_limits_and_the_description(app: App) -> None:
     limited = app.restarted(api_token=SecretStr(TOKEN), api_rate=5)
-    client = TestClient(TestServer(create_api_app(limited.services)))
+    client = TestClient(TestServer(create_web_app(limited.services, limited.bot)))
     await client.start_server()
     try:
         await _tokens_rate_limits_and_the_description(client)
