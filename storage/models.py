@@ -102,7 +102,13 @@ class Visit(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
-    customer: Mapped[Customer] = relationship(lazy="joined", innerjoin=True)
+    # "unnested": loaded through a case's outer join, the chain stays flat outer joins; a
+    # nested join made SQLite join every survey first (130 ms a case at 20,000 surveys).
+    # SQLAlchemy documents the value; its annotation says bool.
+    customer: Mapped[Customer] = relationship(
+        lazy="joined",
+        innerjoin="unnested",  # type: ignore[arg-type]
+    )
 
 
 class Survey(Base):
@@ -178,7 +184,10 @@ class Survey(Base):
         Index("ix_surveys_completion", "status", "completion_seconds", "visit_date"),
     )
 
-    visit: Mapped[Visit] = relationship(lazy="joined", innerjoin=True)
+    visit: Mapped[Visit] = relationship(
+        lazy="joined",
+        innerjoin="unnested",  # type: ignore[arg-type]  # see Visit.customer
+    )
     # The survey's own answers are its `answer_codes`; the rows are an audit trail that
     # the press writes with one statement (storage.surveys) and nothing loads by accident.
     answers: Mapped[list[Answer]] = relationship(

@@ -22,11 +22,11 @@ import pytest
 from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser, Page, async_playwright, expect
 
+from bot.playground.web_app import forged, init_data
 from bot.webhook import create_web_app
 from tests.conftest import CUSTOMER_ID, App
 from tests.telegram.test_board import answer_as
 from tests.telegram.test_escalation import ANNA, GROUP, alerts, answer, finish
-from tests.webapp import forged, init_data
 
 pytestmark = pytest.mark.slow
 

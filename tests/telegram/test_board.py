@@ -14,11 +14,11 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
 from bot.lifecycle import set_commands
+from bot.playground.web_app import forged, init_data
 from bot.webhook import create_web_app
 from storage.models import Case
 from tests.conftest import CUSTOMER_ID, App
 from tests.telegram.test_escalation import ANNA, BORIS, GOOD, GROUP, alerts, answer, finish
-from tests.webapp import forged, init_data
 
 BOARD_URL = "https://follow-up.example.ru/app/"
 OPERATOR = 5
