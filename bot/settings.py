@@ -122,7 +122,7 @@ class Settings(BaseSettings):
     survey_cooldown: Duration = timedelta(days=30)
     reminder_after: Duration = timedelta(hours=24)
     survey_ttl: Duration = timedelta(days=7)
-    send_rate: float = Field(default=25, gt=0, le=30)
+    send_rate: float = Field(default=29, gt=0, le=30)
     # A message claimed by a worker that died is taken up by another after this long.
     send_lease: Duration = timedelta(minutes=2)
     privacy_url: str | None = None

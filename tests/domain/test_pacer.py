@@ -19,17 +19,41 @@ class Time:
         self.now += seconds + (self.oversleep.pop(0) if self.oversleep else 0.0)
 
 
-async def test_turns_are_spaced_from_when_the_previous_one_began() -> None:
+async def starts_of(pacer: Pacer, time: Time, turns: int) -> list[float]:
+    starts = []
+    for _ in range(turns):
+        await pacer.turn()
+        starts.append(round(time.now - 100.0, 6))
+    return starts
+
+
+async def test_a_late_turn_does_not_push_the_others_back() -> None:
     time = Time()
     pacer = Pacer(20, clock=time.clock, sleep=time.sleep)  # a turn every 0.05 s
     time.oversleep = [0.0, 0.03]  # the second wait (the third turn) wakes 0.03 s late
-    starts = []
-    for _ in range(5):
-        await pacer.turn()
-        starts.append(round(time.now - 100.0, 6))
-    # The third turn began late, at 0.13: the fourth keeps its distance from it, so no
-    # second ever holds more than 20 turns.
-    assert starts == [0.0, 0.05, 0.13, 0.18, 0.23]
+    # The third turn began late, at 0.13; the fourth keeps to the timeline (0.15), so the
+    # rate is the rate asked for, not a few percent under it.
+    assert await starts_of(pacer, time, 5) == [0.0, 0.05, 0.13, 0.15, 0.2]
+
+
+async def test_no_second_ever_holds_more_than_the_rate() -> None:
+    time = Time()
+    pacer = Pacer(10, clock=time.clock, sleep=time.sleep)
+    # Every wait wakes 0.09 s late: turns bunch up behind the late ones to catch up, yet no
+    # window of one second holds an eleventh.
+    time.oversleep = [0.09] * 40
+    starts = await starts_of(pacer, time, 40)
+    for n in range(len(starts) - 10):
+        assert starts[n + 10] - starts[n] >= 1.0 - 1e-9, (n, starts)
+    # And the average is still the rate asked for: 40 turns in about 4 s.
+    assert starts[-1] < 4.4
+
+
+async def test_a_rate_that_is_not_whole_rounds_down_per_second() -> None:
+    time = Time()
+    pacer = Pacer(29.5, clock=time.clock, sleep=time.sleep)
+    starts = await starts_of(pacer, time, 60)
+    assert all(starts[n + 29] - starts[n] >= 1.0 - 1e-9 for n in range(len(starts) - 29))
 
 
 async def test_after_a_quiet_spell_no_burst() -> None:
@@ -41,3 +65,13 @@ async def test_after_a_quiet_spell_no_burst() -> None:
         await pacer.turn()
     # The first goes at once, the others a turn's distance apart.
     assert time.slept == [0.1, 0.1]
+
+
+async def test_a_turn_asked_for_late_is_made_up_within_the_second() -> None:
+    time = Time()
+    pacer = Pacer(10, clock=time.clock, sleep=time.sleep)
+    await pacer.turn()
+    time.now += 0.25  # no message was ready when the second turn was due (at 0.1)
+    starts = await starts_of(pacer, time, 4)
+    # The missed turn and the one due at 0.2 go at once; then the timeline again.
+    assert starts == [0.25, 0.25, 0.3, 0.4]
