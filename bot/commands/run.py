@@ -107,9 +107,11 @@ async def _serve(settings: Settings, args: argparse.Namespace, bot: Bot) -> int:
 
                 await serve(settings, bot, dispatcher, engine, services)
             else:
-                from bot.webhook import start_web
+                api = None
+                if settings.api_listen is not None:  # aiohttp's server only when asked for
+                    from bot.webhook import start_web
 
-                api = await start_web(settings, services, bot)  # with API_LISTEN
+                    api = await start_web(settings, services, bot)
                 me = await bot.me()
                 log.info(
                     "Follow-up started: polling as @%s (bot id %s)%s",
