@@ -14,7 +14,7 @@ import base64
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,7 @@ STATIC = Path(__file__).with_name("static")
 # Telegram signs initData when the Mini App opens; a day later it is refused.
 MAX_AGE = timedelta(days=1)
 BOARD_LIMIT = 500
+REDRAW_WAIT = 5.0  # seconds
 HEADERS = {
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
@@ -69,11 +70,26 @@ class Viewer:
 class Board:
     services: Services
     bot: Bot
+    # Redraws still going after the page got its answer (Telegram slow): kept until done.
+    redrawing: set[asyncio.Task[int]] = field(default_factory=set)
 
     @contextmanager
     def speaking(self, viewer: Viewer) -> Iterator[None]:
         with in_locale(self.services.i18n, viewer.language):
             yield
+
+    async def redraw(self, case_id: int) -> None:
+        """Every copy of the case in the chats; the page waits for it at most REDRAW_WAIT
+        (a slow or unreachable Telegram must not hang the button), the rest goes on."""
+        task = asyncio.create_task(self.services.outbox.deliver(self.bot, case_id))
+        self.redrawing.add(task)
+        task.add_done_callback(self.redrawing.discard)
+        await asyncio.wait({task}, timeout=REDRAW_WAIT)
+
+    async def finish(self, _app: web.Application) -> None:
+        """On shutdown: the redraws in flight finish (the outbox retries what does not)."""
+        if self.redrawing:
+            await asyncio.wait(set(self.redrawing), timeout=REDRAW_WAIT)
 
 
 BOARD = web.AppKey("board", Board)
@@ -249,7 +265,7 @@ async def close(request: web.Request) -> web.Response:
 
 async def _after_change(board: Board, viewer: Viewer, case_id: int) -> web.Response:
     """Committed: every copy of the case in the chats is redrawn, then the page's card."""
-    await board.services.outbox.deliver(board.bot, case_id)
+    await board.redraw(case_id)
     async with board.services.database.unit() as db:
         case = await use_cases.load(db, case_id)
         return _json(_card(board, viewer, case))
@@ -304,7 +320,8 @@ async def charts(request: web.Request) -> web.Response:
 
 def add_board(app: web.Application, services: Services, bot: Bot) -> None:
     """The board's page and its JSON on a web application (the webhook's, or API_LISTEN's)."""
-    app[BOARD] = Board(services, bot)
+    app[BOARD] = board = Board(services, bot)
+    app.on_cleanup.append(board.finish)
     app.middlewares.append(staff_only)
     app.router.add_get("/app", to_page)
     app.router.add_get("/app/", page)

@@ -272,3 +272,22 @@ async def test_board_command_and_the_menu_button(board: tuple[App, TestClient[An
     await plain.member(ANNA, "Анна").send("/board")
     assert "не настроена" in desk.telegram.bot_messages(ANNA)[-1]["text"]
     await plain.bot.session.close()
+
+
+async def test_a_slow_telegram_does_not_hang_the_take(
+    board: tuple[App, TestClient[Any, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    desk, client = board
+    monkeypatch.setattr("bot.board.REDRAW_WAIT", 0.2)
+    customer = await answer(desk, {10: "Да, превысила"})
+    await finish(customer)
+    desk.telegram.hold("editMessageText", after=0)  # Telegram takes the edit and says nothing
+    reply = await client.post("/app/api/cases/1/take", headers=auth(desk))
+    # The page has its answer from the database while the alert's edit is still on its way.
+    assert reply.status == 200
+    assert (await reply.json())["state"] == "в работе: Анна"
+    assert desk.telegram.holding.is_set()
+    desk.telegram.release()  # the edit fails; the outbox tries it again later
+    desk.clock.advance(minutes=5)
+    await desk.outbox.deliver(desk.bot)
+    assert "В работе с 20.10 12:00: Анна" in alerts(desk, GROUP)[0]["text"]
