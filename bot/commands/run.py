@@ -113,11 +113,12 @@ async def _serve(settings: Settings, args: argparse.Namespace, bot: Bot) -> int:
 
                     api = await start_web(settings, services, bot)
                 me = await bot.me()
+                web_side = "visits API and case board" if settings.api_token else "case board"
                 log.info(
                     "Follow-up started: polling as @%s (bot id %s)%s",
                     me.username,
                     me.id,
-                    f"; visits API and case board on {settings.api_listen}" if api else "",
+                    f"; {web_side} on {settings.api_listen}" if api else "",
                 )
                 try:
                     await dispatcher.start_polling(bot, handle_signals=True)
