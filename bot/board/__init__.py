@@ -29,6 +29,7 @@ from handlers.staff.cases import refusal
 from handlers.telegram import in_locale
 from handlers.views import board as views
 from handlers.views.alerts import fixed_question
+from storage.database import DATABASE_UNAVAILABLE
 from storage.models import Case
 from storage.workflows import cases as use_cases
 from storage.workflows.report import build_report
@@ -127,17 +128,23 @@ async def viewer_of(board: Board, header: str) -> Viewer | web.Response:
 
 @web.middleware
 async def staff_only(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if not request.path.startswith("/app"):
+    path = request.path
+    if path != "/app" and not path.startswith("/app/"):
         return await handler(request)  # the webhook's and the visits API's own
-    if not request.path.startswith("/app/api/"):
+    if not path.startswith("/app/api/"):
         response = await handler(request)
         response.headers.update(HEADERS)
         return response
-    viewer = await viewer_of(request.app[BOARD], request.headers.get("Authorization", ""))
-    if isinstance(viewer, web.Response):
-        return viewer
-    request[VIEWER] = viewer
-    return await handler(request)
+    try:
+        viewer = await viewer_of(request.app[BOARD], request.headers.get("Authorization", ""))
+        if isinstance(viewer, web.Response):
+            return viewer
+        request[VIEWER] = viewer
+        return await handler(request)
+    except DATABASE_UNAVAILABLE as error:
+        # One line in the log, a clear answer on the page; no traceback anywhere.
+        log.warning("the board could not reach the database: %s", type(error).__name__)
+        return _refused(503, "the database is temporarily unavailable; try again shortly")
 
 
 def _json(body: Any, status: int = 200) -> web.Response:

@@ -6,9 +6,12 @@ import os
 from pathlib import Path
 
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
+from bot.playground.web_app import init_data
+from bot.webhook import create_web_app
 from storage.database import create_engine, create_session_factory
 from storage.models import Answer, ProcessedUpdate
 from tests.conftest import App
@@ -107,7 +110,9 @@ class DatabaseOutage:
             await self.proxy.stop()
 
 
-async def test_database_away_then_back(app: App, database_url: str) -> None:
+async def test_database_away_then_back(
+    app: App, database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
     outage = DatabaseOutage(app, database_url)
     bot = await outage.connect()
     try:
@@ -125,6 +130,20 @@ async def test_database_away_then_back(app: App, database_url: str) -> None:
             assert notice.startswith("Сервис временно недоступен. Ваши ответы сохранены")
             await customer.send("да")
             assert customer.last["text"].startswith("Сервис временно недоступен")
+            # The case board says so too: a 503 and one line in the log, no traceback.
+            board = TestClient(TestServer(create_web_app(bot.services, bot.bot)))
+            await board.start_server()
+            try:
+                signed = init_data("4242:TEST-token", 2, "Анна", bot.clock())
+                reply = await board.get(
+                    "/app/api/cases", headers={"Authorization": "tma " + signed}
+                )
+                assert reply.status == 503
+                assert "temporarily unavailable" in (await reply.json())["error"]
+            finally:
+                await board.close()
+            assert "Traceback" not in caplog.text
+            assert "the board could not reach the database" in caplog.text
         finally:
             await outage.come_back(bot)
 
