@@ -69,7 +69,12 @@ async function call(path, options = {}) {
   let body = null;
   try { body = await response.json(); } catch (_) { body = null; }
   if (response.status === 401 || response.status === 403) throw new Refused();
-  if (!response.ok) throw new Error((body && body.error) || state.words.failed || "error");
+  if (!response.ok) {
+    // A refusal (taken by someone else, no cause) is said in the reader's language; a
+    // server's trouble (the database away) gets the page's own "try again".
+    const said = response.status < 500 && body && body.error;
+    throw new Error(said || state.words.failed || "error");
+  }
   return body;
 }
 
