@@ -5,18 +5,10 @@ from __future__ import annotations
 from aiogram.utils.i18n import gettext as _
 
 from handlers.views.dates import period_title
-from handlers.views.stats import channel_name
+from handlers.views.stats import channel_name, figure, percent
 from handlers.views.text import decimal, fill, quote
 from survey.digest import Digest, week_label
 from survey.questionnaire import question
-
-
-def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.0f}%"
-
-
-def _csi(value: float | None) -> str:
-    return "—" if value is None else decimal(value, 1)
 
 
 def _change(points: float | None) -> str:
@@ -44,7 +36,7 @@ def text(digest: Digest, locale: str) -> str:
                 channel=channel_name(channel),
                 invited=counts.invited,
                 completed=counts.completed,
-                rate=_pct(counts.response_rate),
+                rate=percent(counts.response_rate),
             )
             for channel, counts in (week.channels or {"telegram": funnel}).items()
         ],
@@ -53,10 +45,10 @@ def text(digest: Digest, locale: str) -> str:
                 "CSI {csi}: {week_change} against the week before, {mean_change} against the "
                 "four weeks before ({mean})"
             ),
-            csi=_csi(week.csi),
+            csi=figure(week.csi),
             week_change=_change(digest.csi_change),
             mean_change=_change(digest.csi_against_four_weeks),
-            mean=_csi(digest.four_weeks.csi),
+            mean=figure(digest.four_weeks.csi),
         ),
     ]
     lines += ["", "<b>" + _("Most problems") + "</b>"]
@@ -70,7 +62,7 @@ def text(digest: Digest, locale: str) -> str:
                 "{number}. {title}: {share} (n={count})",
                 number=q.question,
                 title=short.get(locale, short["ru"]),
-                share=_pct(q.problem_share),
+                share=percent(q.problem_share),
                 count=q.answered,
             )
         )
