@@ -15,7 +15,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from handlers.views.callbacks import CaseAction, CaseCallback, CauseCallback, FixedCallback
 from handlers.views.dates import format_date
 from handlers.views.feedback import feedback_lines, media_words, topic_label
-from handlers.views.text import bold, fill, quote
+from handlers.views.text import Html, bold, fill, quote
 from storage.models import Case, CaseEvent, Visit
 from survey.cases import ACTIVE, CAUSES, CaseStatus
 from survey.feedback import CALL, TOPICS
@@ -115,29 +115,57 @@ def visit_summary(visit: Visit) -> str:
     )
 
 
-def visit_lines(case: Case) -> list[str]:
-    """Who the customer is and the visit the case is about (when there is one)."""
+def customer_facts(case: Case) -> list[str]:
+    """Who the customer is and the visit the case is about (when there is one), as plain
+    text: the card quotes it, the case board shows it as text."""
     visit = case.visit
     if visit is None:
-        return [fill(_("Customer: {name} (no visit on record)"), name=case.customer_name)]
+        return [_("Customer: {name} (no visit on record)").format(name=case.customer_name)]
     phone = visit.customer.phone or ""
     return [
-        fill(_("Customer: {name}, {phone}"), name=case.customer_name, phone=phone),
-        *visit_details(visit),
+        _("Customer: {name}, {phone}").format(name=case.customer_name, phone=phone),
+        *visit_facts(visit),
     ]
+
+
+def visit_facts(visit: Visit) -> list[str]:
+    """The car, the work order and its date, the advisor: two lines of plain text."""
+    return [
+        _("Car: {car}, work order {order_no} of {date}").format(
+            car=visit.car, order_no=visit.order_no, date=format_date(visit.visit_date)
+        ),
+        _("Service advisor: {advisor}").format(advisor=visit.advisor),
+    ]
+
+
+def visit_lines(case: Case) -> list[str]:
+    return [Html(quote(line)) for line in customer_facts(case)]
 
 
 def visit_details(visit: Visit) -> list[str]:
-    """The car, the work order and its date, the advisor: two lines."""
-    return [
-        fill(
-            _("Car: {car}, work order {order_no} of {date}"),
-            car=visit.car,
-            order_no=visit.order_no,
-            date=format_date(visit.visit_date),
-        ),
-        fill(_("Service advisor: {advisor}"), advisor=visit.advisor),
-    ]
+    return [Html(quote(line)) for line in visit_facts(visit)]
+
+
+def call_wish(case: Case) -> str | None:
+    """Whether to call the customer (and when), in words; None when they did not say."""
+    survey = case.survey
+    if (survey is None and case.topic == CALL) or (survey is not None and survey.wants_contact):
+        call = "📞 " + _("The customer asks to be contacted")
+        if case.call_window:
+            call += ": " + window_label(case.call_window, case.call_window_date)
+        return call
+    if survey is not None and survey.wants_contact is False:
+        return _("The customer does not want to be called.")
+    return None
+
+
+def confirmation(case: Case) -> str | None:
+    """The customer's answer to "is it solved?", once given."""
+    if case.customer_confirmed is True:
+        return "👍 " + _("The customer confirmed the problem is solved.")
+    if case.customer_confirmed is False:
+        return "👎 " + _("The customer says the problem is not solved.")
+    return None
 
 
 def alert_text(case: Case, zone: ZoneInfo) -> str:
@@ -159,17 +187,12 @@ def alert_text(case: Case, zone: ZoneInfo) -> str:
         if survey.comment_media:
             media = media_words(survey.comment_media)
             lines.append("📎 " + fill(_("Attached: {media}"), media=media))
-    if (survey is None and case.topic == CALL) or (survey is not None and survey.wants_contact):
-        call = "📞 " + _("The customer asks to be contacted")
-        if case.call_window:
-            call += ": " + window_label(case.call_window, case.call_window_date)
-        lines += ["", call]
-    elif survey is not None and survey.wants_contact is False:
-        lines += ["", _("The customer does not want to be called.")]
-    if case.customer_confirmed is True:
-        lines.append("👍 " + _("The customer confirmed the problem is solved."))
-    elif case.customer_confirmed is False:
-        lines.append("👎 " + _("The customer says the problem is not solved."))
+    wish = call_wish(case)
+    if wish is not None:
+        lines += ["", wish]
+    answered = confirmation(case)
+    if answered is not None:
+        lines.append(answered)
     return "\n".join(lines)
 
 

@@ -18,17 +18,18 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from handlers.views.alerts import (
     answer_words,
+    call_wish,
     cause_label,
+    confirmation,
+    customer_facts,
     event_detail,
     event_words,
-    window_label,
 )
-from handlers.views.dates import format_date, format_moment, period_title
+from handlers.views.dates import format_moment, period_title
 from handlers.views.feedback import media_words, topic_label
 from handlers.views.stats import channel_name, figure, in_hours, percent
 from storage.models import Case
 from survey.cases import CAUSES, NOTE_MAX_CHARS, CaseStatus
-from survey.feedback import CALL
 from survey.questionnaire import decode_answers, question
 from survey.report import Report
 
@@ -62,9 +63,6 @@ def page_words() -> dict[str, str]:
         "history": _("History"),
         "period": _("Period"),
         "no_data": _("No surveys were completed in this period."),
-        "unauthorized": _(
-            "The board opens only from the bot's menu in Telegram, for the client service."
-        ),
         "failed": _("Something went wrong; try again."),
         "days7": _("7 days"),
         "days30": _("30 days"),
@@ -166,33 +164,8 @@ def _answers(case: Case, locale: str) -> list[Json]:
 
 def _facts(case: Case) -> list[str]:
     """The lines under the title: the customer, the visit, the wish to be called."""
-    visit = case.visit
-    lines = []
-    if visit is None:
-        lines.append(_("Customer: {name} (no visit on record)").format(name=case.customer_name))
-    else:
-        lines += [
-            _("Customer: {name}, {phone}").format(
-                name=case.customer_name, phone=visit.customer.phone or ""
-            ),
-            _("Car: {car}, work order {order_no} of {date}").format(
-                car=visit.car, order_no=visit.order_no, date=format_date(visit.visit_date)
-            ),
-            _("Service advisor: {advisor}").format(advisor=visit.advisor),
-        ]
-    survey = case.survey
-    if (survey is None and case.topic == CALL) or (survey is not None and survey.wants_contact):
-        call = "📞 " + _("The customer asks to be contacted")
-        if case.call_window:
-            call += ": " + window_label(case.call_window, case.call_window_date)
-        lines.append(call)
-    elif survey is not None and survey.wants_contact is False:
-        lines.append(_("The customer does not want to be called."))
-    if case.customer_confirmed is True:
-        lines.append("👍 " + _("The customer confirmed the problem is solved."))
-    elif case.customer_confirmed is False:
-        lines.append("👎 " + _("The customer says the problem is not solved."))
-    return lines
+    extra = [call_wish(case), confirmation(case)]
+    return customer_facts(case) + [line for line in extra if line is not None]
 
 
 def case_card(case: Case, zone: ZoneInfo, now: datetime, locale: str, group: int | None) -> Json:
