@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from storage import sqlite_driver
 from storage.sqlite_writes import SQLiteWriteQueue
 
 _QUEUES: weakref.WeakKeyDictionary[Any, SQLiteWriteQueue] = weakref.WeakKeyDictionary()
@@ -54,6 +55,8 @@ def create_engine(url: str, *, create_missing: bool = True, **kwargs: Any) -> As
         parsed = parsed.set(
             database=f"file:{path}", query={**parsed.query, "mode": "rw", "uri": "true"}
         )
+    if parsed.get_backend_name() == "sqlite" and parsed.get_driver_name() == "aiosqlite":
+        kwargs.setdefault("module", sqlite_driver.dbapi())
     engine = create_async_engine(parsed, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
