@@ -82,6 +82,10 @@ class Settings(BaseSettings):
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     webhook_listen: str = "0.0.0.0:8080"
+    # How long Telegram's request waits for its update to be handled, so that what the
+    # handler returns (a button's answer) rides in the reply; a slower update goes on in
+    # the background and Telegram gets an empty reply (it re-sends after about 60 s).
+    webhook_reply_within: float = Field(default=10.0, gt=0, le=50)
 
     # The visits API on the bot's web server (the webhook's; in polling mode started on
     # API_LISTEN): the dealer system's bearer token, and requests a minute per token.

@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from functools import partial
+from typing import Any
 from urllib.parse import urlsplit
 
 from aiogram import Bot, Dispatcher
+from aiogram.methods import TelegramMethod
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 from sqlalchemy import text
@@ -25,9 +28,47 @@ log = logging.getLogger(__name__)
 DRAIN_SECONDS = 25
 
 
-class DrainingRequestHandler(SimpleRequestHandler):
-    """Answers Telegram at once and handles the update in the background; on shutdown it
-    lets the updates in flight finish before the bot's session closes."""
+class WebhookHandler(SimpleRequestHandler):
+    """Handles the update while Telegram's request waits, for up to `reply_within`
+    seconds, so that a method the handler returns (the answer to a pressed button) rides
+    in the HTTP reply instead of a request of its own. An update that takes longer goes
+    on in the background: Telegram gets an empty reply and aiogram sends the method when
+    it is ready. On shutdown the updates in flight finish before the bot's session
+    closes."""
+
+    def __init__(
+        self, dispatcher: Dispatcher, bot: Bot, *, secret_token: str, reply_within: float
+    ) -> None:
+        super().__init__(dispatcher, bot, handle_in_background=False, secret_token=secret_token)
+        self._reply_within = reply_within
+
+    async def _handle_request(self, bot: Bot, request: web.Request) -> web.Response:
+        update = await request.json(loads=bot.session.json_loads)
+        handling = asyncio.ensure_future(self._handled(bot, update))
+        self._background_feed_update_tasks.add(handling)
+        handling.add_done_callback(self._background_feed_update_tasks.discard)
+        done, _ = await asyncio.wait((handling,), timeout=self._reply_within)
+        if handling not in done:
+            handling.add_done_callback(partial(self._answer_later, bot))
+            return web.json_response({})
+        return web.Response(body=self._build_response_writer(bot=bot, result=handling.result()))
+
+    async def _handled(self, bot: Bot, update: dict[str, Any]) -> TelegramMethod[Any] | None:
+        try:
+            result = await self.dispatcher.feed_raw_update(bot, update, **self.data)
+        except Exception:  # the errors router handles ours; this is a bug, not the user's
+            log.exception("update %s failed", update.get("update_id"))
+            return None
+        return result if isinstance(result, TelegramMethod) else None
+
+    def _answer_later(
+        self, bot: Bot, handling: asyncio.Future[TelegramMethod[Any] | None]
+    ) -> None:
+        method = handling.result()
+        if method is not None:
+            task = asyncio.ensure_future(self.dispatcher.silent_call_request(bot, method))
+            self._background_feed_update_tasks.add(task)
+            task.add_done_callback(self._background_feed_update_tasks.discard)
 
     async def close(self) -> None:
         pending = set(self._background_feed_update_tasks)
@@ -52,8 +93,11 @@ def create_app(
     assert settings.webhook_url is not None
     assert settings.webhook_secret is not None
     app = web.Application(client_max_size=MAX_BODY)
-    DrainingRequestHandler(
-        dispatcher=dispatcher, bot=bot, secret_token=settings.webhook_secret.get_secret_value()
+    WebhookHandler(
+        dispatcher=dispatcher,
+        bot=bot,
+        secret_token=settings.webhook_secret.get_secret_value(),
+        reply_within=settings.webhook_reply_within,
     ).register(app, path=urlsplit(settings.webhook_url).path or "/")
 
     async def healthz(_request: web.Request) -> web.Response:

@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from aiogram import Bot, Dispatcher
+from aiogram.methods import TelegramMethod
 from aiogram.types import Update
 
 from bot.playground.fake_api import FakeTelegram
@@ -125,4 +126,8 @@ class ChatClient:
             {"update_id": next(_update_ids), **body}, context={"bot": self.bot}
         )
         self.last_update = update
-        await self.dispatcher.feed_update(self.bot, update)
+        # As in webhook mode: a method the handler returns comes back in the reply to
+        # Telegram's request (aiogram's polling sends it as a request of its own).
+        result = await self.dispatcher.feed_update(self.bot, update)
+        if isinstance(result, TelegramMethod):
+            await self.telegram.webhook_reply(self.bot, result)

@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from aiogram import Bot
+from aiogram.methods import TelegramMethod
 from aiohttp import web
 
 from bot.playground.fake_chats import ApiCall, ApiError, Chat, TelegramMethods
@@ -141,6 +143,27 @@ class FakeTelegram(TelegramMethods):
         if file_id not in self.files:
             return web.Response(status=404)
         return web.Response(body=self.files[file_id])
+
+    async def webhook_reply(self, bot: Bot, method: TelegramMethod[Any]) -> None:
+        """A method the bot returned in its reply to a webhook request (a callback's
+        answer): Telegram runs it as if it had been called, with the same parameters aiogram
+        puts in that reply, and tells the bot nothing, not even an error."""
+        params: dict[str, Any] = {}
+        for key, value in method.model_dump(warnings=False).items():
+            prepared = bot.session.prepare_value(value, bot=bot, files={})
+            if prepared:  # aiogram leaves empty values out of the reply
+                params[key] = json.loads(prepared) if key in _JSON_FIELDS else prepared
+        name = method.__api_method__
+        self.calls.append(ApiCall(name, params, time.monotonic()))
+        if self._answer_instead(name, params) is not None:
+            return
+        handler = getattr(self, "_api_" + name, None)
+        if handler is None:
+            return
+        with contextlib.suppress(ApiError):
+            result = handler(params)
+            if inspect.isawaitable(result):
+                await result
 
     # --- the API -------------------------------------------------------------------------
 

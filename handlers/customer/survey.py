@@ -10,6 +10,7 @@ from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import StateFilter
+from aiogram.methods import AnswerCallbackQuery
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
@@ -99,7 +100,7 @@ async def survey_started(
     policies: Policies,
     clock: Clock,
     i18n: I18n,
-) -> None:
+) -> AnswerCallbackQuery:
     survey = await own_survey(db, callback_data.survey_id, query.from_user.id)
     run = db.surveys.run_of(survey)
     run.start()
@@ -107,7 +108,9 @@ async def survey_started(
     await answers.save_move(
         db, survey, run, policies, clock(), live=shown.live_after(run), may_escalate=False
     )
-    await _show_in_pressed_message(query, survey, run, shown, db, policies, i18n.current_locale)
+    return await _show_in_pressed_message(
+        query, survey, run, shown, db, policies, i18n.current_locale
+    )
 
 
 async def survey_declined(
@@ -135,11 +138,11 @@ async def answer_chosen(
     clock: Clock,
     i18n: I18n,
     outbox: Outbox,
-) -> None:
+) -> AnswerCallbackQuery | None:
     def move(run: SurveyRun) -> None:
         run.answer(callback_data.step, callback_data.value)
 
-    await _apply_press(
+    return await _apply_press(
         query,
         callback_data.survey_id,
         callback_data.step,
@@ -160,7 +163,7 @@ async def navigation_pressed(
     clock: Clock,
     i18n: I18n,
     outbox: Outbox,
-) -> None:
+) -> AnswerCallbackQuery | None:
     def move(run: SurveyRun) -> None:
         match callback_data.action:
             case SurveyAction.BACK:
@@ -174,7 +177,7 @@ async def navigation_pressed(
             case _:
                 raise StaleStep
 
-    await _apply_press(
+    return await _apply_press(
         query,
         callback_data.survey_id,
         callback_data.step,
@@ -197,14 +200,16 @@ async def _apply_press(
     clock: Clock,
     i18n: I18n,
     outbox: Outbox,
-) -> None:
+) -> AnswerCallbackQuery | None:
     """A button press on the survey: check it is the customer's and current, make the
     move, store it (opening or updating a case in the same transaction), show the result,
-    then send any alert."""
+    then send any alert. Returns the callback's answer: in webhook mode it rides in the
+    reply to Telegram's request instead of a request of its own (aiogram sends it
+    itself when polling)."""
     survey = await own_survey(db, survey_id, query.from_user.id)
     run = db.surveys.run_of(survey)
     if not await _pressed_on_current_step(query, step, survey, run, policies, i18n):
-        return
+        return None
     move(run)
     shown = _Shown.of(query, survey)
     case = await answers.save_move(
@@ -216,10 +221,11 @@ async def _apply_press(
         details_changed=step >= COMMENT_STEP,
         live=shown.live_after(run),
     )
-    await _show_in_pressed_message(
+    answer = await _show_in_pressed_message(
         query, survey, run, shown, db, policies, i18n.current_locale, case, clock
     )
     await alert_managers(outbox, query.bot, case)
+    return answer
 
 
 async def text_received(
@@ -352,24 +358,23 @@ async def _show_in_pressed_message(
     locale: str,
     case: Case | None = None,
     clock: Clock | None = None,
-) -> None:
-    """After the move was committed: show its result where the customer pressed."""
+) -> AnswerCallbackQuery:
+    """After the move was committed: show its result where the customer pressed; the
+    callback's answer is returned for the caller to hand back."""
     if run.status is SurveyStatus.COMPLETED:
         assert clock is not None
         await _edit(query, _thanks(run, case, policies, clock))
-        await query.answer()
-        return
+        return query.answer()
     if shown.pressed_id is None:
         # Too old to edit (Telegram hides messages older than 48 hours from bots).
         assert query.bot is not None
         await show_survey(query.bot, shown.chat_id, survey, db, policies, locale)
-        await query.answer()
-        return
+        return query.answer()
     if shown.old_live_id != shown.pressed_id:
         assert query.bot is not None
         await strip_keyboard(query.bot, shown.old_chat_id, shown.old_live_id)
     await _edit(query, current_screen(survey, run, policies, locale))
-    await query.answer()
+    return query.answer()
 
 
 async def _finish(

@@ -43,7 +43,7 @@ def start_update(telegram: FakeTelegram, token: str, update_id: int) -> dict[str
     return {"update_id": update_id, "message": message}
 
 
-async def test_webhook_checks_the_secret_answers_fast_and_drains_on_sigterm(
+async def test_webhook_checks_the_secret_answers_a_press_in_its_reply_and_drains_on_sigterm(
     app: App, telegram: FaultyTelegram, tmp_path: Path
 ) -> None:
     survey = await app.add_visit()
@@ -56,6 +56,7 @@ async def test_webhook_checks_the_secret_answers_fast_and_drains_on_sigterm(
         "WEBHOOK_URL": "https://bot.example.test/tg/hook",
         "WEBHOOK_SECRET": SECRET,
         "WEBHOOK_LISTEN": f"127.0.0.1:{port}",
+        "WEBHOOK_REPLY_WITHIN": "1",
         "API_TOKEN": API_TOKEN,
     }
     process = await spawn("run", env=env, cwd=tmp_path)
@@ -103,8 +104,9 @@ async def test_webhook_checks_the_secret_answers_fast_and_drains_on_sigterm(
                     assert response.status == 401
             assert telegram.bot_messages(CUSTOMER_ID) == []
 
-            # Answered before the work is done: the bot's reply is held at the fake Telegram
-            # while the webhook's 200 comes back; released, the reply goes out (a retry).
+            # A slow update: its reply is held at the fake Telegram, and Telegram's request
+            # gets an empty 200 after WEBHOOK_REPLY_WITHIN (1 s here) while the work goes on;
+            # released, the reply goes out (a retry).
             telegram.hold("sendMessage", after=0)
             async with http.post(
                 f"{base}/tg/hook", json=update, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}
@@ -118,7 +120,35 @@ async def test_webhook_checks_the_secret_answers_fast_and_drains_on_sigterm(
                 return bool(telegram.bot_messages(CUSTOMER_ID))
 
             await wait_until(replied)
-            assert "Здравствуйте, Иван Петров!" in telegram.bot_messages(CUSTOMER_ID)[-1]["text"]
+            invitation = telegram.bot_messages(CUSTOMER_ID)[-1]
+            assert "Здравствуйте, Иван Петров!" in invitation["text"]
+
+            # A press: the question replaces the invitation, and the answer to the button
+            # comes back in the reply to Telegram's request, not as a request of its own.
+            [start_button] = [
+                button
+                for row in invitation["reply_markup"]["inline_keyboard"]
+                for button in row
+                if "Начать опрос" in button["text"]
+            ]
+            press = {
+                "update_id": 3,
+                "callback_query": {
+                    "id": "press-1",
+                    "from": USER,
+                    "chat_instance": str(CUSTOMER_ID),
+                    "message": invitation,
+                    "data": start_button["callback_data"],
+                },
+            }
+            async with http.post(
+                f"{base}/tg/hook", json=press, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}
+            ) as response:
+                assert response.status == 200
+                reply = await response.text()
+            assert "answerCallbackQuery" in reply and "press-1" in reply
+            assert telegram.calls_of("answerCallbackQuery") == []
+            assert "Вопрос 1 из 12" in telegram.bot_messages(CUSTOMER_ID)[-1]["text"]
 
             # An update still being handled when SIGTERM arrives is finished, not dropped.
             second = start_update(telegram, survey.token, 2)
