@@ -9,8 +9,11 @@ Prints, from one run:
 - CPU per update (this process's CPU, every thread: the bot, SQLite's worker threads, the
   fake Bot API and the simulated customers) for the survey, a bare echo and a bare
   button bot, each with `--customers` customers sending 16 updates as fast as they can,
-  and the ratios to the echo;
-- SQL statements and transactions per survey press (counted, not timed);
+  and the ratios to the echo. Updates are handled as in webhook mode: a method a handler
+  returns (the survey's answer to a pressed button) goes back in the reply, which the
+  fake Telegram applies without a request; the bare bots call the Bot API as usual;
+- SQL statements, transactions and (SQLite) hand-offs to its thread per survey press
+  (counted, not timed);
 - p50/p99 handling latency of presses with `--paced` customers each pressing every 2-5 s
   (their think time), and the longest wait of an SQLite writer for its turn;
 - with --memory N, the resident memory after N more customers.
@@ -32,7 +35,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
+import aiosqlite
 from aiogram import Bot, Dispatcher
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from sqlalchemy import event, text
@@ -170,14 +175,24 @@ async def customers(sessions, first: int, count: int) -> list[tuple[int, str]]: 
 
 
 class Statements:
-    """SQL statements and commits the engine runs while `counting` is set."""
+    """SQL statements, commits and hand-offs to SQLite's thread (each call aiosqlite
+    queues for it) while `counting` is set."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.counting = False
         self.statements = 0
         self.commits = 0
+        self.hand_offs = 0
         event.listen(engine.sync_engine, "before_cursor_execute", self._statement)
         event.listen(engine.sync_engine, "commit", self._commit)
+        handed = aiosqlite.Connection._execute
+        counter = self
+
+        async def counted(connection: aiosqlite.Connection, function: Any, *args: Any) -> Any:
+            counter.hand_offs += counter.counting
+            return await handed(connection, function, *args)
+
+        aiosqlite.Connection._execute = counted  # type: ignore[method-assign]
 
     def _statement(self, *_args: object) -> None:
         self.statements += self.counting
@@ -198,9 +213,10 @@ async def survey_flood(
     telegram: FakeTelegram,
     tokens: list[tuple[int, str]],
     sql: Statements,
-) -> tuple[Run, float, float]:
+) -> tuple[Run, float, float, float]:
     """Every customer opens the survey, then all press through it as fast as they can.
-    Returns the presses' run and their statements and transactions per press."""
+    Returns the presses' run and their statements, transactions and hand-offs to
+    SQLite's thread per press."""
     clients = {user: ChatClient(dispatcher, bot, telegram, user_id=user) for user, _ in tokens}
     await asyncio.gather(*(clients[user].send(f"/start {token}") for user, token in tokens))
 
@@ -211,11 +227,12 @@ async def survey_flood(
 
         return presses
 
-    sql.statements = sql.commits = 0
+    sql.statements = sql.commits = sql.hand_offs = 0
     sql.counting = True
     run = await measured(dispatcher, [walk(c) for c in clients.values()], len(PRESSES))
     sql.counting = False
-    return run, sql.statements / run.updates, sql.commits / run.updates
+    per_press = run.updates
+    return run, sql.statements / per_press, sql.commits / per_press, sql.hand_offs / per_press
 
 
 async def survey_paced(
@@ -305,6 +322,10 @@ def forget_history(telegram: FakeTelegram) -> None:
     telegram.calls.clear()
 
 
+def handed(kind: str, hand_offs: float) -> str:
+    return f", {hand_offs:.1f} hand-offs to SQLite's thread" if kind == "sqlite" else ""
+
+
 def failed(run: Run) -> str:
     if not run.failures:
         return ""
@@ -330,7 +351,7 @@ async def main_async(kind: str, count: int, paced: int, memory: int) -> str:
             # Warm-up: the first updates build aiogram's and pydantic's types.
             await survey_flood(dispatcher, bot, telegram, await customers(sessions, 1, 5), sql)
             forget_history(telegram)
-            flood, statements, transactions = await survey_flood(
+            flood, statements, transactions, hand_offs = await survey_flood(
                 dispatcher, bot, telegram, await customers(sessions, 10, count), sql
             )
             forget_history(telegram)
@@ -374,7 +395,8 @@ async def main_async(kind: str, count: int, paced: int, memory: int) -> str:
         f"echo {echo.cpu_ms:.2f} ms{failed(echo)}, bare button bot {bare.cpu_ms:.2f} ms"
         f"{failed(bare)}: the survey costs {flood.cpu_ms / echo.cpu_ms:.1f}x the echo "
         f"(the bare button bot {bare.cpu_ms / echo.cpu_ms:.1f}x); per press "
-        f"{statements:.1f} SQL statements in {transactions:.1f} transactions; "
+        f"{statements:.1f} SQL statements in {transactions:.1f} transactions"
+        f"{handed(kind, hand_offs)}; "
         f"{paced} customers at a human pace (a press every 2-5 s): p50 "
         f"{human.latency_ms(0.5):.1f} ms, p99 {human.latency_ms(0.99):.1f} ms, "
         f"longest wait for the SQLite write turn {waited}{failed(human)}{memory_line}"

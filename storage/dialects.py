@@ -9,19 +9,22 @@ from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 
-def dialect_of(session: AsyncSession) -> str:
+def dialect_of(session: AsyncSession | Session) -> str:
     return session.get_bind().dialect.name
 
 
-def prepared(build: Callable[[Callable[[Any], Any]], Any]) -> Callable[[AsyncSession], Any]:
+def prepared(
+    build: Callable[[Callable[[Any], Any]], Any],
+) -> Callable[[AsyncSession | Session], Any]:
     """A statement built once per dialect (`build` gets that dialect's insert) and reused:
     the press runs the same few statements every time, and building one costs more CPU
     than sending it."""
     built: dict[str, Any] = {}
 
-    def statement(session: AsyncSession) -> Any:
+    def statement(session: AsyncSession | Session) -> Any:
         name = dialect_of(session)
         if name not in built:
             built[name] = build(_insert_of(name))

@@ -1,22 +1,24 @@
-"""SQLAlchemy's aiosqlite adapter with one thread hand-off per statement.
+"""SQLAlchemy's aiosqlite adapter with one thread hand-off per statement, or none.
 
 aiosqlite runs each sqlite3 call on the connection's own thread, and SQLAlchemy's adapter
 makes a statement four such calls (open a cursor, execute, fetch the rows, close the
 cursor). Each call is a hand-off to that thread and a wake-up of the event loop when it
-is done, which cost more CPU than SQLite's work on a small statement. Here the cursor
-runs all four as one call on the same thread: a survey press's statements and commit are
-five hand-offs instead of fifteen. Everything else (the thread, the connection, errors,
+is done, which cost more CPU than SQLite's work on a small statement. Here a statement is
+one call (all four at once), a connection without a transaction is not handed off to
+commit or roll back, and code run with `run_on_thread` (storage.batch) executes its
+statements on that thread directly. Everything else (the thread, the connection, errors,
 server-side cursors for streamed results) is aiosqlite and SQLAlchemy as they are.
 
-Installed with `create_async_engine(..., module=DBAPI)` (storage.database).
+Installed with `create_async_engine(..., module=dbapi())` (storage.database).
 """
 
 from __future__ import annotations
 
 import collections
 import sqlite3
-from collections.abc import Iterator, Sequence
-from typing import Any
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
 
 import aiosqlite
 from sqlalchemy.dialects.sqlite.aiosqlite import (
@@ -26,6 +28,7 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
 from sqlalchemy.util import await_
 
 _Outcome = tuple[Any, int, int | None, list[Any]]
+_T = TypeVar("_T")
 
 
 def _run(connection: sqlite3.Connection, operation: str, parameters: Any) -> _Outcome:
@@ -71,9 +74,12 @@ class OneCallCursor:
     def _call(self, function: Any, operation: str, parameters: Any) -> None:
         driver: aiosqlite.Connection = self._adapt._connection  # type: ignore[assignment]
         try:
-            outcome: _Outcome = await_(
-                driver._execute(function, driver._conn, operation, parameters)  # type: ignore[no-untyped-call]
-            )
+            if self._adapt.on_its_thread():  # inside run_on_thread: no hand-off
+                outcome: _Outcome = function(driver._conn, operation, parameters)
+            else:
+                outcome = await_(
+                    driver._execute(function, driver._conn, operation, parameters)  # type: ignore[no-untyped-call]
+                )
         except Exception as error:
             self._adapt._handle_exception(error)
         self.description, self.rowcount, self.lastrowid, rows = outcome
@@ -114,13 +120,28 @@ class OneCallConnection(AsyncAdapt_aiosqlite_connection):
 
     def commit(self) -> None:
         if self._open_transaction():
-            super().commit()
+            if self.on_its_thread():
+                self._connection._conn.commit()
+            else:
+                super().commit()
 
     def rollback(self) -> None:
         # The pool rolls back every connection handed back, most of them just committed:
         # sqlite3 would do nothing there (no transaction), so the hand-off is skipped too.
         if self._open_transaction():
-            super().rollback()
+            if self.on_its_thread():
+                self._connection._conn.rollback()
+            else:
+                super().rollback()
+
+    def on_its_thread(self) -> bool:
+        """Running on the connection's own thread (in `run_on_thread`)."""
+        return threading.current_thread() is self._connection._thread
+
+    async def run_on_thread(self, function: Callable[[], _T]) -> _T:
+        """Run ordinary (sync) SQLAlchemy code on the connection's thread in one hand-off:
+        the statements inside execute there directly (storage.batch)."""
+        return await self._connection._execute(function)  # type: ignore[no-any-return]
 
     def _open_transaction(self) -> bool:
         # A flag read on the connection (sqlite3_get_autocommit); no statement of this

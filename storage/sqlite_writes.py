@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 import time
 from typing import Any
 
@@ -33,6 +34,7 @@ class SQLiteWriteQueue:
         self._lock: asyncio.Lock | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._writers: set[Any] = set()
+        self._loop_thread = threading.get_ident()
         self._waiting = 0
 
     @property
@@ -60,12 +62,20 @@ class SQLiteWriteQueue:
             return
         if not statement.lstrip()[:8].upper().startswith(_WRITES):
             return
+        # Runs inside SQLAlchemy's greenlet for this async call, so it may await.
+        await_only(self.take_turn(dbapi_connection))
+
+    async def take_turn(self, dbapi_connection: Any) -> None:
+        """Wait for this connection's turn to write (nothing to wait for when it has it):
+        before code that writes runs on SQLite's thread (storage.batch), and before an
+        async session's first write."""
+        if dbapi_connection in self._writers:
+            return
         lock = self._current_lock()
         self._waiting += 1
         asked = time.monotonic()
         try:
-            # Runs inside SQLAlchemy's greenlet for this async call, so it may await.
-            await_only(asyncio.wait_for(lock.acquire(), self._timeout))
+            await asyncio.wait_for(lock.acquire(), self._timeout)
         except TimeoutError:
             raise sqlite3.OperationalError(
                 f"database is locked: no turn to write within {self._timeout:.0f} s"
@@ -84,8 +94,16 @@ class SQLiteWriteQueue:
     def _release(self, dbapi_connection: Any) -> None:
         if dbapi_connection in self._writers:
             self._writers.discard(dbapi_connection)
-            if self._lock is not None and self._lock.locked():
-                self._lock.release()
+            if self._loop is not None and threading.get_ident() != self._loop_thread:
+                # A commit on SQLite's own thread (storage.batch): an asyncio lock is
+                # passed on in its event loop only.
+                self._loop.call_soon_threadsafe(self._pass_turn)
+            else:
+                self._pass_turn()
+
+    def _pass_turn(self) -> None:
+        if self._lock is not None and self._lock.locked():
+            self._lock.release()
 
     def _current_lock(self) -> asyncio.Lock:
         # An engine may outlive its event loop (tests, CLI commands): a new loop starts
@@ -93,4 +111,5 @@ class SQLiteWriteQueue:
         loop = asyncio.get_running_loop()
         if self._lock is None or self._loop is not loop:
             self._lock, self._loop, self._writers = asyncio.Lock(), loop, set()
+            self._loop_thread = threading.get_ident()
         return self._lock

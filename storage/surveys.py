@@ -9,8 +9,10 @@ from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from storage.batch import defer, run_sync
 from storage.dialects import prepared
 from storage.models import Answer, Customer, Survey, Visit, answer_facts
 from survey.dialogue import SurveyRun, SurveyStatus
@@ -66,7 +68,8 @@ class SurveyRepository:
         self._session = session
 
     async def get(self, survey_id: int) -> Survey | None:
-        return await self._session.get(Survey, survey_id)
+        """The survey with its visit and customer (a press's one read: one hand-off)."""
+        return await run_sync(self._session, Session.get, Survey, survey_id)
 
     async def by_token(self, token: str) -> Survey | None:
         return await self._session.scalar(select(Survey).where(Survey.token == token))
@@ -131,7 +134,7 @@ class SurveyRepository:
             live_message_id=survey.live_message_id,
         )
 
-    async def save_run(
+    def save_run(
         self,
         survey: Survey,
         run: SurveyRun,
@@ -141,8 +144,8 @@ class SurveyRepository:
         """Write what the dialogue changed, and (`live`: chat, message) the message whose
         buttons are live: one UPDATE of the survey row and one upsert of the changed
         answers into the audit trail, as Core statements (the ORM's flush costs more than
-        the rest of the press). The loaded `survey` shows the new state; the caller
-        commits."""
+        the rest of the press), sent with the commit (storage.batch.defer). The loaded
+        `survey` shows the new state; the caller commits."""
         status = SurveyStatus(run.status)
         values: dict[str, Any] = {
             "step": run.step,
@@ -168,7 +171,7 @@ class SurveyRepository:
             survey.invited_at,
         )
         row = {name: values.get(name, getattr(survey, name)) for name in _PRESS_COLUMNS}
-        await self._session.execute(_SAVE_RUN, {"survey_id": survey.id, **row})
+        defer(self._session, _SAVE_RUN, {"survey_id": survey.id, **row})
         for name, value in values.items():
             set_committed_value(survey, name, value)
 
@@ -188,7 +191,7 @@ class SurveyRepository:
             )
         run.changed_answers.clear()
         if rows:
-            await self._session.execute(_upsert_answers(self._session), rows)
+            defer(self._session, _upsert_answers(self._session), rows)
 
     @staticmethod
     def set_live_message(survey: Survey, chat_id: int, message_id: int | None) -> None:

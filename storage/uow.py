@@ -12,7 +12,9 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
+from storage import batch
 from storage.cases import CaseRepository
 from storage.digests import DigestRepository
 from storage.outreach import OutreachRepository
@@ -49,21 +51,29 @@ class UnitOfWork:
 
     async def commit(self) -> None:
         """Commit the use case; with the update's id the first time (UpdateSeenBefore, and
-        nothing written, when that id is recorded already: a re-delivery)."""
-        if self._update_to_record is not None:
-            bot_id, update_id, now = self._update_to_record
-            self._update_to_record = None
-            if not await self.updates.claim(bot_id, update_id, now):
-                if not await self.updates.ids_restarted(bot_id, update_id):
-                    await self._session.rollback()
-                    raise UpdateSeenBefore(update_id)
-                log.warning(
-                    "update ids started again (update %s, far below the newest handled one): "
-                    "the old ids are forgotten and updates are handled as new",
-                    update_id,
-                )
-                await self.updates.forget_from(bot_id, update_id)
-                await self.updates.claim(bot_id, update_id, now)
+        nothing written, when that id is recorded already: a re-delivery). The pending
+        changes, the deferred writes (storage.batch), the id and COMMIT go in one
+        hand-off on SQLite."""
+        writes = batch.take_deferred(self._session)
+        record, self._update_to_record = self._update_to_record, None
+        if record is None and not writes:
+            await self._session.commit()
+            return
+        if await batch.commit_with(self._session, _write, writes, record):
+            return
+        # The id was recorded before; the transaction is still open.
+        assert record is not None
+        bot_id, update_id, now = record
+        if not await self.updates.ids_restarted(bot_id, update_id):
+            await self._session.rollback()
+            raise UpdateSeenBefore(update_id)
+        log.warning(
+            "update ids started again (update %s, far below the newest handled one): "
+            "the old ids are forgotten and updates are handled as new",
+            update_id,
+        )
+        await self.updates.forget_from(bot_id, update_id)
+        await self.updates.claim(bot_id, update_id, now)
         await self._session.commit()
 
     async def end_update(self) -> None:
@@ -80,7 +90,19 @@ class UnitOfWork:
         await self._session.flush()
 
     async def rollback(self) -> None:
+        batch.take_deferred(self._session)  # deferred writes go with the rest
         await self._session.rollback()
+
+
+def _write(
+    session: Session, writes: list[batch.Write], record: tuple[int, int, datetime] | None
+) -> bool:
+    """The unit's last writes as ordinary SQLAlchemy code (storage.batch.commit_with):
+    False when the update's id is recorded already (then nothing is committed)."""
+    session.flush()
+    for statement, parameters in writes:
+        session.execute(statement, parameters)
+    return record is None or UpdateLog.claim_in(session, *record)
 
 
 class Database:

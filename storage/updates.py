@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from storage.dialects import prepared
 from storage.models import ProcessedUpdate
@@ -52,8 +53,13 @@ class UpdateLog:
     async def claim(self, bot_id: int, update_id: int, now: datetime) -> bool:
         """Record the id in the update's own transaction; False when it is there already
         (one statement: the insert that conflicts is the check)."""
-        result = await self._session.execute(
-            _claim(self._session), {"bot_id": bot_id, "update_id": update_id, "processed_at": now}
+        return await self._session.run_sync(self.claim_in, bot_id, update_id, now)
+
+    @staticmethod
+    def claim_in(session: Session, bot_id: int, update_id: int, now: datetime) -> bool:
+        """`claim` as ordinary SQLAlchemy code (storage.batch)."""
+        result = session.execute(
+            _claim(session), {"bot_id": bot_id, "update_id": update_id, "processed_at": now}
         )
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 

@@ -53,6 +53,8 @@ class ChatClient:
         # A private chat by default; a group's id for a member writing in that group.
         self.chat_id = chat_id if chat_id is not None else user_id
         self.last_update: Update | None = None
+        # The methods the bot returned in its replies to this person's updates.
+        self.replies: list[str] = []
 
     async def send(
         self, text: str, *, thread_id: int | None = None, reply_to: int | None = None
@@ -130,4 +132,5 @@ class ChatClient:
         # Telegram's request (aiogram's polling sends it as a request of its own).
         result = await self.dispatcher.feed_update(self.bot, update)
         if isinstance(result, TelegramMethod):
+            self.replies.append(result.__api_method__)
             await self.telegram.webhook_reply(self.bot, result)

@@ -421,13 +421,14 @@ async def _edit(query: CallbackQuery, screen: screens.Screen) -> None:
 def create_router() -> Router:
     router = Router(name=__name__)
     router.message.filter(F.chat.type == ChatType.PRIVATE)
+    # The most frequent press first: each filter tried unpacks the callback data.
+    router.callback_query.register(answer_chosen, AnswerCallback.filter())
     router.callback_query.register(
         survey_started, SurveyNavCallback.filter(F.action == SurveyAction.START)
     )
     router.callback_query.register(
         survey_declined, SurveyNavCallback.filter(F.action == SurveyAction.DECLINE)
     )
-    router.callback_query.register(answer_chosen, AnswerCallback.filter())
     router.callback_query.register(navigation_pressed, SurveyNavCallback.filter())
     # Only outside other dialogues: a manager typing a case note keeps their note.
     router.message.register(

@@ -25,7 +25,7 @@ async def save_move(
 ) -> Case | None:
     """One transaction: the survey's new state, its answer, its case and pending alerts,
     and (`live`: chat, message) the message whose buttons are live."""
-    await db.surveys.save_run(survey, run, now, live)
+    db.surveys.save_run(survey, run, now, live)
     case = (
         await escalate(db, survey, run, policies, now, details_changed=details_changed)
         if may_escalate

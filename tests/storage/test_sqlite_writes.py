@@ -10,6 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from storage.database import write_queue
 from storage.sqlite_writes import SQLiteWriteQueue
 
 
@@ -83,4 +84,40 @@ async def test_a_connection_returned_mid_write_gives_its_turn_back(tmp_path: Pat
         await other.execute(text("INSERT INTO log VALUES (2)"))
     async with engine.connect() as check:
         assert (await check.scalars(text("SELECT n FROM log"))).all() == [2]
+    await engine.dispose()
+
+
+async def test_writers_on_sqlites_thread_take_turns_and_pass_them_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Units of work whose writes and COMMIT run on SQLite's own thread (storage.batch)
+    wait for their turn in the event loop; each commit passes the turn on, also with
+    more writers than the pool has connections. One declines to commit: its write is
+    not kept and the turn still comes back."""
+    from sqlalchemy.orm import Session
+
+    from storage.batch import commit_with
+    from storage.database import create_engine, create_session_factory
+
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'batch.db'}")
+    await _table(engine)
+    sessions = create_session_factory(engine)
+
+    def write(session: Session, n: int) -> bool:
+        session.execute(text("INSERT INTO log VALUES (:n)"), {"n": n})
+        return n != 13
+
+    async def writer(n: int) -> bool:
+        async with sessions() as session:
+            return await commit_with(session, write, n)
+
+    done = await asyncio.wait_for(asyncio.gather(*(writer(n) for n in range(40))), 120)
+    assert done == [n != 13 for n in range(40)]
+    queue = write_queue(engine)
+    assert queue is not None
+    assert queue.waiting == 0
+    async with engine.connect() as connection:
+        kept = (await connection.scalars(text("SELECT n FROM log ORDER BY n"))).all()
+    assert kept == [n for n in range(40) if n != 13]
+    assert not [r for r in caplog.records if r.levelname == "ERROR"], caplog.text
     await engine.dispose()

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
+import aiosqlite
+import pytest
 from sqlalchemy import event
 
 from bot.playground import CONTENT_ANSWERS
@@ -32,14 +35,31 @@ def statements(app: App) -> Iterator[list[str]]:
         event.remove(engine, "commit", committed)
 
 
-async def test_an_answer_is_one_transaction_of_four_statements(app: App) -> None:
+@contextmanager
+def hand_offs(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Every call handed to aiosqlite's thread meanwhile (SQLite only)."""
+    calls: list[str] = []
+    original = aiosqlite.Connection._execute
+
+    async def counted(self: aiosqlite.Connection, function: Any, *args: Any) -> Any:
+        calls.append(getattr(function, "__name__", type(function).__name__))
+        return await original(self, function, *args)
+
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    yield calls
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", original)
+
+
+async def test_an_answer_is_one_transaction_of_four_statements(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
     survey = await app.add_visit()
     customer = app.customer()
     await customer.send(f"/start {survey.token}")
     await customer.click("Начать опрос")
     await customer.click("Ответили быстро")  # the first press in the chat may fill caches
 
-    with statements(app) as seen:
+    with statements(app) as seen, hand_offs(monkeypatch) as handed:
         await customer.click("Да, предложили")
 
     assert "Вопрос 3 из 12" in customer.last["text"]
@@ -57,6 +77,11 @@ async def test_an_answer_is_one_transaction_of_four_statements(app: App) -> None
         ["INSERT", "INTO", "answers"],
         ["INSERT", "INTO", "processed_updates"],
     ]
+    # On SQLite two hand-offs to its thread: the read, then the writes with COMMIT.
+    if app.settings.database_url.startswith("sqlite"):
+        assert len(handed) == 2, handed
+    # The button's answer went back in the reply to Telegram's request, not as a request.
+    assert customer.replies[-1:] == ["answerCallbackQuery"]
 
 
 ANSWERS_BEFORE_Q7 = CONTENT_ANSWERS[:6]

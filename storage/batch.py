@@ -1,0 +1,95 @@
+"""A unit of work's SQL in as few hand-offs as possible.
+
+On SQLite each statement of an async session is a hand-off to aiosqlite's thread, a
+greenlet switch and a wake-up of the event loop: more CPU than SQLite's own work and
+SQLAlchemy's. `run_sync` runs ordinary (sync) SQLAlchemy code on that thread in one
+hand-off, its statements executing there directly. On PostgreSQL it is the session's
+`run_sync` (asyncpg has no thread; each statement is a round trip as before).
+
+`defer` queues a Core write for the unit of work's commit, which then sends the queued
+writes, the update's id and COMMIT in one hand-off (storage.uow, `commit_with`). A
+deferred write is not visible to the unit's own queries before that commit: repositories
+defer only the last writes of a use case (the survey row and its answer, storage.surveys).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import Executable
+
+from storage.database import write_queue
+from storage.sqlite_driver import OneCallConnection
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+_DEFERRED = "followup.deferred_writes"
+
+Write = tuple[Executable, Any]
+
+
+def defer(session: AsyncSession, statement: Executable, parameters: Any) -> None:
+    """Send this Core write with the unit of work's commit."""
+    session.info.setdefault(_DEFERRED, []).append((statement, parameters))
+
+
+def take_deferred(session: AsyncSession) -> list[Write]:
+    writes: list[Write] = session.info.pop(_DEFERRED, [])
+    return writes
+
+
+async def run_sync(
+    session: AsyncSession,
+    function: Callable[Concatenate[Session, _P], _T],
+    *args: _P.args,
+    **kwargs: _P.kwargs,
+) -> _T:
+    """`function(sync_session, ...)`: on SQLite in one hand-off to its thread."""
+    return await _run(session, partial(function, session.sync_session, *args, **kwargs))
+
+
+async def commit_with(
+    session: AsyncSession,
+    function: Callable[Concatenate[Session, _P], bool],
+    *args: _P.args,
+    **kwargs: _P.kwargs,
+) -> bool:
+    """Run `function(sync_session, ...)`, which writes, and commit when it returns True:
+    on SQLite the writes and COMMIT are one hand-off, after waiting for the turn to write
+    (storage.sqlite_writes) in the event loop. False: nothing is committed and the
+    transaction stays open for the caller.
+
+    The session's own commit follows on the event loop, so that the connection goes back
+    to the pool (and the turn to the next writer) there: SQLite's thread only runs SQL.
+    """
+    call = partial(function, session.sync_session, *args, **kwargs)
+    if await _run(session, call, writes=True, commit=True):
+        await session.commit()  # on SQLite: committed already, nothing is handed off
+        return True
+    return False
+
+
+async def _run(
+    session: AsyncSession, call: Callable[[], _T], *, writes: bool = False, commit: bool = False
+) -> _T:
+    connection = await session.connection()
+    # The pooled connection the session just checked out (no await needed to reach it).
+    adapted = connection.sync_connection.connection.dbapi_connection  # type: ignore[union-attr]
+    if not isinstance(adapted, OneCallConnection):
+        return await session.run_sync(lambda _session: call())
+    queue = write_queue(connection.engine)
+    # Pending ORM changes are flushed before a query (autoflush): that writes too.
+    if queue is not None and (writes or session.new or session.deleted or session.dirty):
+        await queue.take_turn(adapted)
+
+    def on_thread() -> _T:
+        result = call()
+        if commit and result:
+            adapted.commit()
+        return result
+
+    return await adapted.run_on_thread(on_thread)
