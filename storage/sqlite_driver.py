@@ -119,20 +119,21 @@ class OneCallConnection(AsyncAdapt_aiosqlite_connection):
     _cursor_cls = OneCallCursor  # type: ignore[assignment]
 
     def commit(self) -> None:
-        if self._open_transaction():
-            if self.on_its_thread():
-                self._connection._conn.commit()
-            else:
-                super().commit()
+        self._end("commit")
 
     def rollback(self) -> None:
+        self._end("rollback")
+
+    def _end(self, how: str) -> None:
         # The pool rolls back every connection handed back, most of them just committed:
-        # sqlite3 would do nothing there (no transaction), so the hand-off is skipped too.
-        if self._open_transaction():
-            if self.on_its_thread():
-                self._connection._conn.rollback()
-            else:
-                super().rollback()
+        # sqlite3 would do nothing there (no transaction), so nothing is handed off. On
+        # the connection's own thread (run_on_thread) sqlite3 is called directly.
+        if not self._open_transaction():
+            return
+        if self.on_its_thread():
+            getattr(self._connection._conn, how)()
+        else:
+            getattr(super(), how)()
 
     def on_its_thread(self) -> bool:
         """Running on the connection's own thread (in `run_on_thread`)."""
