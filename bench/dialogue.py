@@ -188,9 +188,11 @@ class Statements:
         handed = aiosqlite.Connection._execute
         counter = self
 
-        async def counted(connection: aiosqlite.Connection, function: Any, *args: Any) -> Any:
+        async def counted(
+            connection: aiosqlite.Connection, function: Any, *args: Any, **kwargs: Any
+        ) -> Any:
             counter.hand_offs += counter.counting
-            return await handed(connection, function, *args)
+            return await handed(connection, function, *args, **kwargs)
 
         aiosqlite.Connection._execute = counted  # type: ignore[method-assign]
 

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
@@ -76,14 +76,16 @@ async def commit_with(
 async def _run(
     session: AsyncSession, call: Callable[[], _T], *, writes: bool = False, commit: bool = False
 ) -> _T:
+    queue = write_queue(session.bind) if isinstance(session.bind, AsyncEngine) else None
+    if queue is None:  # not SQLite: the session's greenlet, as for any statement
+        return await session.run_sync(lambda _session: call())
     connection = await session.connection()
     # The pooled connection the session just checked out (no await needed to reach it).
     adapted = connection.sync_connection.connection.dbapi_connection  # type: ignore[union-attr]
     if not isinstance(adapted, OneCallConnection):
         return await session.run_sync(lambda _session: call())
-    queue = write_queue(connection.engine)
     # Pending ORM changes are flushed before a query (autoflush): that writes too.
-    if queue is not None and (writes or session.new or session.deleted or session.dirty):
+    if writes or session.new or session.deleted or session.dirty:
         await queue.take_turn(adapted)
 
     def on_thread() -> _T:

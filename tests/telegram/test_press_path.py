@@ -41,9 +41,9 @@ def hand_offs(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     calls: list[str] = []
     original = aiosqlite.Connection._execute
 
-    async def counted(self: aiosqlite.Connection, function: Any, *args: Any) -> Any:
+    async def counted(self: aiosqlite.Connection, function: Any, *args: Any, **kwargs: Any) -> Any:
         calls.append(getattr(function, "__name__", type(function).__name__))
-        return await original(self, function, *args)
+        return await original(self, function, *args, **kwargs)
 
     monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
     yield calls
