@@ -64,6 +64,8 @@ class WebhookHandler(SimpleRequestHandler):
     def _answer_later(
         self, bot: Bot, handling: asyncio.Future[TelegramMethod[Any] | None]
     ) -> None:
+        if handling.cancelled():  # stopped at exit, past the drain
+            return
         method = handling.result()
         if method is not None:
             task = asyncio.ensure_future(self.dispatcher.silent_call_request(bot, method))

@@ -187,3 +187,76 @@ async def test_webhook_health_reports_a_database_that_is_away(app: App, tmp_path
     finally:
         await client.close()
         await engine.dispose()
+
+
+async def test_a_press_slower_than_the_reply_window_is_answered_by_a_request(
+    app: App, telegram: FaultyTelegram
+) -> None:
+    """In webhook mode the answer to a pressed button rides in the HTTP reply; when the
+    press takes longer than WEBHOOK_REPLY_WITHIN, Telegram gets an empty reply at once and
+    the answer follows as a request of its own when the press is done."""
+    from aiohttp.test_utils import TestClient, TestServer
+    from pydantic import SecretStr
+
+    from bot.webhook import create_app
+
+    settings = app.settings.model_copy(
+        update={
+            "webhook_url": "https://bot.example.test/hook",
+            "webhook_secret": SecretStr(SECRET),
+            "webhook_reply_within": 0.2,
+        }
+    )
+    survey = await app.add_visit()
+    customer = app.customer()
+    await customer.send(f"/start {survey.token}")
+    invitation = customer.last
+    engine = app.sessions.kw["bind"]
+    client = TestClient(TestServer(create_app(settings, app.bot, app.dispatcher, engine)))
+    await client.start_server()
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+
+    def press(update_id: int, query_id: str, message: dict[str, Any], label: str) -> Any:
+        [data] = [
+            button["callback_data"]
+            for row in message["reply_markup"]["inline_keyboard"]
+            for button in row
+            if label in button["text"]
+        ]
+        body = {
+            "update_id": update_id,
+            "callback_query": {
+                "id": query_id,
+                "from": USER,
+                "chat_instance": str(CUSTOMER_ID),
+                "message": message,
+                "data": data,
+            },
+        }
+        return client.post("/hook", json=body, headers=headers)
+
+    try:
+        async with press(9001, "fast-1", invitation, "Начать опрос") as response:
+            assert response.status == 200
+            assert "answerCallbackQuery" in await response.text()
+        assert telegram.calls_of("answerCallbackQuery") == []
+        question = customer.last
+        assert "Вопрос 1 из 12" in question["text"]
+
+        # Telegram is slow to take the edit: the reply goes back empty after 0.2 s, and
+        # the answer comes as a request once the edit went through (a retry).
+        telegram.hold("editMessageText", after=0)
+        async with press(9002, "slow-1", question, "Ответили быстро") as response:
+            assert response.status == 200
+            assert await response.json() == {}
+        telegram.release()
+
+        async def answered() -> bool:
+            return bool(telegram.calls_of("answerCallbackQuery"))
+
+        await wait_until(answered)
+        [answer] = telegram.calls_of("answerCallbackQuery")
+        assert answer.params["callback_query_id"] == "slow-1"
+        assert "Вопрос 2 из 12" in customer.last["text"]
+    finally:
+        await client.close()
