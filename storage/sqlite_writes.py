@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import threading
 import time
 from typing import Any
 
@@ -34,7 +33,6 @@ class SQLiteWriteQueue:
         self._lock: asyncio.Lock | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._writers: set[Any] = set()
-        self._loop_thread = threading.get_ident()
         self._waiting = 0
 
     @property
@@ -94,16 +92,10 @@ class SQLiteWriteQueue:
     def _release(self, dbapi_connection: Any) -> None:
         if dbapi_connection in self._writers:
             self._writers.discard(dbapi_connection)
-            if self._loop is not None and threading.get_ident() != self._loop_thread:
-                # A commit on SQLite's own thread (storage.batch): an asyncio lock is
-                # passed on in its event loop only.
-                self._loop.call_soon_threadsafe(self._pass_turn)
-            else:
-                self._pass_turn()
-
-    def _pass_turn(self) -> None:
-        if self._lock is not None and self._lock.locked():
-            self._lock.release()
+            # Always in the event loop: storage.batch runs only SQL on SQLite's thread,
+            # the session's commit (this event) and the pool's check-in stay here.
+            if self._lock is not None and self._lock.locked():
+                self._lock.release()
 
     def _current_lock(self) -> asyncio.Lock:
         # An engine may outlive its event loop (tests, CLI commands): a new loop starts
@@ -111,5 +103,4 @@ class SQLiteWriteQueue:
         loop = asyncio.get_running_loop()
         if self._lock is None or self._loop is not loop:
             self._lock, self._loop, self._writers = asyncio.Lock(), loop, set()
-            self._loop_thread = threading.get_ident()
         return self._lock
