@@ -182,10 +182,9 @@ class Sender:
         async with self._in_flight:
             await self._record(send_id, lambda db, s: sends.sending(db, s, self.clock(), lease))
             # The request leaves a fixed DEPART_AFTER after its turn, not whenever the
-            # commit ended: Telegram sees the pacer's even spacing, not the commits' jitter.
-            early = slot + DEPART_AFTER - time.monotonic()
-            if early > 0:
-                await asyncio.sleep(early)
+            # commit ended: Telegram sees the pacer's even spacing, not the commits' jitter
+            # (and a commit slower than that still never puts a rate's worth in a second).
+            await self.limiter.leave(slot + DEPART_AFTER)
             try:
                 with own_rate_limits():
                     message = await bot.send_message(
@@ -276,9 +275,11 @@ class Pacer:
         self.per_second = max(1, math.floor(rate))
         self._next: float | None = None
         self._recent: deque[float] = deque(maxlen=self.per_second)
+        self._left: deque[float] = deque(maxlen=self.per_second)
         self._clock = clock
         self._sleep = sleep
         self._lock = asyncio.Lock()
+        self._leaving = asyncio.Lock()
 
     async def turn(self) -> float:
         """Wait for the next turn; returns its time on the timeline (on `clock`)."""
@@ -294,6 +295,22 @@ class Pacer:
             self._recent.append(max(at, self._clock()))
             self._next = at + self.interval
             return at
+
+    async def leave(self, at: float) -> None:
+        """Wait until a message may really set off: not before `at` (on `clock`), and a
+        second after the one floor(rate) messages before it set off.
+
+        A turn is granted before the message's own commit; a commit that takes longer
+        than usual makes that message leave late, and without this the eleventh turn,
+        on time, could then follow it within the second. The time kept is the one the
+        message set off at, after the wait (a late wake-up counts as it really was)."""
+        async with self._leaving:
+            if len(self._left) == self.per_second:
+                at = max(at, self._left[0] + 1.0)
+            now = self._clock()
+            if at > now:
+                await self._sleep(at - now)
+            self._left.append(self._clock())
 
 
 @dataclass(frozen=True, slots=True)

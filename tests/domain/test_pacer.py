@@ -75,3 +75,32 @@ async def test_a_turn_asked_for_late_is_made_up_within_the_second() -> None:
     starts = await starts_of(pacer, time, 4)
     # The missed turn and the one due at 0.2 go at once; then the timeline again.
     assert starts == [0.25, 0.25, 0.3, 0.4]
+
+
+async def test_a_message_that_leaves_late_still_keeps_the_second() -> None:
+    time = Time()
+    pacer = Pacer(10, clock=time.clock, sleep=time.sleep)
+    left = []
+    for n in range(11):
+        slot = await pacer.turn()
+        if n == 0:
+            time.now += 0.07  # the first message's own commit took 70 ms, not 20
+        await pacer.leave(slot + 0.02)
+        left.append(round(time.now - 100.0, 6))
+    # The first set off at 0.07; the eleventh's turn was on time (1.0) but it leaves a
+    # second after the first really did.
+    assert left[0] == 0.07
+    assert left[10] - left[0] >= 1.0 - 1e-9
+    assert left[1:10] == [round(0.12 + 0.1 * n, 6) for n in range(9)]
+
+
+async def test_a_late_wake_up_counts_as_it_really_was() -> None:
+    time = Time()
+    pacer = Pacer(10, clock=time.clock, sleep=time.sleep)
+    time.oversleep = [0.05]  # the first message's wait to leave wakes 50 ms late
+    left = []
+    for _ in range(11):
+        slot = await pacer.turn()
+        await pacer.leave(slot + 0.02)
+        left.append(time.now)
+    assert left[10] - left[0] >= 1.0 - 1e-9
