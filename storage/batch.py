@@ -1,15 +1,17 @@
-"""A unit of work's SQL in as few hand-offs as possible.
+"""A unit of work's SQL without a hand-off per statement.
 
 On SQLite each statement of an async session is a hand-off to aiosqlite's thread, a
 greenlet switch and a wake-up of the event loop: more CPU than SQLite's own work and
-SQLAlchemy's. `run_sync` runs ordinary (sync) SQLAlchemy code on that thread in one
-hand-off, its statements executing there directly. On PostgreSQL it is the session's
-`run_sync` (asyncpg has no thread; each statement is a round trip as before).
+SQLAlchemy's. `run_sync` runs ordinary (sync) SQLAlchemy code whose statements execute
+right in the event loop's thread (storage.sqlite_driver, `run_here`): for a unit of
+work's short statements only, a row by its key or a few writes. On PostgreSQL it is the
+session's `run_sync` (each statement is a round trip as before).
 
 `defer` queues a Core write for the unit of work's commit, which then sends the queued
-writes, the update's id and COMMIT in one hand-off (storage.uow, `commit_with`). A
-deferred write is not visible to the unit's own queries before that commit: repositories
-defer only the last writes of a use case (the survey row and its answer, storage.surveys).
+writes and the update's id, and hands only COMMIT to SQLite's thread (storage.uow,
+`commit_with`). A deferred write is not visible to the unit's own queries before that
+commit: repositories defer only the last writes of a use case (the survey row and its
+answer, storage.surveys).
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ from storage.sqlite_driver import OneCallConnection
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
 _DEFERRED = "followup.deferred_writes"
+# Pending ORM objects flushed in the event loop's thread at most; more are flushed the
+# usual way first (each statement on SQLite's thread).
+HERE_AT_MOST = 20
 
 Write = tuple[Executable, Any]
 
@@ -48,7 +53,8 @@ async def run_sync(
     *args: _P.args,
     **kwargs: _P.kwargs,
 ) -> _T:
-    """`function(sync_session, ...)`: on SQLite in one hand-off to its thread."""
+    """`function(sync_session, ...)`: on SQLite with no hand-off to its thread. For short
+    statements only (they hold the event loop while they run)."""
     return await _run(session, partial(function, session.sync_session, *args, **kwargs))
 
 
@@ -59,9 +65,9 @@ async def commit_with(
     **kwargs: _P.kwargs,
 ) -> bool:
     """Run `function(sync_session, ...)`, which writes, and commit when it returns True:
-    on SQLite the writes and COMMIT are one hand-off, after waiting for the turn to write
-    (storage.sqlite_writes) in the event loop. False: nothing is committed and the
-    transaction stays open for the caller.
+    on SQLite the writes run in the event loop after waiting there for the turn to write
+    (storage.sqlite_writes), and COMMIT is the one hand-off to SQLite's thread. False:
+    nothing is committed and the transaction stays open for the caller.
 
     The session's own commit follows on the event loop, so that the connection goes back
     to the pool (and the turn to the next writer) there: SQLite's thread only runs SQL.
@@ -85,13 +91,16 @@ async def _run(
     if not isinstance(adapted, OneCallConnection):
         return await session.run_sync(lambda _session: call())
     # Pending ORM changes are flushed before a query (autoflush): that writes too.
-    if writes or session.new or session.deleted or session.dirty:
+    pending = len(session.new) + len(session.deleted) + len(session.dirty)
+    if writes or pending:
         await queue.take_turn(adapted)
+    if pending > HERE_AT_MOST:  # an import's rows, say: not in the event loop
+        await session.flush()
 
-    def on_thread() -> _T:
+    def then_commit() -> _T:
         result = call()
         if commit and result:
             adapted.commit()
         return result
 
-    return await adapted.run_on_thread(on_thread)
+    return await adapted.run_here(then_commit)

@@ -111,6 +111,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets readers work during a write; busy_timeout makes a second writer wait
     # instead of failing with "database is locked"; SQLite leaves foreign keys off.
     cursor = dbapi_connection.cursor()
+    if isinstance(dbapi_connection, sqlite_driver.OneCallConnection):
+        # Checkpoints are that driver's, on a thread: SQLite's own would run inside a
+        # COMMIT, which the driver may run in the event loop.
+        cursor.execute("PRAGMA wal_autocheckpoint=0")
     for pragma in (
         "journal_mode=WAL",
         "synchronous=NORMAL",

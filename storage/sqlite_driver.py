@@ -1,23 +1,34 @@
-"""SQLAlchemy's aiosqlite adapter with one thread hand-off per statement, or none.
+"""SQLAlchemy's aiosqlite adapter: one thread hand-off per statement, or none at all.
 
 aiosqlite runs each sqlite3 call on the connection's own thread, and SQLAlchemy's adapter
 makes a statement four such calls (open a cursor, execute, fetch the rows, close the
 cursor). Each call is a hand-off to that thread and a wake-up of the event loop when it
 is done, which cost more CPU than SQLite's work on a small statement. Here a statement is
-one call (all four at once), a connection without a transaction is not handed off to
-commit or roll back, and code run with `run_on_thread` (storage.batch) executes its
-statements on that thread directly. Everything else (the thread, the connection, errors,
-server-side cursors for streamed results) is aiosqlite and SQLAlchemy as they are.
+one call (all four at once), and a connection without a transaction is not handed off to
+commit or roll back.
+
+`run_here` (storage.batch) goes further for a unit of work's short, known statements (a
+row read by its key, a few writes): they run in the event loop's own thread, where
+SQLite needs microseconds for them, with no hand-off at all. Two things could make such
+a call long, and both go to the thread instead, where waiting does not stop the loop: a
+database locked by another process (the statement is tried with no busy wait here and,
+when locked, handed to the thread to wait as long as `busy_timeout` allows), and COMMIT,
+after which SQLite may copy the write-ahead log into the file (a checkpoint, with its
+fsync). Everything else (the thread, the connection, errors, server-side cursors for
+streamed results) is aiosqlite and SQLAlchemy as they are.
 
 Installed with `create_async_engine(..., module=dbapi())` (storage.database).
 """
 
 from __future__ import annotations
 
+import asyncio
 import collections
+import logging
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from typing import Any, TypeVar
 
 import aiosqlite
@@ -25,9 +36,14 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
     AsyncAdapt_aiosqlite_connection,
     AsyncAdapt_aiosqlite_dbapi,
 )
-from sqlalchemy.util import await_
+from sqlalchemy.util import await_, greenlet_spawn
 
 _Outcome = tuple[Any, int, int | None, list[Any]]
+# Commits between two checkpoints: SQLite's own default is 1,000 pages of log, and a
+# survey press writes about five.
+CHECKPOINT_EVERY = 200
+_CHECKPOINTS: set[asyncio.Future[Any]] = set()
+log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 
@@ -51,6 +67,16 @@ def _run_many(connection: sqlite3.Connection, operation: str, parameters: Any) -
         cursor.close()
 
 
+def _checkpoint(connection: sqlite3.Connection) -> None:
+    connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
+
+def _checkpointed(task: asyncio.Future[Any]) -> None:
+    _CHECKPOINTS.discard(task)
+    if not task.cancelled() and (error := task.exception()) is not None:
+        log.warning("SQLite checkpoint failed (%s); the next one tries again", error)
+
+
 class OneCallCursor:
     """A DB-API cursor whose execute is one call on aiosqlite's thread, rows included."""
 
@@ -72,16 +98,21 @@ class OneCallCursor:
         self._call(_run_many, operation, seq_of_parameters)
 
     def _call(self, function: Any, operation: str, parameters: Any) -> None:
-        driver: aiosqlite.Connection = self._adapt._connection  # type: ignore[assignment]
+        adapt = self._adapt
+        driver: aiosqlite.Connection = adapt._connection  # type: ignore[assignment]
         try:
-            if self._adapt.on_its_thread():  # inside run_on_thread: no hand-off
-                outcome: _Outcome = function(driver._conn, operation, parameters)
+            if adapt.here:  # inside run_here: in the event loop's thread
+                outcome: _Outcome = adapt.here_or_patiently(
+                    function, driver._conn, operation, parameters
+                )
+            elif adapt.on_its_thread():  # inside a call on the thread: no hand-off
+                outcome = function(driver._conn, operation, parameters)
             else:
                 outcome = await_(
                     driver._execute(function, driver._conn, operation, parameters)  # type: ignore[no-untyped-call]
                 )
         except Exception as error:
-            self._adapt._handle_exception(error)
+            adapt._handle_exception(error)
         self.description, self.rowcount, self.lastrowid, rows = outcome
         self._rows = collections.deque(rows)
 
@@ -115,8 +146,13 @@ class OneCallCursor:
 
 
 class OneCallConnection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ()
+    __slots__ = ("_patience", "here")
     _cursor_cls = OneCallCursor  # type: ignore[assignment]
+
+    def __init__(self, dbapi: Any, connection: Any) -> None:  # a CountingConnection
+        super().__init__(dbapi, connection)
+        self.here = False  # statements run in the event loop's thread (run_here)
+        self._patience: int | None = None  # busy_timeout, milliseconds
 
     def commit(self) -> None:
         self._end("commit")
@@ -127,22 +163,72 @@ class OneCallConnection(AsyncAdapt_aiosqlite_connection):
     def _end(self, how: str) -> None:
         # The pool rolls back every connection handed back, most of them just committed:
         # sqlite3 would do nothing there (no transaction), so nothing is handed off. On
-        # the connection's own thread (run_on_thread) sqlite3 is called directly.
+        # the connection's own thread sqlite3 is called directly.
         if not self._open_transaction():
             return
         if self.on_its_thread():
             getattr(self._connection._conn, how)()
+        elif self.here:
+            self.here_or_patiently(getattr(self._connection._conn, how))
         else:
             getattr(super(), how)()
+        if how == "commit" and self.dbapi.committed():
+            self._checkpoint_soon()
+
+    def _checkpoint_soon(self) -> None:
+        """Copy the write-ahead log into the file on this connection's thread, without
+        waiting: the next use of the connection queues behind it (`run_here` sees the
+        thread busy). SQLite would do it inside a COMMIT, in the event loop."""
+        driver: CountingConnection = self._connection  # type: ignore[assignment]
+        done = driver.submit(_checkpoint, driver._conn)
+        _CHECKPOINTS.add(done)
+        done.add_done_callback(_checkpointed)
 
     def on_its_thread(self) -> bool:
-        """Running on the connection's own thread (in `run_on_thread`)."""
+        """Running on the connection's own thread (a call handed to it)."""
         return threading.current_thread() is self._connection._thread
 
-    async def run_on_thread(self, function: Callable[[], _T]) -> _T:
-        """Run ordinary (sync) SQLAlchemy code on the connection's thread in one hand-off:
-        the statements inside execute there directly (storage.batch)."""
-        return await self._connection._execute(function)  # type: ignore[no-any-return]
+    async def run_here(self, function: Callable[[], _T]) -> _T:
+        """Run ordinary (sync) SQLAlchemy code with its statements executed in the event
+        loop's thread (storage.batch): for short statements only, and never a long wait.
+
+        While a call handed to the thread earlier is still running there (its waiter was
+        cancelled), the whole function goes to the thread behind it, as before."""
+        driver: CountingConnection = self._connection  # type: ignore[assignment]
+        if not driver.idle:
+            return await driver._execute(function)  # type: ignore[no-any-return]
+        return await greenlet_spawn(self._here, function)
+
+    def _here(self, function: Callable[[], _T]) -> _T:
+        connection = self._connection._conn
+        if self._patience is None:
+            self._patience = connection.execute("PRAGMA busy_timeout").fetchone()[0]
+        # Locked by another process: fail at once here, then wait on the thread.
+        connection.execute("PRAGMA busy_timeout=0")
+        self.here = True
+        try:
+            return function()
+        finally:
+            self.here = False
+            connection.execute(f"PRAGMA busy_timeout={self._patience}")
+
+    def here_or_patiently(self, function: Callable[..., _T], *args: Any) -> _T:
+        """`function(*args)` right here; if another process holds the database's lock,
+        on the thread, waiting for it up to busy_timeout (the event loop goes on)."""
+        try:
+            return function(*args)
+        except sqlite3.OperationalError as error:
+            if error.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
+                raise
+        return await_(self._connection._execute(self._patiently, function, *args))  # type: ignore[no-any-return]
+
+    def _patiently(self, function: Callable[..., _T], *args: Any) -> _T:
+        connection = self._connection._conn
+        connection.execute(f"PRAGMA busy_timeout={self._patience}")
+        try:
+            return function(*args)
+        finally:
+            connection.execute("PRAGMA busy_timeout=0")
 
     def _open_transaction(self) -> bool:
         # A flag read on the connection (sqlite3_get_autocommit); no statement of this
@@ -151,9 +237,63 @@ class OneCallConnection(AsyncAdapt_aiosqlite_connection):
         return connection is not None and connection.in_transaction
 
 
+class CountingConnection(aiosqlite.Connection):
+    """aiosqlite's connection, counting the calls its thread has not finished yet (each
+    count is written by one thread only: handed by the event loop, finished by SQLite's)."""
+
+    def __init__(self, connector: Callable[[], sqlite3.Connection]) -> None:
+        super().__init__(connector, iter_chunk_size=64)
+        self.handed = 0
+        self.finished = 0
+
+    @property
+    def idle(self) -> bool:
+        return self.handed == self.finished
+
+    async def _execute(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        if not self._running or not self._connection:
+            raise ValueError("Connection closed")  # as aiosqlite says it
+        self.handed += 1
+        return await super()._execute(self._counted, partial(fn, *args, **kwargs))  # type: ignore[no-untyped-call]
+
+    def submit(self, fn: Any, *args: Any) -> asyncio.Future[Any]:
+        """Queue a call for the thread now, without waiting for it (counted at once, so
+        the connection is busy from this moment); the future has its outcome."""
+        if not self._running or not self._connection:
+            raise ValueError("Connection closed")
+        future = asyncio.get_running_loop().create_future()
+        self.handed += 1
+        self._tx.put_nowait((future, partial(self._counted, partial(fn, *args))))
+        return future
+
+    def _counted(self, function: Callable[[], Any]) -> Any:
+        try:
+            return function()
+        finally:
+            self.finished += 1
+
+
 class OneCallDBAPI(AsyncAdapt_aiosqlite_dbapi):
+    """Connections are opened with SQLite's automatic checkpoints off (storage.database):
+    one follows every CHECKPOINT_EVERY commits of this engine, on a thread."""
+
+    def __init__(self, aiosqlite: Any, sqlite: Any) -> None:
+        super().__init__(aiosqlite, sqlite)
+        self._commits = 0
+
+    def committed(self) -> bool:
+        """Count a commit; True when a checkpoint is due."""
+        self._commits += 1
+        if self._commits < CHECKPOINT_EVERY:
+            return False
+        self._commits = 0
+        return True
+
     def connect(self, *args: Any, **kwargs: Any) -> OneCallConnection:
-        connection = self.aiosqlite.connect(*args, **kwargs)
+        # Used from the event loop's thread as well (run_here), one call at a time.
+        kwargs["check_same_thread"] = False
+        database, *rest = args
+        connection = CountingConnection(partial(sqlite3.connect, str(database), *rest, **kwargs))
         connection._thread.daemon = True  # as SQLAlchemy's adapter does
         return OneCallConnection(self, await_(connection))
 

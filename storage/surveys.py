@@ -68,7 +68,8 @@ class SurveyRepository:
         self._session = session
 
     async def get(self, survey_id: int) -> Survey | None:
-        """The survey with its visit and customer (a press's one read: one hand-off)."""
+        """The survey with its visit and customer (a press's one read; on SQLite in the
+        event loop's thread, storage.batch)."""
         return await run_sync(self._session, Session.get, Survey, survey_id)
 
     async def by_token(self, token: str) -> Survey | None:

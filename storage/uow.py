@@ -52,8 +52,8 @@ class UnitOfWork:
     async def commit(self) -> None:
         """Commit the use case; with the update's id the first time (UpdateSeenBefore, and
         nothing written, when that id is recorded already: a re-delivery). The pending
-        changes, the deferred writes (storage.batch), the id and COMMIT go in one
-        hand-off on SQLite."""
+        changes, the deferred writes (storage.batch), the id and COMMIT go together, on
+        SQLite in the event loop's thread (storage.batch)."""
         writes = batch.take_deferred(self._session)
         record, self._update_to_record = self._update_to_record, None
         if record is None and not writes:

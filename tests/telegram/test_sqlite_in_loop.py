@@ -1,0 +1,186 @@
+"""A unit of work's short statements run in the event loop's thread on SQLite; what
+could take long (another process's lock, a checkpoint, a call still on the thread) does
+not. Always on an SQLite file of its own, whatever database the suite runs on."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select, text
+
+from bot.settings import Settings
+from storage import sqlite_driver
+from storage.batch import HERE_AT_MOST, commit_with, run_sync
+from storage.database import create_engine, create_session_factory
+from storage.migrate import upgrade
+from storage.models import Survey, TelegramUser
+from storage.sqlite_driver import OneCallConnection
+from tests.conftest import App, Clock, FaultyTelegram
+
+CEILING = 120  # seconds: a ceiling for events that come in milliseconds
+
+
+@pytest.fixture
+async def sqlite_app(
+    tmp_path: Path, settings: Settings, telegram: FaultyTelegram, clock: Clock
+) -> AsyncIterator[App]:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'own.db'}"
+    engine = create_engine(url)
+    await upgrade(engine)
+    app = App.build(
+        settings.model_copy(update={"database_url": url}),
+        create_session_factory(engine),
+        telegram,
+        clock,
+    )
+    yield app
+    await app.bot.session.close()
+    await engine.dispose()
+
+
+async def test_a_press_waits_out_another_process_lock_on_the_thread(
+    sqlite_app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = sqlite_app
+    survey = await app.add_visit()
+    customer = app.customer()
+    await customer.send(f"/start {survey.token}")
+    await customer.click("Начать опрос")
+    await customer.click("Ответили быстро")
+
+    waiting = threading.Event()
+    patiently = OneCallConnection._patiently
+
+    def noted(self: OneCallConnection, function: Callable[..., Any], *args: Any) -> Any:
+        waiting.set()
+        return patiently(self, function, *args)
+
+    monkeypatch.setattr(OneCallConnection, "_patiently", noted)
+    # Another process (a CLI command beside the bot) holds the write lock.
+    other = sqlite3.connect(tmp_path / "own.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        press = asyncio.create_task(customer.click("Да, предложили"))
+        # The press found the lock held and went to SQLite's thread to wait for it; the
+        # event loop was not held meanwhile (this test runs in it).
+        assert await asyncio.to_thread(waiting.wait, CEILING)
+        await asyncio.sleep(0.05)
+        assert not press.done()
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    await asyncio.wait_for(press, CEILING)
+    assert "Вопрос 3 из 12" in customer.last["text"]
+    async with app.sessions() as session:
+        stored = await session.scalar(select(Survey.step).where(Survey.id == survey.id))
+    assert stored == 3
+
+
+async def test_a_call_still_on_the_thread_goes_first(sqlite_app: App) -> None:
+    """A call whose waiter was cancelled may still run on the connection's thread:
+    `run_here` then hands its work to the thread, behind that call."""
+    async with sqlite_app.sessions() as session:
+        connection = await session.connection()
+        adapted = connection.sync_connection.connection.dbapi_connection  # type: ignore[union-attr]
+        assert isinstance(adapted, OneCallConnection)
+        release = threading.Event()
+        earlier = asyncio.ensure_future(adapted._connection._execute(release.wait, CEILING))
+        ran_on: list[threading.Thread] = []
+
+        def where(sync_session: Any) -> int:
+            ran_on.append(threading.current_thread())
+            return int(sync_session.scalar(text("SELECT 1")))
+
+        later = asyncio.ensure_future(run_sync(session, where))
+        await asyncio.sleep(0.05)
+        assert not later.done()  # queued behind the earlier call
+        release.set()
+        assert await asyncio.wait_for(later, CEILING) == 1
+        await earlier
+    assert ran_on == [adapted._connection._thread]
+    # With the thread idle again, the next unit of work runs in the event loop's thread.
+    async with sqlite_app.sessions() as session:
+        ran_on.clear()
+        assert await run_sync(session, where) == 1
+    assert ran_on == [threading.current_thread()]
+
+
+async def test_checkpoints_run_on_the_thread_every_so_many_commits(
+    sqlite_app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_driver, "CHECKPOINT_EVERY", 3)
+    ran_on: list[threading.Thread] = []
+    checkpoint = sqlite_driver._checkpoint
+
+    def noted(connection: sqlite3.Connection) -> None:
+        ran_on.append(threading.current_thread())
+        checkpoint(connection)
+
+    monkeypatch.setattr(sqlite_driver, "_checkpoint", noted)
+    async with sqlite_app.sessions() as session:
+        # SQLite's own checkpoints (inside a COMMIT) are off.
+        assert await session.scalar(text("PRAGMA wal_autocheckpoint")) == 0
+    for n in range(6):
+        async with sqlite_app.sessions() as session:
+
+            def write(sync_session: Any, n: int = n) -> bool:
+                sync_session.execute(
+                    text("UPDATE surveys SET step = step WHERE id = :n"), {"n": n}
+                )
+                return True
+
+            # Half of them committed in the event loop (as a press), half on the thread.
+            if n % 2:
+                assert await commit_with(session, write)
+            else:
+                await session.execute(text("UPDATE surveys SET step = step WHERE id = 0"))
+                await session.commit()
+    for _ in range(CEILING * 100):
+        if not sqlite_driver._CHECKPOINTS:
+            break
+        await asyncio.sleep(0.01)
+    assert len(ran_on) >= 2, ran_on
+    assert threading.current_thread() not in ran_on
+
+
+async def test_many_pending_rows_are_flushed_on_the_thread(
+    sqlite_app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An import's hundreds of rows must not hold the event loop: past HERE_AT_MOST pending
+    objects the flush goes the usual way, each statement on SQLite's thread."""
+    inserts_ran_on: list[threading.Thread] = []
+
+    def noting(run: Callable[..., Any]) -> Callable[..., Any]:
+        def noted(connection: sqlite3.Connection, operation: str, parameters: Any) -> Any:
+            if operation.startswith("INSERT INTO telegram_users"):
+                inserts_ran_on.append(threading.current_thread())
+            return run(connection, operation, parameters)
+
+        return noted
+
+    monkeypatch.setattr(sqlite_driver, "_run", noting(sqlite_driver._run))
+    monkeypatch.setattr(sqlite_driver, "_run_many", noting(sqlite_driver._run_many))
+    async with sqlite_app.sessions() as session:
+        now = sqlite_app.clock()
+        session.add_all(
+            TelegramUser(id=700_000 + n, created_at=now) for n in range(HERE_AT_MOST + 5)
+        )
+
+        def flushed(sync_session: Any) -> bool:  # as a unit of work's commit does (storage.uow)
+            sync_session.flush()
+            return True
+
+        assert await commit_with(session, flushed)
+    assert inserts_ran_on
+    assert threading.current_thread() not in inserts_ran_on
+    async with sqlite_app.sessions() as session:
+        count = await session.scalar(
+            select(func.count()).select_from(TelegramUser).where(TelegramUser.id >= 700_000)
+        )
+    assert count == HERE_AT_MOST + 5
