@@ -8,10 +8,9 @@ work's short statements only, a row by its key or a few writes. On PostgreSQL it
 session's `run_sync` (each statement is a round trip as before).
 
 `defer` queues a Core write for the unit of work's commit, which then sends the queued
-writes and the update's id, and hands only COMMIT to SQLite's thread (storage.uow,
-`commit_with`). A deferred write is not visible to the unit's own queries before that
-commit: repositories defer only the last writes of a use case (the survey row and its
-answer, storage.surveys).
+writes, the update's id and COMMIT the same way (storage.uow, `commit_with`). A deferred
+write is not visible to the unit's own queries before that commit: repositories defer
+only the last writes of a use case (the survey row and its answer, storage.surveys).
 """
 
 from __future__ import annotations
@@ -65,9 +64,9 @@ async def commit_with(
     **kwargs: _P.kwargs,
 ) -> bool:
     """Run `function(sync_session, ...)`, which writes, and commit when it returns True:
-    on SQLite the writes run in the event loop after waiting there for the turn to write
-    (storage.sqlite_writes), and COMMIT is the one hand-off to SQLite's thread. False:
-    nothing is committed and the transaction stays open for the caller.
+    on SQLite the writes and COMMIT run in the event loop's thread, after waiting there
+    for the turn to write (storage.sqlite_writes). False: nothing is committed and the
+    transaction stays open for the caller.
 
     The session's own commit follows on the event loop, so that the connection goes back
     to the pool (and the turn to the next writer) there: SQLite's thread only runs SQL.
