@@ -65,8 +65,8 @@ class SQLiteWriteQueue:
 
     async def take_turn(self, dbapi_connection: Any) -> None:
         """Wait for this connection's turn to write (nothing to wait for when it has it):
-        before code that writes runs on SQLite's thread (storage.batch), and before an
-        async session's first write."""
+        before a unit of work's last writes run (storage.batch), and before an async
+        session's first write."""
         if dbapi_connection in self._writers:
             return
         lock = self._current_lock()
@@ -92,8 +92,8 @@ class SQLiteWriteQueue:
     def _release(self, dbapi_connection: Any) -> None:
         if dbapi_connection in self._writers:
             self._writers.discard(dbapi_connection)
-            # Always in the event loop: storage.batch runs only SQL on SQLite's thread,
-            # the session's commit (this event) and the pool's check-in stay here.
+            # Always in the event loop's thread: the session's commit (this event) and
+            # the pool's check-in run there, whichever thread ran the SQL.
             if self._lock is not None and self._lock.locked():
                 self._lock.release()
 
