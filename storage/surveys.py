@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, select, update
@@ -47,6 +48,31 @@ _SAVE_RUN = (
     .where(_SURVEYS.c.id == bindparam("survey_id"))
     .values({name: bindparam(name, type_=_SURVEYS.c[name].type) for name in _PRESS_COLUMNS})
 )
+# A press's read: the columns it writes back, whose survey it is and what its screens show.
+_PRESSED = (
+    select(
+        _SURVEYS.c.id,
+        *(_SURVEYS.c[name] for name in _PRESS_COLUMNS),
+        _SURVEYS.c.invited_at,
+        _SURVEYS.c.channel,
+        _SURVEYS.c.operator_id,
+        _SURVEYS.c.has_case,
+        Customer.telegram_user_id.label("owner_id"),
+        Customer.name.label("customer_name"),
+        Customer.phone.label("customer_phone"),
+        Visit.order_no,
+        Visit.visit_date,
+        Visit.car,
+    )
+    .join(Visit, Visit.id == _SURVEYS.c.visit_id)
+    .join(Customer, Customer.id == Visit.customer_id)
+    .where(_SURVEYS.c.id == bindparam("survey_id"))
+)
+_SET_LIVE = (
+    update(_SURVEYS)
+    .where(_SURVEYS.c.id == bindparam("survey_id"))
+    .values(chat_id=bindparam("chat_id"), live_message_id=bindparam("live_message_id"))
+)
 _upsert_answers = prepared(
     lambda insert: (statement := insert(_ANSWERS)).on_conflict_do_update(
         index_elements=[_ANSWERS.c.survey_id, _ANSWERS.c.question],
@@ -56,6 +82,44 @@ _upsert_answers = prepared(
         },
     )
 )
+
+
+@dataclass(slots=True)
+class SurveyRow:
+    """A survey as a button press reads it (`SurveyRepository.pressed`): one Core query
+    of its row, its customer and visit, instead of three mapped objects, whose load cost
+    a press more than its writes. Written back like a mapped Survey (`save_run`,
+    `set_live_message`); `mapped` gives the Survey when a case must be opened or updated.
+    """
+
+    id: int
+    status: str
+    step: int
+    answer_codes: str
+    comment: str | None
+    wants_contact: bool | None
+    updated_at: datetime
+    started_at: datetime | None
+    completed_at: datetime | None
+    declined_at: datetime | None
+    score: float | None
+    chat_id: int | None
+    live_message_id: int | None
+    answered_count: int
+    problem_count: int
+    friendliness: int | None
+    responsiveness: int | None
+    completion_seconds: float | None
+    invited_at: datetime | None
+    channel: str
+    operator_id: int | None
+    has_case: bool
+    owner_id: int | None  # the customer's Telegram user
+    customer_name: str
+    customer_phone: str | None
+    order_no: str
+    visit_date: date
+    car: str
 
 
 def new_token() -> str:
@@ -71,6 +135,21 @@ class SurveyRepository:
         """The survey with its visit and customer (a press's one read; on SQLite in the
         event loop's thread, storage.batch)."""
         return await run_sync(self._session, Session.get, Survey, survey_id)
+
+    async def pressed(self, survey_id: int) -> SurveyRow | None:
+        """The survey as a button press needs it: one row (on SQLite in the event loop's
+        thread, storage.batch)."""
+        row = await run_sync(self._session, _read_pressed, survey_id)
+        return SurveyRow(**row._mapping) if row is not None else None
+
+    async def mapped(self, row: SurveyRow) -> Survey:
+        """The mapped Survey of a row read by `pressed`, showing the row's state (what
+        `save_run` has written since is not in the database before the commit)."""
+        survey = await self.get(row.id)
+        assert survey is not None  # the row was read in this transaction
+        for name in _PRESS_COLUMNS:
+            set_committed_value(survey, name, getattr(row, name))
+        return survey
 
     async def by_token(self, token: str) -> Survey | None:
         return await self._session.scalar(select(Survey).where(Survey.token == token))
@@ -124,7 +203,7 @@ class SurveyRepository:
         ).all()
 
     @staticmethod
-    def run_of(survey: Survey) -> SurveyRun:
+    def run_of(survey: Survey | SurveyRow) -> SurveyRun:
         return SurveyRun(
             id=survey.id,
             status=SurveyStatus(survey.status),
@@ -137,7 +216,7 @@ class SurveyRepository:
 
     def save_run(
         self,
-        survey: Survey,
+        survey: Survey | SurveyRow,
         run: SurveyRun,
         now: datetime,
         live: tuple[int, int | None] | None = None,
@@ -173,8 +252,7 @@ class SurveyRepository:
         )
         row = {name: values.get(name, getattr(survey, name)) for name in _PRESS_COLUMNS}
         defer(self._session, _SAVE_RUN, {"survey_id": survey.id, **row})
-        for name, value in values.items():
-            set_committed_value(survey, name, value)
+        _show(survey, values)
 
         rows = []
         for number in sorted(run.changed_answers):
@@ -194,8 +272,14 @@ class SurveyRepository:
         if rows:
             defer(self._session, _upsert_answers(self._session), rows)
 
-    @staticmethod
-    def set_live_message(survey: Survey, chat_id: int, message_id: int | None) -> None:
+    def set_live_message(
+        self, survey: Survey | SurveyRow, chat_id: int, message_id: int | None
+    ) -> None:
+        if isinstance(survey, SurveyRow):
+            values = {"chat_id": chat_id, "live_message_id": message_id}
+            defer(self._session, _SET_LIVE, {"survey_id": survey.id, **values})
+            _show(survey, values)
+            return
         survey.chat_id = chat_id
         survey.live_message_id = message_id
 
@@ -203,3 +287,17 @@ class SurveyRepository:
     def mark_invited(survey: Survey, now: datetime) -> None:
         if survey.invited_at is None:
             survey.invited_at = now
+
+
+def _read_pressed(session: Session, survey_id: int) -> Any:
+    return session.connection().execute(_PRESSED, {"survey_id": survey_id}).first()
+
+
+def _show(survey: Survey | SurveyRow, values: dict[str, Any]) -> None:
+    """Written values, shown by the object the caller holds (a mapped Survey does not
+    take them for changes of its own to flush)."""
+    for name, value in values.items():
+        if isinstance(survey, SurveyRow):
+            setattr(survey, name, value)
+        else:
+            set_committed_value(survey, name, value)

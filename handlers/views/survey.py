@@ -18,6 +18,7 @@ from handlers.views.callbacks import (
 from handlers.views.dates import format_date
 from handlers.views.text import fill
 from storage.models import Survey
+from storage.surveys import SurveyRow
 from survey.dialogue import COMMENT_MAX_CHARS, COMMENT_STEP, CONTACT_STEP, SurveyRun, SurveyStatus
 from survey.questionnaire import QUESTION_COUNT, Kind, question
 
@@ -30,11 +31,21 @@ class VisitCard:
     order_no: str
     visit_date: date
     car: str
+    customer_phone: str | None = None
 
     @classmethod
-    def of(cls, survey: Survey) -> VisitCard:
+    def of(cls, survey: Survey | SurveyRow) -> VisitCard:
+        if isinstance(survey, SurveyRow):
+            return cls(
+                survey.customer_name,
+                survey.order_no,
+                survey.visit_date,
+                survey.car,
+                survey.customer_phone,
+            )
         visit = survey.visit
-        return cls(visit.customer.name, visit.order_no, visit.visit_date, visit.car)
+        customer = visit.customer
+        return cls(customer.name, visit.order_no, visit.visit_date, visit.car, customer.phone)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from storage.models import Case, Survey
+from storage.surveys import SurveyRow
 from storage.uow import UnitOfWork
 from storage.workflows.escalation import escalate
 from survey.dialogue import SurveyRun
@@ -14,7 +15,7 @@ from survey.policy import Policies
 
 async def save_move(
     db: UnitOfWork,
-    survey: Survey,
+    survey: Survey | SurveyRow,
     run: SurveyRun,
     policies: Policies,
     now: datetime,
@@ -35,7 +36,9 @@ async def save_move(
     return case
 
 
-async def remember_live(db: UnitOfWork, survey: Survey, chat_id: int, message_id: int) -> None:
+async def remember_live(
+    db: UnitOfWork, survey: Survey | SurveyRow, chat_id: int, message_id: int
+) -> None:
     """A screen was sent as a new message: its id, which Telegram chose, is now the live one."""
     db.surveys.set_live_message(survey, chat_id, message_id)
     await db.commit()

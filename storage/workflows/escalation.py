@@ -6,6 +6,7 @@ from datetime import datetime
 
 from storage.cases import apply_state
 from storage.models import Case, Survey
+from storage.surveys import SurveyRow
 from storage.uow import UnitOfWork
 from storage.workflows.staff import alert_chats
 from survey import cases
@@ -16,7 +17,7 @@ from survey.policy import Policies
 
 async def escalate(
     db: UnitOfWork,
-    survey: Survey,
+    survey: Survey | SurveyRow,
     run: SurveyRun,
     policies: Policies,
     now: datetime,
@@ -30,6 +31,8 @@ async def escalate(
     problems = policies.cases.rules.problems(run.answers, run.wants_contact)
     if not survey.has_case and not problems:
         return None  # most presses: no case, no query
+    if isinstance(survey, SurveyRow):
+        survey = await db.surveys.mapped(survey)
     case = await db.cases.for_survey(survey.id) if survey.has_case else None
     if case is None:
         if not problems:
