@@ -22,9 +22,11 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
+from sqlalchemy.util import await_
 
 from storage.database import write_queue
 from storage.sqlite_driver import OneCallConnection
+from storage.sqlite_writes import SQLiteWriteQueue
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
@@ -66,40 +68,48 @@ async def commit_with(
     """Run `function(sync_session, ...)`, which writes, and commit when it returns True:
     on SQLite the writes and COMMIT run in the event loop's thread, after waiting there
     for the turn to write (storage.sqlite_writes). False: nothing is committed and the
-    transaction stays open for the caller.
-
-    The session's own commit follows on the event loop, so that the connection goes back
-    to the pool (and the turn to the next writer) there: SQLite's thread only runs SQL.
-    """
+    transaction stays open for the caller."""
     call = partial(function, session.sync_session, *args, **kwargs)
-    if await _run(session, call, writes=True, commit=True):
-        await session.commit()  # on SQLite: committed already, nothing is handed off
-        return True
-    return False
+    return await _run(session, call, writes=True, commit=True)
 
 
 async def _run(
     session: AsyncSession, call: Callable[[], _T], *, writes: bool = False, commit: bool = False
 ) -> _T:
+    """All of it in one of SQLAlchemy's greenlets (`run_sync`): the session's connection,
+    the turn to write, the statements, COMMIT and the session's own commit."""
     queue = write_queue(session.bind) if isinstance(session.bind, AsyncEngine) else None
-    if queue is None:  # not SQLite: the session's greenlet, as for any statement
-        return await session.run_sync(lambda _session: call())
-    connection = await session.connection()
-    # The pooled connection the session just checked out (no await needed to reach it).
-    adapted = connection.sync_connection.connection.dbapi_connection  # type: ignore[union-attr]
-    if not isinstance(adapted, OneCallConnection):
-        return await session.run_sync(lambda _session: call())
-    # Pending ORM changes are flushed before a query (autoflush): that writes too.
-    pending = len(session.new) + len(session.deleted) + len(session.dirty)
-    if writes or pending:
-        await queue.take_turn(adapted)
-    if pending > HERE_AT_MOST:  # an import's rows, say: not in the event loop
-        await session.flush()
+    return await session.run_sync(_unit, queue, call, writes, commit)
 
-    def then_commit() -> _T:
+
+def _unit(
+    session: Session,
+    queue: SQLiteWriteQueue | None,
+    call: Callable[[], _T],
+    writes: bool,
+    commit: bool,
+) -> _T:
+    adapted = session.connection().connection.dbapi_connection
+    if queue is None or not isinstance(adapted, OneCallConnection):
+        # Not SQLite (or SQLite without our driver): each statement as for any other.
         result = call()
-        if commit and result:
-            adapted.commit()
-        return result
+    else:
+        # Pending ORM changes are flushed before a query (autoflush): that writes too.
+        pending = len(session.new) + len(session.deleted) + len(session.dirty)
+        if writes or pending:
+            await_(queue.take_turn(adapted))
+        if pending > HERE_AT_MOST:  # an import's rows, say: not in the event loop
+            session.flush()
 
-    return await adapted.run_here(then_commit)
+        def then_commit() -> _T:
+            result = call()
+            if commit and result:
+                adapted.commit()
+            return result
+
+        result = adapted.run_here(then_commit)
+    if commit and result:
+        # On SQLite committed already: this hands the connection back to the pool (and
+        # the turn to the next writer), in the event loop's thread.
+        session.commit()
+    return result

@@ -38,7 +38,7 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
     AsyncAdapt_aiosqlite_connection,
     AsyncAdapt_aiosqlite_dbapi,
 )
-from sqlalchemy.util import await_, greenlet_spawn
+from sqlalchemy.util import await_
 
 _Outcome = tuple[Any, int, int | None, list[Any]]
 # Commits between two checkpoints: SQLite's own default is 1,000 pages of log, and a
@@ -190,16 +190,17 @@ class OneCallConnection(AsyncAdapt_aiosqlite_connection):
         """Running on the connection's own thread (a call handed to it)."""
         return threading.current_thread() is self._connection._thread
 
-    async def run_here(self, function: Callable[[], _T]) -> _T:
+    def run_here(self, function: Callable[[], _T]) -> _T:
         """Run ordinary (sync) SQLAlchemy code with its statements executed in the event
         loop's thread (storage.batch): for short statements only, and never a long wait.
+        Called in one of SQLAlchemy's greenlets (a session's `run_sync`).
 
         While a call handed to the thread earlier is still running there (its waiter was
         cancelled), the whole function goes to the thread behind it, as before."""
         driver: CountingConnection = self._connection  # type: ignore[assignment]
         if not driver.idle:
-            return await driver._execute(function)  # type: ignore[no-any-return]
-        return await greenlet_spawn(self._here, function)
+            return await_(driver._execute(function))  # type: ignore[no-any-return]
+        return self._here(function)
 
     def _here(self, function: Callable[[], _T]) -> _T:
         connection = self._connection._conn

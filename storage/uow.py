@@ -100,8 +100,9 @@ def _write(
     """The unit's last writes as ordinary SQLAlchemy code (storage.batch.commit_with):
     False when the update's id is recorded already (then nothing is committed)."""
     session.flush()
+    connection = session.connection()  # Core writes: no ORM layer around them
     for statement, parameters in writes:
-        session.execute(statement, parameters)
+        connection.execute(statement, parameters)
     return record is None or UpdateLog.claim_in(session, *record)
 
 
