@@ -57,8 +57,10 @@ class UnitOfWork:
         writes = batch.take_deferred(self._session)
         record, self._update_to_record = self._update_to_record, None
         if record is None and not writes:
-            await self._session.commit()
-            return
+            session = self._session
+            if session.in_transaction() or session.new or session.dirty or session.deleted:
+                await session.commit()
+            return  # else nothing is open or pending: no commit to run
         if await batch.commit_with(self._session, _write, writes, record):
             return
         # The id was recorded before; the transaction is still open.

@@ -122,13 +122,9 @@ def _question_screen(run: SurveyRun, locale: str) -> Screen:
         )
         for value in q.values
     ]
-    # Built directly, not with InlineKeyboardBuilder, whose deep copies cost several per
-    # cent of an answer's CPU: this screen is drawn on every press.
     rows = [answers] if q.kind is Kind.RATING else [[button] for button in answers]
-    navigation = _navigation(run, can_go_on=chosen is not None)
-    if navigation:
-        rows.append(navigation)
-    return Screen("\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows))
+    rows.append(_navigation(run, can_go_on=chosen is not None))
+    return Screen("\n".join(lines), _markup(rows))
 
 
 def _comment_screen(run: SurveyRun) -> Screen:
@@ -145,55 +141,41 @@ def _comment_screen(run: SurveyRun) -> Screen:
     ]
     if run.comment:
         lines += ["", fill(_("Your comment: {comment}"), comment=run.comment)]
-    builder = InlineKeyboardBuilder()
-    builder.button(
-        text=_("No comment"),
-        callback_data=SurveyNavCallback(
-            survey_id=run.id, step=COMMENT_STEP, action=SurveyAction.SKIP_COMMENT
-        ),
-    )
-    builder.adjust(1)
-    builder.row(*_navigation(run, can_go_on=run.comment is not None))
-    return Screen("\n".join(lines), builder.as_markup())
+    skip = _nav_button(_("No comment"), run.id, COMMENT_STEP, SurveyAction.SKIP_COMMENT)
+    rows = [[skip], _navigation(run, can_go_on=run.comment is not None)]
+    return Screen("\n".join(lines), _markup(rows))
 
 
 def _contact_screen(run: SurveyRun) -> Screen:
     text = _("May a client-service manager contact you about this visit?")
-    builder = InlineKeyboardBuilder()
-    for action, label in (
-        (SurveyAction.CONTACT_YES, _("Yes, please contact me")),
-        (SurveyAction.CONTACT_NO, _("No, thank you")),
-    ):
-        builder.button(
-            text=label,
-            callback_data=SurveyNavCallback(survey_id=run.id, step=CONTACT_STEP, action=action),
-        )
-    builder.adjust(1)
-    builder.row(*_navigation(run, can_go_on=False))
-    return Screen("<b>" + _("Last question") + "</b>\n\n" + text, builder.as_markup())
+    rows = [
+        [_nav_button(_("Yes, please contact me"), run.id, CONTACT_STEP, SurveyAction.CONTACT_YES)],
+        [_nav_button(_("No, thank you"), run.id, CONTACT_STEP, SurveyAction.CONTACT_NO)],
+        _navigation(run, can_go_on=False),
+    ]
+    return Screen("<b>" + _("Last question") + "</b>\n\n" + text, _markup(rows))
 
 
 def _navigation(run: SurveyRun, *, can_go_on: bool) -> list[InlineKeyboardButton]:
     buttons = []
     if run.step > 1:
-        buttons.append(
-            InlineKeyboardButton(
-                text=_("← Back"),
-                callback_data=SurveyNavCallback(
-                    survey_id=run.id, step=run.step, action=SurveyAction.BACK
-                ).pack(),
-            )
-        )
+        buttons.append(_nav_button(_("← Back"), run.id, run.step, SurveyAction.BACK))
     if can_go_on:
-        buttons.append(
-            InlineKeyboardButton(
-                text=_("Next →"),
-                callback_data=SurveyNavCallback(
-                    survey_id=run.id, step=run.step, action=SurveyAction.FORWARD
-                ).pack(),
-            )
-        )
+        buttons.append(_nav_button(_("Next →"), run.id, run.step, SurveyAction.FORWARD))
     return buttons
+
+
+def _nav_button(
+    text: str, survey_id: int, step: int, action: SurveyAction
+) -> InlineKeyboardButton:
+    data = SurveyNavCallback(survey_id=survey_id, step=step, action=action)
+    return InlineKeyboardButton(text=text, callback_data=data.pack())
+
+
+def _markup(rows: list[list[InlineKeyboardButton]]) -> InlineKeyboardMarkup:
+    """Built directly, not with InlineKeyboardBuilder, whose deep copies cost several per
+    cent of a press's CPU: these screens are drawn on presses."""
+    return InlineKeyboardMarkup(inline_keyboard=[row for row in rows if row])
 
 
 def answered_echo(run: SurveyRun, step: int, locale: str, typed: str) -> str:
