@@ -3,15 +3,17 @@ latency with customers answering at a human pace: simulated customers through th
 Dispatcher, handlers and database, against the fake Bot API on loopback, in one process.
 
     python -m bench.dialogue [--database sqlite|postgres] [--customers 100] [--paced 200]
-                             [--memory 0] [--no-record]
+                             [--memory 0] [--rounds 3] [--no-record]
 
 Prints, from one run:
 - CPU per update (this process's CPU, every thread: the bot, SQLite's worker threads, the
   fake Bot API and the simulated customers) for the survey, a bare echo and a bare
   button bot, each with `--customers` customers sending 16 updates as fast as they can,
-  and the ratios to the echo. Updates are handled as in webhook mode: a method a handler
-  returns (the survey's answer to a pressed button) goes back in the reply, which the
-  fake Telegram applies without a request; the bare bots call the Bot API as usual;
+  and the ratios to the echo. The three take turns `--rounds` times; the figures are
+  medians, and each round's survey/echo ratio is printed too. Updates are handled as in
+  webhook mode: a method a handler returns (the survey's answer to a pressed button)
+  goes back in the reply, which the fake Telegram applies without a request; the bare
+  bots call the Bot API as usual;
 - SQL statements, transactions and (SQLite) hand-offs to its thread per survey press
   (counted, not timed);
 - p50/p99 handling latency of presses with `--paced` customers each pressing every 2-5 s
@@ -28,6 +30,7 @@ import argparse
 import asyncio
 import os
 import random
+import statistics
 import tempfile
 import time
 import uuid
@@ -334,7 +337,22 @@ def failed(run: Run) -> str:
     return f", {len(run.failures)} walk(s) failed (first: {run.failures[0]})"
 
 
-async def main_async(kind: str, count: int, paced: int, memory: int) -> str:
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def median_run(runs: list[Run]) -> Run:
+    """The round whose CPU per update is the median (the lower one of an even count)."""
+    return sorted(runs, key=lambda run: run.cpu_ms)[(len(runs) - 1) // 2]
+
+
+def spread(rounds: list[tuple[Run, Run, Run]], kind: int) -> str:
+    """Each round's ratio of one bot to the echo, lowest to highest."""
+    ratios = sorted(r[kind].cpu_ms / r[1].cpu_ms for r in rounds)
+    return "-".join(f"{ratio:.1f}" for ratio in ratios) + "x"
+
+
+async def main_async(kind: str, count: int, paced: int, memory: int, rounds: int) -> str:
     telegram = FakeTelegram()
     api = await telegram.start()
     with tempfile.TemporaryDirectory() as folder:
@@ -353,19 +371,30 @@ async def main_async(kind: str, count: int, paced: int, memory: int) -> str:
             # Warm-up: the first updates build aiogram's and pydantic's types.
             await survey_flood(dispatcher, bot, telegram, await customers(sessions, 1, 5), sql)
             forget_history(telegram)
-            flood, statements, transactions, hand_offs = await survey_flood(
-                dispatcher, bot, telegram, await customers(sessions, 10, count), sql
-            )
-            forget_history(telegram)
-            echo = await echo_flood(telegram, settings, count)
-            forget_history(telegram)
-            bare = await button_flood(telegram, settings, count)
-            forget_history(telegram)
+            # The three floods take turns, `rounds` times: the figures are each one's
+            # median, the ratios the medians of each round's own ratios (a busy machine
+            # slows one round, not one kind of bot).
+            rounds_run: list[tuple[Run, Run, Run]] = []
+            first = 10
+            for _ in range(rounds):
+                flood, statements, transactions, hand_offs = await survey_flood(
+                    dispatcher, bot, telegram, await customers(sessions, first, count), sql
+                )
+                first += count
+                forget_history(telegram)
+                echo = await echo_flood(telegram, settings, count)
+                forget_history(telegram)
+                bare = await button_flood(telegram, settings, count)
+                forget_history(telegram)
+                rounds_run.append((flood, echo, bare))
+            flood, echo, bare = (median_run([r[kind] for r in rounds_run]) for kind in range(3))
+            survey_ratio = median([f.cpu_ms / e.cpu_ms for f, e, _ in rounds_run])
+            bare_ratio = median([b.cpu_ms / e.cpu_ms for _, e, b in rounds_run])
             queue = write_queue(engine)
             if queue is not None:
                 queue.longest_wait = 0.0
             human = await survey_paced(
-                dispatcher, bot, telegram, await customers(sessions, 10 + count, paced)
+                dispatcher, bot, telegram, await customers(sessions, first, paced)
             )
             forget_history(telegram)
             waited = f"{queue.longest_wait * 1000:.0f} ms" if queue is not None else "n/a"
@@ -373,9 +402,9 @@ async def main_async(kind: str, count: int, paced: int, memory: int) -> str:
             memory_line = ""
             if memory:
                 after_first = rss_mb()
-                done = 10 + count + paced
-                while done < 10 + count + paced + memory:
-                    batch = min(1000, 10 + count + paced + memory - done)
+                done = first + paced
+                while done < first + paced + memory:
+                    batch = min(1000, first + paced + memory - done)
                     more = await customers(sessions, done, batch)
                     await survey_flood(dispatcher, bot, telegram, more, sql)
                     forget_history(telegram)
@@ -393,10 +422,10 @@ async def main_async(kind: str, count: int, paced: int, memory: int) -> str:
     await telegram.stop()
     return (
         f"dialogue on {kind} (load {os.getloadavg()[0]:.1f}): CPU per update with {count} "
-        f"customers flooding: survey press {flood.cpu_ms:.2f} ms{failed(flood)}, "
-        f"echo {echo.cpu_ms:.2f} ms{failed(echo)}, bare button bot {bare.cpu_ms:.2f} ms"
-        f"{failed(bare)}: the survey costs {flood.cpu_ms / echo.cpu_ms:.1f}x the echo "
-        f"(the bare button bot {bare.cpu_ms / echo.cpu_ms:.1f}x); per press "
+        f"customers flooding (median of {rounds} rounds): survey press {flood.cpu_ms:.2f} ms"
+        f"{failed(flood)}, echo {echo.cpu_ms:.2f} ms{failed(echo)}, bare button bot "
+        f"{bare.cpu_ms:.2f} ms{failed(bare)}: the survey costs {survey_ratio:.1f}x the echo "
+        f"(rounds {spread(rounds_run, 0)}; the bare button bot {bare_ratio:.1f}x); per press "
         f"{statements:.1f} SQL statements in {transactions:.1f} transactions"
         f"{handed(kind, hand_offs)}; "
         f"{paced} customers at a human pace (a press every 2-5 s): p50 "
@@ -413,9 +442,14 @@ def main() -> None:
     parser.add_argument(
         "--memory", type=int, default=0, help="further customers for the memory figure"
     )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="turns of the three floods (medians are kept)"
+    )
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
-    line = asyncio.run(main_async(args.database, args.customers, args.paced, args.memory))
+    line = asyncio.run(
+        main_async(args.database, args.customers, args.paced, args.memory, max(1, args.rounds))
+    )
     record(line, keep=not args.no_record)
 
 
