@@ -145,6 +145,30 @@ async def test_press_on_an_outdated_message_is_never_recorded(app: App) -> None:
     assert len(customer.live_keyboards()) == 1
 
 
+async def test_a_press_on_a_message_too_old_to_edit_asks_the_next_question_anew(
+    app: App,
+) -> None:
+    """Telegram hides messages older than 48 hours from bots (`date` 0): the answer is kept
+    and the next question comes as a new message, which carries the live buttons."""
+    survey = await app.add_visit()
+    customer = app.customer()
+    await customer.send(f"/start {survey.token}")
+    await customer.click("Начать опрос")
+    shown = customer.last
+    hidden = {"message_id": shown["message_id"], "chat": shown["chat"], "date": 0}
+    first = next(b for row in shown["reply_markup"]["inline_keyboard"] for b in row)
+
+    await customer.press(first["callback_data"], hidden)
+
+    assert "Вопрос 2 из 12" in customer.last["text"]
+    assert customer.last["message_id"] != shown["message_id"]
+    assert (await app.survey()).live_message_id == customer.last["message_id"]
+    assert set(await stored_answers(app, survey.id)) == {1}
+    await customer.click(WALK[2])  # the new message's buttons are the live ones
+    assert "Вопрос 3 из 12" in customer.last["text"]
+    assert set(await stored_answers(app, survey.id)) == {1, 2}
+
+
 async def test_forged_buttons_are_refused_without_a_traceback(app: App) -> None:
     mine = await app.add_visit()
     other = await app.add_visit("ZN-0002", telegram_user_id=2002, phone="+79000000002")
