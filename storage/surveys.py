@@ -132,8 +132,8 @@ class SurveyRepository:
         self._session = session
 
     async def get(self, survey_id: int) -> Survey | None:
-        """The survey with its visit and customer (a press's one read; on SQLite in the
-        event loop's thread, storage.batch)."""
+        """The mapped survey with its visit and customer (on SQLite in the event loop's
+        thread, storage.batch); a button press reads `pressed` instead."""
         return await run_sync(self._session, Session.get, Survey, survey_id)
 
     async def pressed(self, survey_id: int) -> SurveyRow | None:
