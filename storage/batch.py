@@ -11,17 +11,25 @@ session's `run_sync` (each statement is a round trip as before).
 writes, the update's id and COMMIT the same way (storage.uow, `commit_with`). A deferred
 write is not visible to the unit's own queries before that commit: repositories defer
 only the last writes of a use case (the survey row and its answer, storage.surveys).
+
+On PostgreSQL, where each statement is a round trip, the queued writes and the update's
+id go as one statement (`merged`): each write as a data-modifying CTE of the id's
+insert. One statement is one snapshot, so the writes must touch different rows (each
+names its row); a re-delivered update's insert conflicts as before, and the rollback
+that follows undoes its writes with the rest.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
+from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.util import await_
 
 from storage.database import write_queue
@@ -35,12 +43,30 @@ _DEFERRED = "followup.deferred_writes"
 # usual way first (each statement on SQLite's thread).
 HERE_AT_MOST = 20
 
-Write = tuple[Executable, Any]
+# `renamed(prefix)`: the same write with its bind names prefixed, so that several fit
+# one statement (PostgreSQL's merged commit).
+Renamed = Callable[[str], UpdateBase]
 
 
-def defer(session: AsyncSession, statement: Executable, parameters: Any) -> None:
-    """Send this Core write with the unit of work's commit."""
-    session.info.setdefault(_DEFERRED, []).append((statement, parameters))
+@dataclass(frozen=True, slots=True)
+class Write:
+    statement: Executable
+    parameters: dict[str, Any]
+    renamed: Renamed | None = None
+    row: Hashable = None  # the row it writes: merged writes must each write another
+
+
+def defer(
+    session: AsyncSession,
+    statement: Executable,
+    parameters: dict[str, Any],
+    renamed: Renamed | None = None,
+    row: Hashable = None,
+) -> None:
+    """Send this Core write with the unit of work's commit. With `renamed` (a module-level
+    builder, so it can key a cache) and the `row` it writes, PostgreSQL sends it within
+    the commit's one statement."""
+    session.info.setdefault(_DEFERRED, []).append(Write(statement, parameters, renamed, row))
 
 
 def take_deferred(session: AsyncSession) -> list[Write]:
@@ -113,3 +139,37 @@ def _unit(
         # the turn to the next writer), in the event loop's thread.
         session.commit()
     return result
+
+
+_MERGED: dict[tuple[UpdateBase, tuple[Renamed, ...]], UpdateBase] = {}
+
+
+def mergeable(writes: Sequence[Write]) -> bool:
+    """Whether `merged` can send these writes: each has its renamed form and writes a
+    row of its own (two changes of one row in one statement: PostgreSQL keeps one)."""
+    rows = {write.row for write in writes}
+    return (
+        bool(writes)
+        and None not in rows
+        and len(rows) == len(writes)
+        and all(write.renamed is not None for write in writes)
+    )
+
+
+def merged(
+    main: UpdateBase, main_parameters: dict[str, Any], writes: Sequence[Write]
+) -> tuple[UpdateBase, dict[str, Any]]:
+    """One PostgreSQL statement: `main` (built once, like the writes' builders) with each
+    write as a data-modifying CTE. Built once per combination of writes, so SQLAlchemy's
+    compiled cache serves it after."""
+    builders = tuple(write.renamed for write in writes if write.renamed is not None)
+    assert len(builders) == len(writes), "every merged write needs its renamed form"
+    key = (main, builders)
+    statement = _MERGED.get(key)
+    if statement is None:
+        written = [build(f"w{n}_").cte(f"write_{n}") for n, build in enumerate(builders)]
+        statement = _MERGED[key] = main.add_cte(*written)
+    parameters = dict(main_parameters)
+    for n, write in enumerate(writes):
+        parameters.update({f"w{n}_{name}": value for name, value in write.parameters.items()})
+    return statement, parameters

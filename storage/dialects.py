@@ -27,11 +27,11 @@ def prepared(
     def statement(session: AsyncSession | Session) -> Any:
         name = dialect_of(session)
         if name not in built:
-            built[name] = build(_insert_of(name))
+            built[name] = build(insert_of(name))
         return built[name]
 
     return statement
 
 
-def _insert_of(dialect: str) -> Callable[[Any], Any]:
+def insert_of(dialect: str) -> Callable[[Any], Any]:
     return postgresql.insert if dialect == "postgresql" else sqlite.insert

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, Update, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from storage.batch import defer, run_sync
-from storage.dialects import prepared
+from storage.dialects import insert_of, prepared
 from storage.models import Answer, Customer, Survey, Visit, answer_facts
 from survey.dialogue import SurveyRun, SurveyStatus
 from survey.metrics import survey_score
@@ -43,11 +43,24 @@ _PRESS_COLUMNS = (
     "responsiveness",
     "completion_seconds",
 )
-_SAVE_RUN = (
-    update(_SURVEYS)
-    .where(_SURVEYS.c.id == bindparam("survey_id"))
-    .values({name: bindparam(name, type_=_SURVEYS.c[name].type) for name in _PRESS_COLUMNS})
-)
+
+
+def _save_run(prefix: str) -> Update:
+    """The survey row's UPDATE (prefixed bind names: for PostgreSQL's merged commit,
+    storage.batch)."""
+    return (
+        update(_SURVEYS)
+        .where(_SURVEYS.c.id == bindparam(prefix + "survey_id"))
+        .values(
+            {
+                name: bindparam(prefix + name, type_=_SURVEYS.c[name].type)
+                for name in _PRESS_COLUMNS
+            }
+        )
+    )
+
+
+_SAVE_RUN = _save_run("")
 # A press's read: the columns it writes back, whose survey it is and what its screens show.
 _PRESSED = (
     select(
@@ -68,20 +81,41 @@ _PRESSED = (
     .join(Customer, Customer.id == Visit.customer_id)
     .where(_SURVEYS.c.id == bindparam("survey_id"))
 )
-_SET_LIVE = (
-    update(_SURVEYS)
-    .where(_SURVEYS.c.id == bindparam("survey_id"))
-    .values(chat_id=bindparam("chat_id"), live_message_id=bindparam("live_message_id"))
-)
-_upsert_answers = prepared(
-    lambda insert: (statement := insert(_ANSWERS)).on_conflict_do_update(
-        index_elements=[_ANSWERS.c.survey_id, _ANSWERS.c.question],
-        set_={
-            name: statement.excluded[name]
-            for name in ("value", "score", "is_problem", "answered_at")
-        },
+
+
+def _set_live(prefix: str) -> Update:
+    return (
+        update(_SURVEYS)
+        .where(_SURVEYS.c.id == bindparam(prefix + "survey_id"))
+        .values(
+            chat_id=bindparam(prefix + "chat_id", type_=_SURVEYS.c.chat_id.type),
+            live_message_id=bindparam(
+                prefix + "live_message_id", type_=_SURVEYS.c.live_message_id.type
+            ),
+        )
     )
-)
+
+
+_SET_LIVE = _set_live("")
+_ANSWER_COLUMNS = ("survey_id", "question", "value", "score", "is_problem", "answered_at")
+
+
+def _on_answer_conflict(statement: Any) -> Any:
+    """An answer given again replaces the earlier one, its time included."""
+    return statement.on_conflict_do_update(
+        index_elements=[_ANSWERS.c.survey_id, _ANSWERS.c.question],
+        set_={name: statement.excluded[name] for name in _ANSWER_COLUMNS[2:]},
+    )
+
+
+_upsert_answers = prepared(lambda insert: _on_answer_conflict(insert(_ANSWERS)))
+
+
+def _upsert_answer_renamed(prefix: str) -> Any:
+    """One answer's upsert with prefixed bind names (PostgreSQL's merged commit)."""
+    columns = _ANSWERS.c
+    values = {name: bindparam(prefix + name, type_=columns[name].type) for name in _ANSWER_COLUMNS}
+    return _on_answer_conflict(insert_of("postgresql")(_ANSWERS).values(values))
 
 
 @dataclass(slots=True)
@@ -251,33 +285,38 @@ class SurveyRepository:
             survey.invited_at,
         )
         row = {name: values.get(name, getattr(survey, name)) for name in _PRESS_COLUMNS}
-        defer(self._session, _SAVE_RUN, {"survey_id": survey.id, **row})
+        key = ("surveys", survey.id)
+        defer(self._session, _SAVE_RUN, {"survey_id": survey.id, **row}, _save_run, key)
         _show(survey, values)
 
-        rows = []
         for number in sorted(run.changed_answers):
             value = run.answers[number]
             q = question(number)
-            rows.append(
-                {
-                    "survey_id": survey.id,
-                    "question": number,
-                    "value": value,
-                    "score": q.score(value),
-                    "is_problem": q.is_problem(value),
-                    "answered_at": now,
-                }
+            answer = {
+                "survey_id": survey.id,
+                "question": number,
+                "value": value,
+                "score": q.score(value),
+                "is_problem": q.is_problem(value),
+                "answered_at": now,
+            }
+            upsert = _upsert_answers(self._session)
+            defer(
+                self._session,
+                upsert,
+                answer,
+                _upsert_answer_renamed,
+                ("answers", survey.id, number),
             )
         run.changed_answers.clear()
-        if rows:
-            defer(self._session, _upsert_answers(self._session), rows)
 
     def set_live_message(
         self, survey: Survey | SurveyRow, chat_id: int, message_id: int | None
     ) -> None:
         if isinstance(survey, SurveyRow):
             values = {"chat_id": chat_id, "live_message_id": message_id}
-            defer(self._session, _SET_LIVE, {"survey_id": survey.id, **values})
+            key = ("surveys", survey.id)
+            defer(self._session, _SET_LIVE, {"survey_id": survey.id, **values}, _set_live, key)
             _show(survey, values)
             return
         survey.chat_id = chat_id

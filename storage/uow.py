@@ -61,7 +61,9 @@ class UnitOfWork:
             if session.in_transaction() or session.new or session.dirty or session.deleted:
                 await session.commit()
             return  # else nothing is open or pending: no commit to run
-        if await batch.commit_with(self._session, _write, writes, record):
+        # PostgreSQL: the writes and the id in one statement (a round trip each saved).
+        merge = record is not None and UpdateLog.mergeable(self._session, writes)
+        if await batch.commit_with(self._session, _write, writes, record, merge):
             return
         # The id was recorded before; the transaction is still open.
         assert record is not None
@@ -97,14 +99,21 @@ class UnitOfWork:
 
 
 def _write(
-    session: Session, writes: list[batch.Write], record: tuple[int, int, datetime] | None
+    session: Session,
+    writes: list[batch.Write],
+    record: tuple[int, int, datetime] | None,
+    merge: bool,
 ) -> bool:
     """The unit's last writes as ordinary SQLAlchemy code (storage.batch.commit_with):
-    False when the update's id is recorded already (then nothing is committed)."""
+    False when the update's id is recorded already (then nothing is committed). `merge`:
+    the writes and the id as one statement (PostgreSQL, `UpdateLog.claim_with`)."""
     session.flush()
+    if merge:
+        assert record is not None
+        return UpdateLog.claim_with(session, writes, *record)
     connection = session.connection()  # Core writes: no ORM layer around them
-    for statement, parameters in writes:
-        connection.execute(statement, parameters)
+    for write in writes:
+        connection.execute(write.statement, write.parameters)
     return record is None or UpdateLog.claim_in(session, *record)
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Table, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from storage.dialects import prepared
+from storage import batch
+from storage.dialects import dialect_of, prepared
 from storage.models import ProcessedUpdate
 
 # Telegram re-delivers only recent updates (a polling batch is at most 100, a webhook at
@@ -16,7 +19,8 @@ from storage.models import ProcessedUpdate
 RESTART_GAP = 1000
 
 
-_claim = prepared(lambda insert: insert(ProcessedUpdate.__table__).on_conflict_do_nothing())
+_PROCESSED = cast(Table, ProcessedUpdate.__table__)
+_claim = prepared(lambda insert: insert(_PROCESSED).on_conflict_do_nothing())
 
 
 class UpdateSeenBefore(Exception):
@@ -54,6 +58,23 @@ class UpdateLog:
         """Record the id in the update's own transaction; False when it is there already
         (one statement: the insert that conflicts is the check)."""
         return await self._session.run_sync(self.claim_in, bot_id, update_id, now)
+
+    @staticmethod
+    def claim_with(
+        session: Session, writes: Sequence[batch.Write], bot_id: int, update_id: int, now: datetime
+    ) -> bool:
+        """`claim_in` with the deferred writes in the same statement (PostgreSQL,
+        storage.batch): False when the id is recorded already; the caller's rollback then
+        undoes the writes with the rest."""
+        claim = {"bot_id": bot_id, "update_id": update_id, "processed_at": now}
+        statement, parameters = batch.merged(_claim(session), claim, writes)
+        result = session.connection().execute(statement, parameters)
+        return bool(result.rowcount == 1)
+
+    @staticmethod
+    def mergeable(session: Session | AsyncSession, writes: Sequence[batch.Write]) -> bool:
+        """Whether `claim_with` can send these writes (PostgreSQL; storage.batch)."""
+        return batch.mergeable(writes) and dialect_of(session) == "postgresql"
 
     @staticmethod
     def claim_in(session: Session, bot_id: int, update_id: int, now: datetime) -> bool:

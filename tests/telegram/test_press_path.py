@@ -9,10 +9,12 @@ from typing import Any
 
 import aiosqlite
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, func, select
 
 from bot.playground import CONTENT_ANSWERS
-from tests.conftest import App
+from storage.models import Answer, ProcessedUpdate, Survey
+from storage.uow import UnitOfWork
+from tests.conftest import CUSTOMER_ID, App
 
 
 @contextmanager
@@ -53,7 +55,7 @@ def hand_offs(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     monkeypatch.setattr(aiosqlite.Connection, "_execute", original)
 
 
-async def test_an_answer_is_one_transaction_of_four_statements(
+async def test_an_answer_is_one_transaction_of_at_most_four_statements(
     app: App, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     survey = await app.add_visit()
@@ -66,24 +68,33 @@ async def test_an_answer_is_one_transaction_of_four_statements(
         await customer.click("Да, предложили")
 
     assert "Вопрос 3 из 12" in customer.last["text"]
-    writes = [s for s in seen if s.split()[0] in ("INSERT", "UPDATE", "DELETE")]
-    reads = [s for s in seen if s.startswith("SELECT")]
+    sent = [s for s in seen if s != "COMMIT"]
+    reads = [s for s in sent if s.startswith("SELECT")]
     assert seen.count("COMMIT") == 1, seen
-    assert len(reads) + len(writes) <= 4, seen
+    assert seen[-1] == "COMMIT", seen
+    assert len(sent) <= 4, seen
     # The survey row (with its visit and customer, for the owner check) is the only read:
     # no dialogue state, no language, no case, no update-id lookup.
     assert len(reads) == 1, reads
     assert "FROM surveys" in reads[0], reads
     assert not any(t in s for s in seen for t in ("fsm_records", "telegram_users", "cases"))
-    assert [s.split()[:3] for s in writes] == [
-        ["UPDATE", "surveys", "SET"],
-        ["INSERT", "INTO", "answers"],
-        ["INSERT", "INTO", "processed_updates"],
-    ]
-    # On SQLite no hand-off to its thread: the read, the writes and COMMIT run in the
-    # event loop's thread (storage.sqlite_driver).
     if app.settings.database_url.startswith("sqlite"):
+        assert [s.split()[:3] for s in sent[1:]] == [
+            ["UPDATE", "surveys", "SET"],
+            ["INSERT", "INTO", "answers"],
+            ["INSERT", "INTO", "processed_updates"],
+        ]
+        # No hand-off to SQLite's thread: the read, the writes and COMMIT run in the
+        # event loop's thread (storage.sqlite_driver).
         assert handed == [], handed
+    else:
+        # PostgreSQL: the writes and the update's id are one statement, the writes as
+        # data-modifying CTEs of the id's insert (storage.batch, `merged`).
+        assert len(sent) == 2, sent
+        merged = sent[1]
+        assert merged.startswith("WITH write_0 AS (UPDATE surveys SET"), merged
+        assert "write_1 AS (INSERT INTO answers" in merged, merged
+        assert ") INSERT INTO processed_updates" in merged, merged
     # The button's answer went back in the reply to Telegram's request, not as a request.
     assert customer.replies[-1:] == ["answerCallbackQuery"]
 
@@ -105,3 +116,89 @@ async def test_a_problem_answer_looks_up_the_case_once_it_exists(app: App) -> No
         await customer.click("Да, вовремя")
     assert sum("FROM cases" in s for s in later) == 1
     assert later.count("COMMIT") == 1
+
+
+async def _answered_two(app: App) -> tuple[Any, int]:
+    """A customer on question 3; returns them and the id of their next update."""
+    survey = await app.add_visit()
+    customer = app.customer()
+    await customer.send(f"/start {survey.token}")
+    await customer.click("Начать опрос")
+    await customer.click("Ответили быстро")
+    await customer.click("Да, предложили")
+    assert customer.last_update is not None
+    return customer, customer.last_update.update_id + 1
+
+
+async def _stored(app: App) -> tuple[int, dict[int, str]]:
+    async with app.sessions() as session:
+        survey = (await session.scalars(select(Survey))).one()
+        answers = {a.question: a.value for a in (await session.scalars(select(Answer))).all()}
+        return survey.step, answers
+
+
+async def test_a_press_whose_update_another_process_claimed_writes_nothing(app: App) -> None:
+    """Two processes handed the same update (a re-delivery racing the first delivery):
+    the one whose commit finds the id recorded keeps none of the press, on PostgreSQL
+    where the writes and the id's claim are one statement too."""
+    customer, next_id = await _answered_two(app)
+    async with app.sessions() as session:
+        session.add(
+            ProcessedUpdate(bot_id=app.bot.id, update_id=next_id, processed_at=app.clock())
+        )
+        await session.commit()
+
+    with statements(app) as seen:
+        await customer.click("Да, у автомобиля")
+    assert customer.last_update is not None
+    assert customer.last_update.update_id == next_id
+    assert "COMMIT" not in seen, seen
+    assert await _stored(app) == (3, {1: "no", 2: "yes"})
+    assert "Вопрос 3 из 12" in customer.last["text"]  # the screen was not moved on either
+
+
+async def test_a_press_whose_id_an_old_sequence_recorded_is_applied(
+    app: App, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The update ids started again and the press's id is in the log from before: the
+    press is stored once, with the id, after the old ids are forgotten."""
+    customer, next_id = await _answered_two(app)
+    async with app.sessions() as session:
+        session.add_all(
+            ProcessedUpdate(bot_id=app.bot.id, update_id=n, processed_at=app.clock())
+            for n in range(next_id, next_id + 2000)
+        )
+        await session.commit()
+
+    await customer.click("Да, у автомобиля")
+    assert caplog.text.count("update ids started again") == 1
+    step, answers = await _stored(app)
+    assert (step, answers) == (4, {1: "no", 2: "yes", 3: "yes"})
+    assert "Вопрос 4 из 12" in customer.last["text"]
+    async with app.sessions() as session:
+        newest = await session.scalar(
+            select(func.max(ProcessedUpdate.update_id)).where(ProcessedUpdate.bot_id == app.bot.id)
+        )
+    assert newest == next_id  # the old sequence's ids from there up are forgotten
+
+
+async def test_two_writes_of_one_row_go_as_statements_of_their_own(app: App) -> None:
+    """One statement changes a row once (PostgreSQL keeps one of two changes): a unit
+    whose deferred writes touch the same survey row sends them one after another."""
+    survey = await app.add_visit()
+    async with app.sessions() as session:
+        db = UnitOfWork(session)
+        db.record_update_on_commit(app.bot.id, 10**9, app.clock())
+        row = await db.surveys.pressed(survey.id)
+        assert row is not None
+        run = db.surveys.run_of(row)
+        run.start()
+        db.surveys.save_run(row, run, app.clock(), live=(CUSTOMER_ID, 5))
+        db.surveys.set_live_message(row, CUSTOMER_ID, 7)
+        with statements(app) as seen:
+            await db.commit()
+    assert not any(s.startswith("WITH") for s in seen), seen
+    async with app.sessions() as session:
+        stored = await session.get(Survey, survey.id)
+        assert stored is not None
+        assert (stored.status, stored.live_message_id) == ("in_progress", 7)
