@@ -289,6 +289,7 @@ class SurveyRepository:
         defer(self._session, _SAVE_RUN, {"survey_id": survey.id, **row}, _save_run, key)
         _show(survey, values)
 
+        upsert = _upsert_answers(self._session)
         for number in sorted(run.changed_answers):
             value = run.answers[number]
             q = question(number)
@@ -300,7 +301,6 @@ class SurveyRepository:
                 "is_problem": q.is_problem(value),
                 "answered_at": now,
             }
-            upsert = _upsert_answers(self._session)
             defer(
                 self._session,
                 upsert,

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import cast
 
-from sqlalchemy import Table, delete, func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -19,8 +18,7 @@ from storage.models import ProcessedUpdate
 RESTART_GAP = 1000
 
 
-_PROCESSED = cast(Table, ProcessedUpdate.__table__)
-_claim = prepared(lambda insert: insert(_PROCESSED).on_conflict_do_nothing())
+_claim = prepared(lambda insert: insert(ProcessedUpdate.__table__).on_conflict_do_nothing())
 
 
 class UpdateSeenBefore(Exception):
