@@ -200,6 +200,21 @@ class OutreachRepository:
         )
         return {status: count for status, count in rows.all()}
 
+    async def claimed_elsewhere(self, broadcast_id: int, now: datetime) -> int:
+        """The broadcast's sends another worker has leased and not yet marked `sending` (a
+        running bot's sender between its claim and its turn to send)."""
+        held: int | None = await self._session.scalar(
+            select(func.count())
+            .select_from(Send)
+            .join(BroadcastRecipient, BroadcastRecipient.send_id == Send.id)
+            .where(
+                BroadcastRecipient.broadcast_id == broadcast_id,
+                Send.status == SendStatus.PENDING,
+                Send.claimed_until > now,
+            )
+        )
+        return held or 0
+
     async def cancel_pending(self, broadcast_id: int) -> None:
         """Stop a broadcast: its own sends not yet out are cancelled; what went out stays."""
         await self._session.execute(

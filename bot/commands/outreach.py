@@ -233,9 +233,12 @@ async def send_broadcast(
                 if progress.remaining == 0:
                     await finish(db, broadcast, utc_now())
                     return 0
-            if not taken and counts.get(SendStatus.SENDING, 0):
-                # The running bot has some in hand: wait for them (a dead holder's lease
-                # runs out and they come back to this loop as due).
+                in_hand = counts.get(SendStatus.SENDING, 0)
+                if not taken and not in_hand:
+                    in_hand = await db.outreach.claimed_elsewhere(number, utc_now())
+            if not taken and in_hand:
+                # The running bot has some in hand (claimed, or on their way): wait for
+                # them (a dead holder's lease runs out and they come back here as due).
                 await asyncio.sleep(1)
                 continue
             if not taken:

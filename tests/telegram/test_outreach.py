@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import io
 from collections.abc import AsyncIterator
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from bot.commands import in_language
+from bot.commands.outreach import send_broadcast
 from handlers.outbound.sender import Sender
 from storage.models import Answer, Customer, Send, Survey, TelegramUser
 from storage.uow import UnitOfWork
@@ -23,6 +25,7 @@ from survey.periods import Period
 from survey.visit_import import ParsedVisits, VisitRecord
 from tests.conftest import App
 from tests.fakes import Failure
+from tests.processes import eventually, midday_zone
 
 ADMIN = 1
 
@@ -577,3 +580,47 @@ async def test_logs_carry_no_names_phones_or_comments(
     assert caplog.records, "the bot logs something"
     for secret in ("Клиент 1", "+79000000001", "9000000001", "Секретный комментарий"):
         assert secret not in caplog.text
+
+
+async def test_the_command_line_waits_for_what_the_running_bot_has_claimed(
+    desk: App, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`followup-bot broadcast` beside the running bot: a send the bot's sender has
+    claimed, not yet on its way, is the bot's; the command waits for it instead of
+    ending with it "remaining" (it once did, whenever the bot claimed in that window)."""
+    await load_without_schedule(desk, 3)
+    settings = desk.settings.model_copy(update={"timezone": midday_zone()})
+    now = datetime.now(UTC)  # the command runs on the real clock
+    async with desk.sessions() as session:
+        db = UnitOfWork(session)
+        plan = await broadcasts.preview(
+            db, Audience.PERIOD, now, period=Period(date(2026, 10, 1), date(2026, 10, 31))
+        )
+        number = (await broadcasts.start(db, plan, now, created_by=ADMIN)).id
+        await session.commit()
+    async with desk.sessions() as session:
+        held = (await session.scalars(select(Send).order_by(Send.id))).first()
+        assert held is not None
+        assert await UnitOfWork(session).outreach.claim(held.id, now, timedelta(minutes=5))
+        await session.commit()
+        held_chat = held.survey.visit.customer.telegram_user_id
+
+    with in_language("ru"):  # as the command line runs it (the task keeps the context)
+        command = asyncio.create_task(send_broadcast(settings, desk.sessions, number))
+    try:
+        await eventually(lambda: len(desk.telegram.calls_of("sendMessage")) == 2)
+        await asyncio.sleep(1.5)  # the command looks again each second
+        assert not command.done()
+        assert desk.telegram.bot_messages(held_chat) == []
+        # The bot lets it go (its sender stopped before the send's turn): the command
+        # sends it itself.
+        async with desk.sessions() as session:
+            await session.execute(
+                update(Send).where(Send.id == held.id).values(claimed_until=None)
+            )
+            await session.commit()
+        assert await asyncio.wait_for(command, 120) == 0
+    finally:
+        command.cancel()
+    assert [len(invitations_to(desk, 20_000 + n)) for n in range(3)] == [1, 1, 1]
+    assert "осталось 0" in capsys.readouterr().out
