@@ -1,6 +1,8 @@
 """The survey's cost per update against a bare aiogram echo and a bare button bot, and its
 latency with customers answering at a human pace: simulated customers through the real
-Dispatcher, handlers and database, against the fake Bot API on loopback, in one process.
+Dispatcher, handlers and database, against the fake Bot API on loopback (in this process
+for the CPU figures, where it is the same for the three bots; in a process of its own for
+the latencies, as Telegram is not in the bot's process).
 
     python -m bench.dialogue [--database sqlite|postgres] [--customers 100] [--paced 200]
                              [--memory 0] [--rounds 3] [--no-record]
@@ -17,7 +19,9 @@ Prints, from one run:
 - SQL statements, transactions and (SQLite) hand-offs to its thread per survey press
   (counted, not timed);
 - p50/p99 handling latency of presses with `--paced` customers each pressing every 2-5 s
-  (their think time), and the longest wait of an SQLite writer for its turn;
+  (their think time), and the longest wait of an SQLite writer for its turn; the fake
+  Bot API (`python -m bot.playground`) runs in a process of its own for this phase, and
+  the customers read their chats from it over HTTP between presses;
 - with --memory N, the resident memory after N more customers.
 Appends the line to BENCHMARKS.md. On a busy machine the figures get slower, never an
 error: every wait has a ceiling of minutes, and a customer whose walk fails is counted
@@ -28,13 +32,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import os
 import random
 import statistics
+import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -42,11 +49,18 @@ from typing import Any
 
 import aiosqlite
 from aiogram import Bot, Dispatcher
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
+from aiohttp import ClientSession
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bench import record
+from bench import CEILING, end, record
 from bot.dispatcher import create_bot, create_dispatcher
 from bot.lifecycle import settle_memory
 from bot.playground import CONTENT_WALK, ChatClient, FakeTelegram
@@ -58,6 +72,8 @@ from storage.uow import UnitOfWork
 from survey.visit_import import VisitRecord
 
 PG_ADMIN = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+# The paced customers' update ids: far above the flooding customers' (ChatClient).
+PACED_UPDATE_IDS = itertools.count(1_000_000_000)
 UPDATES_PER_CUSTOMER = 16
 PRESSES = CONTENT_WALK
 # A bot's requests to the fake Bot API in this same busy loop may wait long: minutes, not
@@ -240,15 +256,98 @@ async def survey_flood(
     return run, sql.statements / per_press, sql.commits / per_press, sql.hand_offs / per_press
 
 
+class RemoteCustomer:
+    """A customer of the paced phase, whose fake Bot API runs in a process of its own (as
+    Telegram does not run in the bot's): the bot's requests are served, and the chats'
+    history kept, outside the process whose latencies are measured. The customer writes
+    and reads the chat over HTTP while thinking, outside the timed handling; the method a
+    handler returns (the callback's answer, the webhook reply) is not passed on."""
+
+    def __init__(
+        self, dispatcher: Dispatcher, bot: Bot, http: ClientSession, api: str, user_id: int
+    ) -> None:
+        self.dispatcher, self.bot, self.http = dispatcher, bot, http
+        self.chat = f"{api}/chat/{user_id}"
+        self.user = {"id": user_id, "is_bot": False, "first_name": "Иван", "language_code": "ru"}
+
+    async def send(self, text: str) -> None:
+        async with self.http.post(
+            f"{self.chat}/from_user", json={"user": self.user, "text": text}
+        ) as response:
+            message = await response.json()
+        if text.startswith("/"):
+            command = text.split()[0]
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+        await self._feed({"message": message})
+
+    async def click(self, label: str) -> None:
+        async with self.http.get(f"{self.chat}/from_bot") as response:
+            messages = await response.json()
+        for message in reversed(messages):
+            for row in message.get("reply_markup", {}).get("inline_keyboard", []):
+                for button in row:
+                    if label in button["text"]:
+                        query = {
+                            "id": str(time.monotonic_ns()),
+                            "from": self.user,
+                            "chat_instance": str(self.user["id"]),
+                            "message": message,
+                            "data": button["callback_data"],
+                        }
+                        await self._feed({"callback_query": query})
+                        return
+        raise LookupError(f"no button containing {label!r}")
+
+    async def _feed(self, body: dict[str, Any]) -> None:
+        update = Update.model_validate(
+            {"update_id": next(PACED_UPDATE_IDS), **body}, context={"bot": self.bot}
+        )
+        await self.dispatcher.feed_update(self.bot, update)
+
+
+@asynccontextmanager
+async def telegram_apart() -> AsyncIterator[str]:
+    """The fake Bot API in a process of its own (`python -m bot.playground`): its URL."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.playground",
+        "--port",
+        "0",
+        stdout=asyncio.subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = await asyncio.wait_for(process.stdout.readline(), CEILING)
+        if not line.startswith(b"http"):
+            raise RuntimeError("the fake Bot API did not start")
+        yield line.decode().strip()
+    finally:
+        await end(process)
+
+
 async def survey_paced(
-    dispatcher: Timed, bot: Bot, telegram: FakeTelegram, tokens: list[tuple[int, str]]
+    dispatcher: Timed, settings: Settings, tokens: list[tuple[int, str]]
 ) -> Run:
     """Customers answering at a human pace: each starts within the first 5 s, then
-    presses every 2-5 s (think time); the latencies are the presses' handling times."""
+    presses every 2-5 s (think time); the latencies are the presses' handling times. The
+    fake Bot API runs in a process of its own here (RemoteCustomer)."""
+    async with telegram_apart() as api, ClientSession() as http:
+        bot = bench_bot(settings.model_copy(update={"telegram_api_url": api}))
+        try:
+            return await _paced(dispatcher, bot, http, api, tokens)
+        finally:
+            await bot.session.close()
+
+
+async def _paced(
+    dispatcher: Timed, bot: Bot, http: ClientSession, api: str, tokens: list[tuple[int, str]]
+) -> Run:
     rng = random.Random(11)
 
     def walk(user: int, token: str) -> Callable[[], Awaitable[None]]:
-        client = ChatClient(dispatcher, bot, telegram, user_id=user)
+        client = RemoteCustomer(dispatcher, bot, http, api, user)
         pauses = [rng.uniform(2, 5) for _ in PRESSES]
         first = rng.uniform(0, 5)
 
@@ -394,9 +493,8 @@ async def main_async(kind: str, count: int, paced: int, memory: int, rounds: int
             if queue is not None:
                 queue.longest_wait = 0.0
             human = await survey_paced(
-                dispatcher, bot, telegram, await customers(sessions, first, paced)
+                dispatcher, settings, await customers(sessions, first, paced)
             )
-            forget_history(telegram)
             waited = f"{queue.longest_wait * 1000:.0f} ms" if queue is not None else "n/a"
 
             memory_line = ""

@@ -13,13 +13,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import signal
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from bench import record
+from bench import end, record
 from bot.playground import FakeTelegram
 
 CEILING = 300.0  # seconds a bot may take to start on a busy machine
@@ -71,13 +70,7 @@ async def idle_rss(
             await asyncio.sleep(0.2)
         return rss_mb(process.pid)
     finally:
-        if process.returncode is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                await asyncio.wait_for(process.wait(), CEILING)
-            except TimeoutError:
-                os.killpg(process.pid, signal.SIGKILL)
-                await process.wait()
+        await end(process)
 
 
 async def main_async() -> str:

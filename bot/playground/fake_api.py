@@ -70,6 +70,9 @@ class FakeTelegram(TelegramMethods):
         app.router.add_route("POST", "/bot{token}/{method}", self._serve)
         app.router.add_route("GET", "/file/bot{token}/{path:.+}", self._serve_file)
         app.router.add_route("GET", "/stats", self._serve_stats)
+        # The user's side over HTTP, for a client in another process (bench.dialogue).
+        app.router.add_route("POST", "/chat/{chat_id}/from_user", self._serve_user_message)
+        app.router.add_route("GET", "/chat/{chat_id}/from_bot", self._serve_bot_messages)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
@@ -245,6 +248,15 @@ class FakeTelegram(TelegramMethods):
 
     async def _serve_stats(self, request: web.Request) -> web.Response:
         return web.json_response(self.stats())
+
+    async def _serve_user_message(self, request: web.Request) -> web.Response:
+        """A user writes: `{"user": {...}, "text": "..."}`; the message as Telegram made it."""
+        body = await request.json()
+        chat_id = int(request.match_info["chat_id"])
+        return web.json_response(self.user_message(chat_id, body["user"], body["text"]))
+
+    async def _serve_bot_messages(self, request: web.Request) -> web.Response:
+        return web.json_response(self.bot_messages(int(request.match_info["chat_id"])))
 
     # --- hooks for a test double that injects faults (tests/fakes.py) ---------------------
 
