@@ -12,6 +12,12 @@ writes, the update's id and COMMIT the same way (storage.uow, `commit_with`). A 
 write is not visible to the unit's own queries before that commit: repositories defer
 only the last writes of a use case (the survey row and its answer, storage.surveys).
 
+Inside such a unit on SQLite, `send` gives a known statement to sqlite3 itself: the SQL,
+the order of its parameters and their types' processors are SQLAlchemy's, compiled once;
+what is skipped is SQLAlchemy's execution of it (cache key, execution context, result
+object), about ten times SQLite's own work on a press's statements. Listeners of
+`before_cursor_execute` still see each one.
+
 On PostgreSQL, where each statement is a round trip, the queued writes and the update's
 id go as one statement (`merged`): each write as a data-modifying CTE of the id's
 insert. One statement is one snapshot, so the writes must touch different rows (each
@@ -21,14 +27,18 @@ that follows undoes its writes with the rest.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, NamedTuple, ParamSpec, TypeVar, cast
 
+from sqlalchemy import exc
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import Executable
+from sqlalchemy.sql import ClauseElement, Executable
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.util import await_
 
@@ -173,3 +183,98 @@ def merged(
     for n, write in enumerate(writes):
         parameters.update({f"w{n}_{name}": value for name, value in write.parameters.items()})
     return statement, parameters
+
+
+_Processor = Callable[[Any], Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    """A statement as SQLAlchemy would send it to SQLite: its SQL, its parameters' names
+    in order with their processors, its result columns' names with theirs."""
+
+    sql: str
+    names: tuple[str, ...]
+    binds: tuple[_Processor, ...]
+    keys: tuple[str, ...]
+    results: tuple[_Processor, ...]
+
+
+class Sent(NamedTuple):
+    rows: list[dict[str, Any]]
+    rowcount: int
+
+
+_COMPILED: dict[tuple[Executable, Dialect], _Compiled | None] = {}
+
+
+def execute(connection: Connection, statement: Executable, parameters: dict[str, Any]) -> Sent:
+    """A Core statement of a unit of work's own SQL (inside `run_sync`/`commit_with`):
+    straight to sqlite3 where `send` can, else executed by SQLAlchemy."""
+    sent = send(connection, statement, parameters)
+    if sent is not None:
+        return sent
+    result = connection.execute(statement, parameters)
+    rows = [dict(row._mapping) for row in result] if result.returns_rows else []
+    return Sent(rows, result.rowcount)
+
+
+def send(connection: Connection, statement: Executable, parameters: dict[str, Any]) -> Sent | None:
+    """`statement` straight to sqlite3 when `connection` runs in the event loop's thread
+    (inside `run_sync`/`commit_with` on SQLite); None elsewhere (PostgreSQL, SQLite's thread,
+    a statement with Python-side defaults): the caller executes it as usual."""
+    adapted = connection.connection.dbapi_connection
+    if not isinstance(adapted, OneCallConnection) or not adapted.here:
+        return None
+    key = (statement, connection.dialect)
+    if key not in _COMPILED:
+        _COMPILED[key] = _compiled(statement, connection.dialect)
+    compiled = _COMPILED[key]
+    if compiled is None:
+        return None
+    values = tuple(
+        parameters[name] if bind is None else bind(parameters[name])
+        for name, bind in zip(compiled.names, compiled.binds, strict=True)
+    )
+    connection.dispatch.before_cursor_execute(connection, None, compiled.sql, values, None, False)
+    try:
+        _description, rowcount, _lastrowid, rows = adapted.execute_here(compiled.sql, values)
+    except sqlite3.Error as error:  # as SQLAlchemy raises it (sqlalchemy.exc.IntegrityError...)
+        raise exc.DBAPIError.instance(
+            compiled.sql, values, error, sqlite3.Error, dialect=connection.dialect
+        ) from error
+    keys, results = compiled.keys, compiled.results
+    return Sent(
+        [
+            {
+                key: value if result is None else result(value)
+                for key, result, value in zip(keys, results, row, strict=True)
+            }
+            for row in rows
+        ],
+        rowcount,
+    )
+
+
+def _compiled(statement: Executable, dialect: Dialect) -> _Compiled | None:
+    if not isinstance(statement, ClauseElement):
+        return None
+    compiled = statement.compile(dialect=dialect)
+    if not isinstance(compiled, SQLCompiler) or compiled.positiontup is None:
+        return None
+    if compiled.insert_prefetch or compiled.update_prefetch:
+        return None  # Python-side defaults: SQLAlchemy's execution computes them
+    names = tuple(compiled.positiontup)
+    binds = [compiled._bind_processors.get(name) for name in names]
+    if not all(bind is None or callable(bind) for bind in binds):
+        return None  # a tuple type's processors: not one of ours
+    columns = compiled._result_columns
+    return _Compiled(
+        compiled.string,
+        names,
+        tuple(cast(_Processor, bind) for bind in binds),
+        tuple(column.keyname for column in columns),
+        tuple(
+            column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
+        ),
+    )

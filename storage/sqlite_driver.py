@@ -215,6 +215,12 @@ class OneCallConnection(AsyncAdapt_aiosqlite_connection):
             self.here = False
             connection.execute(f"PRAGMA busy_timeout={self._patience}")
 
+    def execute_here(self, operation: str, parameters: Any) -> _Outcome:
+        """One statement inside `run_here`, past SQLAlchemy (storage.batch, `send`):
+        (description, rowcount, lastrowid, rows)."""
+        assert self.here
+        return self.here_or_patiently(_run, self._connection._conn, operation, parameters)
+
     def here_or_patiently(self, function: Callable[..., _T], *args: Any) -> _T:
         """`function(*args)` right here; if another process holds the database's lock,
         on the thread, waiting for it up to busy_timeout (the event loop goes on)."""

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from storage.batch import defer, run_sync
+from storage.batch import defer, execute, run_sync
 from storage.dialects import insert_of, prepared
 from storage.models import Answer, Customer, Survey, Visit, answer_facts
 from survey.dialogue import SurveyRun, SurveyStatus
@@ -174,7 +174,7 @@ class SurveyRepository:
         """The survey as a button press needs it: one row (on SQLite in the event loop's
         thread, storage.batch)."""
         row = await run_sync(self._session, _read_pressed, survey_id)
-        return SurveyRow(**row._mapping) if row is not None else None
+        return SurveyRow(**row) if row is not None else None
 
     async def mapped(self, row: SurveyRow) -> Survey:
         """The mapped Survey of a row read by `pressed`, showing the row's state (what
@@ -328,8 +328,9 @@ class SurveyRepository:
             survey.invited_at = now
 
 
-def _read_pressed(session: Session, survey_id: int) -> Any:
-    return session.connection().execute(_PRESSED, {"survey_id": survey_id}).first()
+def _read_pressed(session: Session, survey_id: int) -> dict[str, Any] | None:
+    rows = execute(session.connection(), _PRESSED, {"survey_id": survey_id}).rows
+    return rows[0] if rows else None
 
 
 def _show(survey: Survey | SurveyRow, values: dict[str, Any]) -> None:

@@ -113,7 +113,7 @@ def _write(
         return UpdateLog.claim_with(session, writes, *record)
     connection = session.connection()  # Core writes: no ORM layer around them
     for write in writes:
-        connection.execute(write.statement, write.parameters)
+        batch.execute(connection, write.statement, write.parameters)
     return record is None or UpdateLog.claim_in(session, *record)
 
 

@@ -77,10 +77,8 @@ class UpdateLog:
     @staticmethod
     def claim_in(session: Session, bot_id: int, update_id: int, now: datetime) -> bool:
         """`claim` as ordinary SQLAlchemy code (storage.batch)."""
-        result = session.connection().execute(
-            _claim(session), {"bot_id": bot_id, "update_id": update_id, "processed_at": now}
-        )
-        return bool(result.rowcount == 1)
+        parameters = {"bot_id": bot_id, "update_id": update_id, "processed_at": now}
+        return batch.execute(session.connection(), _claim(session), parameters).rowcount == 1
 
     async def prune(self, before: datetime) -> int:
         result = await self._session.execute(

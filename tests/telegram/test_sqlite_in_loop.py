@@ -12,14 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import bindparam, func, insert, select, text
+from sqlalchemy.exc import IntegrityError
 
 from bot.settings import Settings
-from storage import sqlite_driver
-from storage.batch import HERE_AT_MOST, commit_with, run_sync
+from storage import sqlite_driver, surveys
+from storage.batch import HERE_AT_MOST, commit_with, run_sync, send
 from storage.database import create_engine, create_session_factory
 from storage.migrate import upgrade
-from storage.models import Survey, TelegramUser
+from storage.models import Answer, Survey, TelegramUser
 from storage.sqlite_driver import OneCallConnection
 from tests.conftest import App, Clock, FaultyTelegram
 
@@ -184,3 +185,55 @@ async def test_many_pending_rows_are_flushed_on_the_thread(
             select(func.count()).select_from(TelegramUser).where(TelegramUser.id >= 700_000)
         )
     assert count == HERE_AT_MOST + 5
+
+
+async def test_a_statement_sent_past_sqlalchemy_reads_and_fails_as_through_it(
+    sqlite_app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """storage.batch `send`: the press's read gives the values SQLAlchemy's execution gives
+    (dates, aware datetimes, flags), and SQLite's errors come as SQLAlchemy's."""
+    app = sqlite_app
+    survey = await app.add_visit()
+    customer = app.customer()
+    await customer.send(f"/start {survey.token}")
+    await customer.click("Начать опрос")
+    await customer.click("Ответили быстро")
+    direct: list[str] = []
+    execute_here = OneCallConnection.execute_here
+
+    def noted(self: OneCallConnection, operation: str, parameters: Any) -> Any:
+        direct.append(operation.split()[0])
+        return execute_here(self, operation, parameters)
+
+    monkeypatch.setattr(OneCallConnection, "execute_here", noted)
+
+    def both(sync_session: Any) -> tuple[Any, Any]:
+        sent = surveys._read_pressed(sync_session, survey.id)
+        row = sync_session.connection().execute(surveys._PRESSED, {"survey_id": survey.id})
+        return sent, dict(row.one()._mapping)
+
+    async with app.sessions() as session:
+        sent, executed = await run_sync(session, both)
+    assert direct == ["SELECT"]
+    assert sent == executed
+    assert [type(sent[k]) for k in sent] == [type(executed[k]) for k in executed]
+    assert sent["started_at"].tzinfo is not None
+    assert sent["step"] == 2
+
+    values = {
+        "survey_id": 999_999,  # no such survey
+        "question": 1,
+        "value": "yes",
+        "score": None,
+        "is_problem": False,
+        "answered_at": app.clock(),
+    }
+    orphan = insert(Answer.__table__).values({name: bindparam(name) for name in values})
+
+    def broken(sync_session: Any) -> bool:
+        return send(sync_session.connection(), orphan, values) is not None
+
+    async with app.sessions() as session:
+        with pytest.raises(IntegrityError):  # the foreign key, as SQLAlchemy would raise it
+            await commit_with(session, broken)
+    assert direct[-1] == "INSERT"
