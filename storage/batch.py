@@ -12,11 +12,12 @@ writes, the update's id and COMMIT the same way (storage.uow, `commit_with`). A 
 write is not visible to the unit's own queries before that commit: repositories defer
 only the last writes of a use case (the survey row and its answer, storage.surveys).
 
-Inside such a unit on SQLite, `send` gives a known statement to sqlite3 itself: the SQL,
-the order of its parameters and their types' processors are SQLAlchemy's, compiled once;
-what is skipped is SQLAlchemy's execution of it (cache key, execution context, result
-object), about ten times SQLite's own work on a press's statements. Listeners of
-`before_cursor_execute` still see each one.
+Inside such a unit on SQLite, `execute` gives a Core statement to sqlite3 itself (`send`):
+the SQL, the order of its parameters and their types' processors are SQLAlchemy's,
+compiled once; what is skipped is SQLAlchemy's execution of it (cache key, execution
+context, result object), several times SQLite's own work on a press's small statements.
+Listeners of `before_cursor_execute` still see each one; elsewhere (PostgreSQL, SQLite's
+thread) `execute` is SQLAlchemy's.
 
 On PostgreSQL, where each statement is a round trip, the queued writes and the update's
 id go as one statement (`merged`): each write as a data-modifying CTE of the id's
