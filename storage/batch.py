@@ -265,6 +265,8 @@ def _compiled(statement: Executable, dialect: Dialect) -> _Compiled | None:
         return None
     if compiled.insert_prefetch or compiled.update_prefetch:
         return None  # Python-side defaults: SQLAlchemy's execution computes them
+    if compiled.literal_execute_params or compiled.post_compile_params:
+        return None  # parameters rendered at execution (an IN list): its work too
     names = tuple(compiled.positiontup)
     binds = [compiled._bind_processors.get(name) for name in names]
     if not all(bind is None or callable(bind) for bind in binds):

@@ -237,3 +237,10 @@ async def test_a_statement_sent_past_sqlalchemy_reads_and_fails_as_through_it(
         with pytest.raises(IntegrityError):  # the foreign key, as SQLAlchemy would raise it
             await commit_with(session, broken)
     assert direct[-1] == "INSERT"
+
+    def listed(sync_session: Any) -> Any:
+        statement = select(Survey.id).where(Survey.id.in_(bindparam("ids", expanding=True)))
+        return send(sync_session.connection(), statement, {"ids": [survey.id]})
+
+    async with app.sessions() as session:
+        assert await run_sync(session, listed) is None  # an IN list: SQLAlchemy sends it
