@@ -199,6 +199,7 @@ class _Compiled:
     binds: tuple[_Processor, ...]
     keys: tuple[str, ...]
     results: tuple[_Processor, ...]
+    needs: frozenset[str]  # the parameters it takes
 
 
 class Sent(NamedTuple):
@@ -231,8 +232,8 @@ def send(connection: Connection, statement: Executable, parameters: dict[str, An
     if key not in _COMPILED:
         _COMPILED[key] = _compiled(statement, connection.dialect)
     compiled = _COMPILED[key]
-    if compiled is None:
-        return None
+    if compiled is None or not compiled.needs <= parameters.keys():
+        return None  # SQLAlchemy compiles with the columns given (an INSERT of a table)
     values = tuple(
         parameters[name] if bind is None else bind(parameters[name])
         for name, bind in zip(compiled.names, compiled.binds, strict=True)
@@ -280,4 +281,5 @@ def _compiled(statement: Executable, dialect: Dialect) -> _Compiled | None:
         tuple(
             column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
         ),
+        frozenset(names),
     )
