@@ -45,15 +45,21 @@ async def sqlite_app(
     await engine.dispose()
 
 
-async def test_a_press_waits_out_another_process_lock_on_the_thread(
-    sqlite_app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    app = sqlite_app
+async def on_question_2(app: App) -> tuple[Any, Any]:
+    """A customer who has started the survey and answered question 1."""
     survey = await app.add_visit()
     customer = app.customer()
     await customer.send(f"/start {survey.token}")
     await customer.click("Начать опрос")
     await customer.click("Ответили быстро")
+    return survey, customer
+
+
+async def test_a_press_waits_out_another_process_lock_on_the_thread(
+    sqlite_app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = sqlite_app
+    survey, customer = await on_question_2(app)
 
     waiting = threading.Event()
     patiently = OneCallConnection._patiently
@@ -193,11 +199,7 @@ async def test_a_statement_sent_past_sqlalchemy_reads_and_fails_as_through_it(
     """storage.batch `send`: the press's read gives the values SQLAlchemy's execution gives
     (dates, aware datetimes, flags), and SQLite's errors come as SQLAlchemy's."""
     app = sqlite_app
-    survey = await app.add_visit()
-    customer = app.customer()
-    await customer.send(f"/start {survey.token}")
-    await customer.click("Начать опрос")
-    await customer.click("Ответили быстро")
+    survey, _ = await on_question_2(app)
     direct: list[str] = []
     execute_here = OneCallConnection.execute_here
 
@@ -244,3 +246,11 @@ async def test_a_statement_sent_past_sqlalchemy_reads_and_fails_as_through_it(
 
     async with app.sessions() as session:
         assert await run_sync(session, listed) is None  # an IN list: SQLAlchemy sends it
+
+    def partial_insert(sync_session: Any) -> Any:
+        # Without its other columns' values SQLAlchemy compiles the INSERT without them.
+        statement = insert(Answer.__table__)
+        return send(sync_session.connection(), statement, {"survey_id": survey.id})
+
+    async with app.sessions() as session:
+        assert await run_sync(session, partial_insert) is None
