@@ -24,17 +24,26 @@ id go as one statement (`merged`): each write as a data-modifying CTE of the id'
 insert. One statement is one snapshot, so the writes must touch different rows (each
 names its row); a re-delivered update's insert conflicts as before, and the rollback
 that follows undoes its writes with the rest.
+
+Also on PostgreSQL, a unit's first read and a press's one merged statement need no BEGIN
+and COMMIT of their own (`alone`): asyncpg's adapter begins a transaction at the first
+statement, and at the server's default isolation (read committed) each statement sees
+the database as of its own start anyway, so a read sent before anything else, or the
+unit's only write statement, may be its own transaction: a press is two round trips, not
+four.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Concatenate, NamedTuple, ParamSpec, TypeVar, cast
 
 from sqlalchemy import exc
+from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
@@ -126,13 +135,19 @@ def _unit(
     writes: bool,
     commit: bool,
 ) -> _T:
-    adapted = session.connection().connection.dbapi_connection
+    connection = session.connection()
+    adapted = connection.connection.dbapi_connection
+    # Pending ORM changes are flushed before a query (autoflush): that writes too.
+    pending = len(session.new) + len(session.deleted) + len(session.dirty)
     if queue is None or not isinstance(adapted, OneCallConnection):
-        # Not SQLite (or SQLite without our driver): each statement as for any other.
-        result = call()
+        # Not SQLite (or SQLite without our driver): each statement as for any other; a
+        # read that comes first in its unit without a BEGIN on PostgreSQL.
+        if writes or commit or pending:
+            result = call()
+        else:
+            with alone(connection):
+                result = call()
     else:
-        # Pending ORM changes are flushed before a query (autoflush): that writes too.
-        pending = len(session.new) + len(session.deleted) + len(session.dirty)
         if writes or pending:
             await_(queue.take_turn(adapted))
         if pending > HERE_AT_MOST:  # an import's rows, say: not in the event loop
@@ -150,6 +165,28 @@ def _unit(
         # the turn to the next writer), in the event loop's thread.
         session.commit()
     return result
+
+
+@contextmanager
+def alone(connection: Connection) -> Iterator[bool]:
+    """Statements sent in here run as transactions of their own, with no BEGIN and COMMIT
+    (two round trips fewer), when nothing has been sent yet in the unit's transaction on
+    PostgreSQL at the server's default isolation (read committed: each statement sees the
+    database as of its own start, in a transaction or not). Yields whether they do; the
+    caller sends either reads, or one statement whose writes belong together."""
+    adapted = connection.connection.dbapi_connection
+    if not (
+        isinstance(adapted, AsyncAdapt_asyncpg_connection)
+        and adapted._transaction is None  # the adapter sends BEGIN with the first statement
+        and adapted.isolation_level is None
+    ):
+        yield False
+        return
+    adapted.autocommit = True
+    try:
+        yield True
+    finally:
+        adapted.autocommit = False
 
 
 _MERGED: dict[tuple[UpdateBase, tuple[Renamed, ...]], UpdateBase] = {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, exc, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -19,6 +19,8 @@ RESTART_GAP = 1000
 
 
 _claim = prepared(lambda insert: insert(ProcessedUpdate.__table__).on_conflict_do_nothing())
+# Alone (storage.batch): a recorded id fails the whole statement, its writes with it.
+_claim_or_fail = prepared(lambda insert: insert(ProcessedUpdate.__table__))
 
 
 class UpdateSeenBefore(Exception):
@@ -63,10 +65,24 @@ class UpdateLog:
     ) -> bool:
         """`claim_in` with the deferred writes in the same statement (PostgreSQL,
         storage.batch): False when the id is recorded already; the caller's rollback then
-        undoes the writes with the rest."""
+        undoes the writes with the rest.
+
+        When it is the unit's only statement it is sent as a transaction of its own
+        (`batch.alone`); there an id recorded already fails it whole, and it is sent
+        again the usual way, in a transaction left open for the caller, as above (a
+        re-delivery: rare)."""
         claim = {"bot_id": bot_id, "update_id": update_id, "processed_at": now}
+        connection = session.connection()
+        with batch.alone(connection) as alone:
+            if alone:
+                statement, parameters = batch.merged(_claim_or_fail(session), claim, writes)
+                try:
+                    connection.execute(statement, parameters)
+                    return True
+                except exc.IntegrityError:  # nothing written; the same error again below
+                    pass
         statement, parameters = batch.merged(_claim(session), claim, writes)
-        result = session.connection().execute(statement, parameters)
+        result = connection.execute(statement, parameters)
         return bool(result.rowcount == 1)
 
     @staticmethod

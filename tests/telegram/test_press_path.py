@@ -8,12 +8,15 @@ from functools import partial
 from typing import Any
 
 import aiosqlite
+import asyncpg
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import delete, event, func, select
+from sqlalchemy.exc import IntegrityError
 
 from bot.playground import CONTENT_ANSWERS
 from storage.models import Answer, ProcessedUpdate, Survey
 from storage.uow import UnitOfWork
+from survey.questionnaire import question
 from tests.conftest import CUSTOMER_ID, App
 
 
@@ -55,6 +58,21 @@ def hand_offs(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     monkeypatch.setattr(aiosqlite.Connection, "_execute", original)
 
 
+@contextmanager
+def transactions_begun(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Every BEGIN asyncpg sends meanwhile (PostgreSQL only)."""
+    begun: list[str] = []
+    original = asyncpg.transaction.Transaction.start
+
+    async def counted(self: asyncpg.transaction.Transaction) -> None:
+        begun.append("BEGIN")
+        await original(self)
+
+    monkeypatch.setattr(asyncpg.transaction.Transaction, "start", counted)
+    yield begun
+    monkeypatch.setattr(asyncpg.transaction.Transaction, "start", original)
+
+
 async def test_an_answer_is_one_transaction_of_at_most_four_statements(
     app: App, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -64,7 +82,11 @@ async def test_an_answer_is_one_transaction_of_at_most_four_statements(
     await customer.click("Начать опрос")
     await customer.click("Ответили быстро")  # the first press in the chat may fill caches
 
-    with statements(app) as seen, hand_offs(monkeypatch) as handed:
+    with (
+        statements(app) as seen,
+        hand_offs(monkeypatch) as handed,
+        transactions_begun(monkeypatch) as begun,
+    ):
         await customer.click("Да, предложили")
 
     assert "Вопрос 3 из 12" in customer.last["text"]
@@ -95,6 +117,9 @@ async def test_an_answer_is_one_transaction_of_at_most_four_statements(
         assert merged.startswith("WITH write_0 AS (UPDATE surveys SET"), merged
         assert "write_1 AS (INSERT INTO answers" in merged, merged
         assert ") INSERT INTO processed_updates" in merged, merged
+        # Two round trips: the read and that statement, each a transaction of its own
+        # (read committed: storage.batch, `alone`), with no BEGIN or COMMIT around them.
+        assert begun == [], begun
     # The button's answer went back in the reply to Telegram's request, not as a request.
     assert customer.replies[-1:] == ["answerCallbackQuery"]
 
@@ -202,3 +227,28 @@ async def test_two_writes_of_one_row_go_as_statements_of_their_own(app: App) -> 
         stored = await session.get(Survey, survey.id)
         assert stored is not None
         assert (stored.status, stored.live_message_id) == ("in_progress", 7)
+
+
+async def test_a_press_whose_writes_fail_keeps_nothing_and_raises(app: App) -> None:
+    """The press's writes and id go as one statement, on PostgreSQL as a transaction of
+    its own: an error other than a recorded id (here the survey erased meanwhile, so its
+    answer has nothing to belong to) is raised as it is, and nothing is kept, the id
+    included."""
+    survey = await app.add_visit()
+    async with app.sessions() as session:
+        db = UnitOfWork(session)
+        db.record_update_on_commit(app.bot.id, 10**9, app.clock())
+        row = await db.surveys.pressed(survey.id)
+        assert row is not None
+        run = db.surveys.run_of(row)
+        run.start()
+        run.answer(1, question(1).values[0])
+        db.surveys.save_run(row, run, app.clock(), live=(CUSTOMER_ID, 5))
+        async with app.sessions() as other:
+            await other.execute(delete(Survey).where(Survey.id == survey.id))
+            await other.commit()
+        with pytest.raises(IntegrityError, match="answers"):
+            await db.commit()
+    async with app.sessions() as session:
+        assert await session.get(ProcessedUpdate, (app.bot.id, 10**9)) is None
+        assert (await session.scalars(select(Answer))).all() == []
