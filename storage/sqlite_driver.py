@@ -254,6 +254,23 @@ class CountingConnection(aiosqlite.Connection):
         super().__init__(connector, iter_chunk_size=64)
         self.handed = 0
         self.finished = 0
+        self._stopping: asyncio.Future[Any] | None = None
+
+    async def _connect(self) -> aiosqlite.Connection:
+        """aiosqlite's, except that when the file cannot be opened it waits for the
+        thread to stop: aiosqlite asks it to stop without waiting, and a thread that
+        finishes after its event loop has closed (a command exiting on that error, a
+        test's loop) dies with "Event loop is closed"."""
+        try:
+            return await super()._connect()
+        except BaseException:
+            if self._stopping is not None:
+                await asyncio.wait((self._stopping,))
+            raise
+
+    def stop(self) -> asyncio.Future[Any] | None:
+        self._stopping = super().stop()
+        return self._stopping
 
     @property
     def idle(self) -> bool:

@@ -254,3 +254,36 @@ async def test_a_statement_sent_past_sqlalchemy_reads_and_fails_as_through_it(
 
     async with app.sessions() as session:
         assert await run_sync(session, partial_insert) is None
+
+
+def test_a_file_that_cannot_be_opened_leaves_no_call_on_the_thread(tmp_path: Path) -> None:
+    """aiosqlite stops a connection's thread when the file cannot be opened, without
+    waiting: a thread that finished after its event loop closed died with "Event loop is
+    closed" (seen in CI after the webhook's health test). Here a call queued on the
+    thread behind the failed open holds it until the loop is gone, unless it is waited
+    for: the thread then has nothing left to report to a closed loop."""
+    loop_gone = threading.Event()
+    failures: list[BaseException | None] = []
+    connection: sqlite_driver.CountingConnection
+
+    def open_missing() -> sqlite3.Connection:
+        # On the thread, before the failure reaches the loop: something else to do first
+        # (until the loop is gone, or half a second when the stop is waited for).
+        connection._tx.put_nowait((None, lambda: loop_gone.wait(timeout=0.5)))
+        return sqlite3.connect(tmp_path / "missing" / "db.sqlite")
+
+    async def fail_to_open() -> None:
+        with pytest.raises(sqlite3.OperationalError):
+            await connection
+
+    hook = threading.excepthook
+    threading.excepthook = lambda args: failures.append(args.exc_value)
+    try:
+        connection = sqlite_driver.CountingConnection(open_missing)
+        asyncio.run(fail_to_open())
+        loop_gone.set()
+        connection._thread.join(timeout=60)
+    finally:
+        threading.excepthook = hook
+    assert not connection._thread.is_alive()
+    assert failures == []
