@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 import aiosqlite
+import asyncpg
 from aiogram import Bot, Dispatcher
 from aiogram.types import (
     CallbackQuery,
@@ -194,14 +195,16 @@ async def customers(sessions, first: int, count: int) -> list[tuple[int, str]]: 
 
 
 class Statements:
-    """SQL statements, commits and hand-offs to SQLite's thread (each call aiosqlite
-    queues for it) while `counting` is set."""
+    """SQL statements, commits, hand-offs to SQLite's thread (each call aiosqlite queues
+    for it) and transactions asyncpg begins (a BEGIN, later a COMMIT: two round trips)
+    while `counting` is set."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.counting = False
         self.statements = 0
         self.commits = 0
         self.hand_offs = 0
+        self.begun = 0
         event.listen(engine.sync_engine, "before_cursor_execute", self._statement)
         event.listen(engine.sync_engine, "commit", self._commit)
         handed = aiosqlite.Connection._execute
@@ -214,6 +217,13 @@ class Statements:
             return await handed(connection, function, *args, **kwargs)
 
         aiosqlite.Connection._execute = counted  # type: ignore[method-assign]
+        begin = asyncpg.transaction.Transaction.start
+
+        async def begun(transaction: asyncpg.transaction.Transaction) -> None:
+            counter.begun += counter.counting
+            await begin(transaction)
+
+        asyncpg.transaction.Transaction.start = begun  # type: ignore[method-assign]
 
     def _statement(self, *_args: object) -> None:
         self.statements += self.counting
@@ -234,10 +244,10 @@ async def survey_flood(
     telegram: FakeTelegram,
     tokens: list[tuple[int, str]],
     sql: Statements,
-) -> tuple[Run, float, float, float]:
+) -> tuple[Run, float, float, float, float]:
     """Every customer opens the survey, then all press through it as fast as they can.
-    Returns the presses' run and their statements, transactions and hand-offs to
-    SQLite's thread per press."""
+    Returns the presses' run and their statements, transactions, hand-offs to SQLite's
+    thread and transactions begun by asyncpg per press."""
     clients = {user: ChatClient(dispatcher, bot, telegram, user_id=user) for user, _ in tokens}
     await asyncio.gather(*(clients[user].send(f"/start {token}") for user, token in tokens))
 
@@ -248,12 +258,18 @@ async def survey_flood(
 
         return presses
 
-    sql.statements = sql.commits = sql.hand_offs = 0
+    sql.statements = sql.commits = sql.hand_offs = sql.begun = 0
     sql.counting = True
     run = await measured(dispatcher, [walk(c) for c in clients.values()], len(PRESSES))
     sql.counting = False
     per_press = run.updates
-    return run, sql.statements / per_press, sql.commits / per_press, sql.hand_offs / per_press
+    return (
+        run,
+        sql.statements / per_press,
+        sql.commits / per_press,
+        sql.hand_offs / per_press,
+        sql.begun / per_press,
+    )
 
 
 class RemoteCustomer:
@@ -426,8 +442,10 @@ def forget_history(telegram: FakeTelegram) -> None:
     telegram.calls.clear()
 
 
-def handed(kind: str, hand_offs: float) -> str:
-    return f", {hand_offs:.1f} hand-offs to SQLite's thread" if kind == "sqlite" else ""
+def handed(kind: str, statements: float, hand_offs: float, begun: float) -> str:
+    if kind == "sqlite":
+        return f", {hand_offs:.1f} hand-offs to SQLite's thread"
+    return f", {begun:.1f} BEGIN sent: {statements + 2 * begun:.1f} round trips"
 
 
 def failed(run: Run) -> str:
@@ -476,7 +494,7 @@ async def main_async(kind: str, count: int, paced: int, memory: int, rounds: int
             rounds_run: list[tuple[Run, Run, Run]] = []
             first = 10
             for _ in range(rounds):
-                flood, statements, transactions, hand_offs = await survey_flood(
+                flood, statements, transactions, hand_offs, begun = await survey_flood(
                     dispatcher, bot, telegram, await customers(sessions, first, count), sql
                 )
                 first += count
@@ -525,7 +543,7 @@ async def main_async(kind: str, count: int, paced: int, memory: int, rounds: int
         f"{bare.cpu_ms:.2f} ms{failed(bare)}: the survey costs {survey_ratio:.1f}x the echo "
         f"(rounds {spread(rounds_run, 0)}; the bare button bot {bare_ratio:.1f}x); per press "
         f"{statements:.1f} SQL statements in {transactions:.1f} transactions"
-        f"{handed(kind, hand_offs)}; "
+        f"{handed(kind, statements, hand_offs, begun)}; "
         f"{paced} customers at a human pace (a press every 2-5 s): p50 "
         f"{human.latency_ms(0.5):.1f} ms, p99 {human.latency_ms(0.99):.1f} ms, "
         f"longest wait for the SQLite write turn {waited}{failed(human)}{memory_line}"
