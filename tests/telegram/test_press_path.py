@@ -15,7 +15,9 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.playground import CONTENT_ANSWERS
 from storage.models import Answer, ProcessedUpdate, Survey
+from storage.surveys import SurveyRow
 from storage.uow import UnitOfWork
+from survey.dialogue import SurveyRun
 from survey.questionnaire import question
 from tests.conftest import CUSTOMER_ID, App
 
@@ -207,17 +209,23 @@ async def test_a_press_whose_id_an_old_sequence_recorded_is_applied(
     assert newest == next_id  # the old sequence's ids from there up are forgotten
 
 
+async def _started_in(db: UnitOfWork, app: App, survey_id: int) -> tuple[SurveyRow, SurveyRun]:
+    """In `db`, a press (update 10**9) that starts the survey, not saved yet."""
+    db.record_update_on_commit(app.bot.id, 10**9, app.clock())
+    row = await db.surveys.pressed(survey_id)
+    assert row is not None
+    run = db.surveys.run_of(row)
+    run.start()
+    return row, run
+
+
 async def test_two_writes_of_one_row_go_as_statements_of_their_own(app: App) -> None:
     """One statement changes a row once (PostgreSQL keeps one of two changes): a unit
     whose deferred writes touch the same survey row sends them one after another."""
     survey = await app.add_visit()
     async with app.sessions() as session:
         db = UnitOfWork(session)
-        db.record_update_on_commit(app.bot.id, 10**9, app.clock())
-        row = await db.surveys.pressed(survey.id)
-        assert row is not None
-        run = db.surveys.run_of(row)
-        run.start()
+        row, run = await _started_in(db, app, survey.id)
         db.surveys.save_run(row, run, app.clock(), live=(CUSTOMER_ID, 5))
         db.surveys.set_live_message(row, CUSTOMER_ID, 7)
         with statements(app) as seen:
@@ -237,11 +245,7 @@ async def test_a_press_whose_writes_fail_keeps_nothing_and_raises(app: App) -> N
     survey = await app.add_visit()
     async with app.sessions() as session:
         db = UnitOfWork(session)
-        db.record_update_on_commit(app.bot.id, 10**9, app.clock())
-        row = await db.surveys.pressed(survey.id)
-        assert row is not None
-        run = db.surveys.run_of(row)
-        run.start()
+        row, run = await _started_in(db, app, survey.id)
         run.answer(1, question(1).values[0])
         db.surveys.save_run(row, run, app.clock(), live=(CUSTOMER_ID, 5))
         async with app.sessions() as other:
