@@ -122,7 +122,7 @@ def generate(path: Path, surveys: int, advisors: int) -> None:
 async def measure(url: str) -> dict[str, float]:
     engine = create_engine(url)
     sessions = create_session_factory(engine)
-    figures: dict[str, float] = {}
+    figures: dict[str, float] = {"load": os.getloadavg()[0]}  # as the timings start
     try:
         for name, period in (
             ("30d", Period(TODAY - timedelta(days=29), TODAY)),
@@ -193,7 +193,8 @@ def main() -> None:
         export_mb = out.stat().st_size / 1e6
 
     line = (
-        f"stats: {args.surveys} completed surveys ({args.surveys * 12} answers), "
+        f"stats (load {figures['load']:.1f}): {args.surveys} completed surveys "
+        f"({args.surveys * 12} answers), "
         f"{args.advisors} advisors "
         f"(generated in {generated:.0f} s): /stats figures (best of 3) "
         f"30d {figures['stats_30d']:.2f} s "
