@@ -178,7 +178,8 @@ def alone(connection: Connection) -> Iterator[bool]:
     if not (
         isinstance(adapted, AsyncAdapt_asyncpg_connection)
         and adapted._transaction is None  # the adapter sends BEGIN with the first statement
-        and adapted.isolation_level is None
+        and adapted.isolation_level is None  # the server's default, which SQLAlchemy read
+        and connection.dialect.default_isolation_level == "READ COMMITTED"
     ):
         yield False
         return

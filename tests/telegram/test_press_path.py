@@ -14,6 +14,8 @@ from sqlalchemy import delete, event, func, select
 from sqlalchemy.exc import IntegrityError
 
 from bot.playground import CONTENT_ANSWERS
+from storage.batch import alone
+from storage.database import create_engine, create_session_factory
 from storage.models import Answer, ProcessedUpdate, Survey
 from storage.surveys import SurveyRow
 from storage.uow import UnitOfWork
@@ -256,3 +258,34 @@ async def test_a_press_whose_writes_fail_keeps_nothing_and_raises(app: App) -> N
     async with app.sessions() as session:
         assert await session.get(ProcessedUpdate, (app.bot.id, 10**9)) is None
         assert (await session.scalars(select(Answer))).all() == []
+
+
+async def test_statements_go_alone_only_where_read_committed_makes_it_safe(
+    database_url: str,
+) -> None:
+    """`alone` (storage.batch): on PostgreSQL at its default isolation, read committed, a
+    unit's first statements run as transactions of their own; not once the unit's
+    transaction has begun, not where the server's default is stricter (a read and a write
+    then belong to one snapshot), and never on SQLite."""
+
+    async def alone_before_and_after_a_statement(**options: Any) -> list[bool]:
+        engine = create_engine(database_url, **options)
+        try:
+            async with create_session_factory(engine)() as session:
+                connection = await session.connection()
+                went: list[bool] = []
+                with alone(connection.sync_connection) as first:  # type: ignore[arg-type]
+                    went.append(first)
+                await session.execute(select(1))
+                with alone(connection.sync_connection) as later:  # type: ignore[arg-type]
+                    went.append(later)
+                return went
+        finally:
+            await engine.dispose()
+
+    if not database_url.startswith("postgresql"):
+        assert await alone_before_and_after_a_statement() == [False, False]
+        return
+    assert await alone_before_and_after_a_statement() == [True, False]
+    strict = {"server_settings": {"default_transaction_isolation": "serializable"}}
+    assert await alone_before_and_after_a_statement(connect_args=strict) == [False, False]
