@@ -48,7 +48,9 @@ class Clock:
 # Set (e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/test) to run the whole suite
 # against PostgreSQL: each test then gets its own database made from a migrated template.
 PG_URL = os.environ.get("TEST_DATABASE_URL")
-PG_TEMPLATE = "followup_test_template"
+# One template per run of the suite: two runs at once (CI beside a developer's run) each
+# drop and rebuild their own, never the other's.
+PG_TEMPLATE = f"followup_test_template_{uuid.uuid4().hex[:12]}"
 # Set (e.g. redis://127.0.0.1:6379/15) to keep the dialogue state in Redis, as several
 # bot processes do; the database is flushed before each test.
 REDIS_URL = os.environ.get("TEST_REDIS_URL")
@@ -71,18 +73,13 @@ def _pg_url(database: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> str:
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Migrating once and copying the result keeps each test's fresh database cheap."""
     import asyncio
 
     if PG_URL is not None:
         url = _pg_url(PG_TEMPLATE)
-        asyncio.run(
-            _pg_admin(
-                f'DROP DATABASE IF EXISTS "{PG_TEMPLATE}" WITH (FORCE)',
-                f'CREATE DATABASE "{PG_TEMPLATE}"',
-            )
-        )
+        asyncio.run(_pg_admin(f'CREATE DATABASE "{PG_TEMPLATE}"'))
     else:
         url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('template') / 'template.db'}"
 
@@ -91,8 +88,12 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> str:
         await upgrade(engine)
         await engine.dispose()
 
-    asyncio.run(build())
-    return url
+    try:
+        asyncio.run(build())
+        yield url
+    finally:
+        if PG_URL is not None:
+            asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{PG_TEMPLATE}" WITH (FORCE)'))
 
 
 @pytest.fixture
