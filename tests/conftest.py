@@ -212,7 +212,7 @@ class App:
 
     def restarted(self, **changes: object) -> App:
         """A new Bot and Dispatcher on the same database, as after a process restart."""
-        settings = self.settings.model_copy(update=changes) if changes else self.settings
+        settings = changed(self.settings, **changes) if changes else self.settings
         return App.build(settings, self.sessions, self.telegram, self.clock)
 
     async def add_visit(
@@ -263,6 +263,13 @@ async def app(
     yield application
     for each in opened:
         await each.bot.session.close()
+
+
+def changed(settings: Settings, **changes: object) -> Settings:
+    """Settings with some values changed, validated again: what they derive (working and
+    quiet hours in the time zone, escalation rules) follows the change, which
+    `model_copy(update=...)` would leave as it was."""
+    return Settings.model_validate({**settings.model_dump(), **changes})
 
 
 @pytest.fixture(scope="session", autouse=True)

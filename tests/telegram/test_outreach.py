@@ -23,7 +23,7 @@ from storage.workflows.outreach import expire_surveys
 from survey.outreach import Audience
 from survey.periods import Period
 from survey.visit_import import ParsedVisits, VisitRecord
-from tests.conftest import App
+from tests.conftest import App, changed
 from tests.fakes import Failure
 from tests.processes import eventually, midday_zone
 
@@ -589,7 +589,7 @@ async def test_the_command_line_waits_for_what_the_running_bot_has_claimed(
     claimed, not yet on its way, is the bot's; the command waits for it instead of
     ending with it "remaining" (it once did, whenever the bot claimed in that window)."""
     await load_without_schedule(desk, 3)
-    settings = desk.settings.model_copy(update={"timezone": midday_zone()})
+    settings = changed(desk.settings, timezone=midday_zone())
     now = datetime.now(UTC)  # the command runs on the real clock
     async with desk.sessions() as session:
         db = UnitOfWork(session)
