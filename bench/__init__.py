@@ -8,6 +8,8 @@ import signal
 from datetime import UTC, datetime
 from pathlib import Path
 
+import handlers  # noqa: F401  (first, as the bot does: aiogram's types built on demand)
+
 ROOT = Path(__file__).resolve().parents[1]
 CEILING = 120  # seconds: for what comes in milliseconds when the machine is not busy
 

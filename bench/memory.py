@@ -1,11 +1,15 @@
 """Idle memory: `followup-bot run` (polling, SQLite) against a bare aiogram polling bot,
-both started here as programs against the fake Bot API, measured the same way.
+all started here as programs against the fake Bot API, measured the same way.
 
     python -m bench.memory [--no-record]
 
 Each bot runs until it has polled the fake Bot API a few times, then its resident memory
-(VmRSS) is read from /proc; the difference is what the project itself costs on top of
-aiogram. Appends the line to BENCHMARKS.md.
+(VmRSS) is read from /proc. The bare bot runs twice: with aiogram's types built as aiogram
+builds them (all at import), and built on demand as `followup-bot run` has them
+(handlers.types_on_demand, with the same common types built at start); the difference
+between the second and ours is what the project itself costs on top of aiogram, the
+difference between the two bare bots what building on demand saves. Appends the line to
+BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ CEILING = 300.0  # seconds a bot may take to start on a busy machine
 
 BARE_BOT = """
 import asyncio, os
+{on_demand}
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
@@ -40,6 +45,7 @@ session = AiohttpSession(api=TelegramAPIServer.from_base(os.environ["TELEGRAM_AP
 bot = Bot(os.environ["BOT_TOKEN"], session=session)
 asyncio.run(dispatcher.start_polling(bot, handle_signals=True))
 """
+ON_DEMAND = "from handlers import types_on_demand; types_on_demand.build_common()"
 
 
 def rss_mb(pid: int) -> float:
@@ -98,13 +104,25 @@ async def main_async() -> str:
                 "run",
                 env={"DATABASE_URL": database},
             )
-            bare = await idle_rss(telegram, "4343:BARE", sys.executable, "-c", BARE_BOT, env={})
+            bare = await idle_rss(
+                telegram, "4343:BARE", sys.executable, "-c", BARE_BOT.format(on_demand=""), env={}
+            )
+            bare_on_demand = await idle_rss(
+                telegram,
+                "4444:BARE",
+                sys.executable,
+                "-c",
+                BARE_BOT.format(on_demand=ON_DEMAND),
+                env={},
+            )
     finally:
         await telegram.stop()
     return (
         f"memory (load {os.getloadavg()[0]:.1f}): idle resident memory of `followup-bot run` "
-        f"(polling, SQLite) {ours:.0f} MB, of a bare aiogram polling echo bot {bare:.0f} MB: "
-        f"the project's own {ours - bare:.0f} MB"
+        f"(polling, SQLite, aiogram's types built on demand) {ours:.0f} MB; of a bare aiogram "
+        f"polling echo bot {bare:.0f} MB with its types built as aiogram builds them, "
+        f"{bare_on_demand:.0f} MB built on demand: the project's own {ours - bare_on_demand:.0f} "
+        f"MB; building on demand saves {bare - bare_on_demand:.0f} MB"
     )
 
 

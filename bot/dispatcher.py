@@ -20,7 +20,7 @@ from bot.middlewares import (
 )
 from bot.services import Services
 from bot.settings import Settings
-from handlers import get_routers
+from handlers.routers import get_routers
 
 
 class Session(AiohttpSession):

@@ -1,0 +1,79 @@
+"""The bot's routers by audience, in the order the dispatcher tries them.
+
+Each audience has one router whose filters are set once: customers (private chats),
+admins (IsAdmin), staff (IsStaff). Routers are built by factories, not kept at module
+level, because a router can belong to one Dispatcher only and the tests build a fresh
+Dispatcher per bot "restart".
+"""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.enums import ChatType
+
+from handlers import errors, fallback
+from handlers.admin import outreach
+from handlers.customer import attachments, feedback, preferences, privacy, relay, start, survey
+from handlers.customer import cases as customer_cases
+from handlers.filters import IsAdmin, IsCaseWorker, IsStaff
+from handlers.staff import board, cases, phone, reports
+from handlers.staff import relay as staff_relay
+
+
+def _customers() -> Router:
+    router = Router(name="customers")
+    router.message.filter(F.chat.type == ChatType.PRIVATE)
+    router.include_routers(
+        start.create_router(),
+        survey.create_router(),
+        attachments.create_router(),
+        privacy.create_router(),
+        preferences.create_router(),
+        customer_cases.create_router(),
+    )
+    return router
+
+
+def _admins() -> Router:
+    router = Router(name="admins")
+    router.message.filter(IsAdmin())
+    router.callback_query.filter(IsAdmin())
+    router.include_router(outreach.create_router())
+    return router
+
+
+def _callers() -> Router:
+    """Anyone on the staff, operators included: the call list and phone surveys."""
+    router = Router(name="callers")
+    router.message.filter(IsStaff())
+    router.callback_query.filter(IsStaff())
+    router.include_router(phone.create_router())
+    return router
+
+
+def _staff() -> Router:
+    """Managers and admins: cases, reports, talking to customers."""
+    router = Router(name="staff")
+    router.message.filter(IsCaseWorker())
+    router.callback_query.filter(IsCaseWorker())
+    router.include_routers(
+        cases.create_router(),
+        board.create_router(),
+        reports.create_router(),
+        staff_relay.create_router(),
+    )
+    return router
+
+
+def get_routers() -> list[Router]:
+    # Order matters: specific handlers first, the catch-all fallback last.
+    return [
+        errors.create_router(),
+        _customers(),
+        _admins(),
+        _callers(),
+        _staff(),
+        relay.create_router(),
+        feedback.create_router(),
+        fallback.create_router(),
+    ]

@@ -1,0 +1,91 @@
+"""aiogram's Telegram types built when first used, not all at import.
+
+aiogram declares its types with pydantic's `defer_build=True`, then `aiogram/types/__init__.py`
+calls `model_rebuild(_types_namespace=...)` on every one of them (about 440), which builds
+each type's validator and serializer with the whole tree of types below it: 3.4 s of CPU
+(against 0.85 s on demand) and about 100 MB of a bare aiogram bot's 167 MB resident
+memory here (`python -m bench.memory`; aiogram issue 1513). A bot uses a few of them:
+the Update, the methods it calls and their results.
+
+`install` imports aiogram's types while that call does what `defer_build` asks for: the
+namespace aiogram passes is kept as the type's parent namespace
+(`__pydantic_parent_namespace__`, the attribute pydantic reads when it rebuilds a model
+automatically), and pydantic builds a type the first time it validates or dumps one, from
+the same namespace, so the same schema (tests/process/test_types_on_demand.py compares
+every type's JSON schema with aiogram's own build). Outside that one import nothing is
+changed. aiogram's methods and its generic reply, built when defined or parametrised,
+get the same namespace for the types they hold. It must run before anything imports
+aiogram, so `bot`, `bench` and `tests` import this package first; if aiogram was
+imported already it does nothing.
+
+`build_common` builds the types every bot uses at once (the Update, a sent message) so
+the first customer does not wait for them; `followup-bot run` calls it at start.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from pydantic import BaseModel
+
+
+def install() -> bool:
+    """Import aiogram with its types to be built on demand; False if aiogram's types were
+    imported already (they are then built as aiogram builds them)."""
+    if "aiogram.types" in sys.modules:
+        return False
+    rebuild = BaseModel.__dict__["model_rebuild"]
+    namespaces: list[Any] = []
+
+    def keep_namespace(
+        cls: type[BaseModel],
+        *,
+        force: bool = False,
+        raise_errors: bool = True,
+        _parent_namespace_depth: int = 2,
+        _types_namespace: Any = None,
+    ) -> bool | None:
+        if _types_namespace is None or force or cls.__pydantic_complete__:
+            return rebuild.__func__(  # type: ignore[no-any-return]
+                cls,
+                force=force,
+                raise_errors=raise_errors,
+                _parent_namespace_depth=_parent_namespace_depth + (_parent_namespace_depth > 0),
+                _types_namespace=_types_namespace,
+            )
+        cls.__pydantic_parent_namespace__ = _types_namespace
+        namespaces.append(_types_namespace)
+        return None
+
+    BaseModel.model_rebuild = classmethod(keep_namespace)  # type: ignore[assignment,method-assign]
+    try:
+        import aiogram  # noqa: F401  (the import this module exists for)
+    finally:
+        BaseModel.model_rebuild = rebuild  # type: ignore[method-assign]
+    if namespaces:
+        _lend_namespace(namespaces[0])
+    return True
+
+
+def _lend_namespace(types: Any) -> None:
+    """aiogram's other models (its methods, the generic Response of a method's result)
+    name Telegram types too, and are built at class creation or parametrisation, when
+    the types they hold are not built yet: they get the same namespace, which pydantic
+    uses when it builds them (again, on first use, for the ones that could not be built)."""
+    pending = [BaseModel]
+    while pending:
+        for model in pending.pop().__subclasses__():
+            pending.append(model)
+            own = model.__module__.startswith("aiogram.")
+            if own and model.__pydantic_parent_namespace__ is None:
+                model.__pydantic_parent_namespace__ = types
+
+
+def build_common() -> None:
+    """Build now the types every update and reply needs: a message (the result of most
+    methods), then the Update, which takes the message's schema as it is."""
+    from aiogram.types import Message, Update
+
+    Message.model_rebuild()
+    Update.model_rebuild()
