@@ -30,13 +30,12 @@ from typing import Any
 from pydantic import BaseModel
 
 
-def install() -> bool:
-    """Import aiogram with its types to be built on demand; False if aiogram's types were
-    imported already (they are then built as aiogram builds them)."""
+def install() -> None:
+    """Import aiogram with its types to be built on demand; nothing if aiogram's types
+    were imported already (they are then built as aiogram builds them)."""
     if "aiogram.types" in sys.modules:
-        return False
+        return
     rebuild = BaseModel.__dict__["model_rebuild"]
-    namespaces: list[Any] = []
 
     def keep_namespace(
         cls: type[BaseModel],
@@ -55,7 +54,6 @@ def install() -> bool:
                 _types_namespace=_types_namespace,
             )
         cls.__pydantic_parent_namespace__ = _types_namespace
-        namespaces.append(_types_namespace)
         return None
 
     BaseModel.model_rebuild = classmethod(keep_namespace)  # type: ignore[assignment,method-assign]
@@ -63,9 +61,9 @@ def install() -> bool:
         import aiogram  # noqa: F401  (the import this module exists for)
     finally:
         BaseModel.model_rebuild = rebuild  # type: ignore[method-assign]
-    if namespaces:
-        _lend_namespace(namespaces[0])
-    return True
+    from aiogram.types import Message
+
+    _lend_namespace(Message.__pydantic_parent_namespace__)
 
 
 def _lend_namespace(types: Any) -> None:
