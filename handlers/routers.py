@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from aiogram import F, Router
 from aiogram.enums import ChatType
+from aiogram.filters import Filter
 
 from handlers import errors, fallback
 from handlers.admin import outreach
@@ -34,34 +35,12 @@ def _customers() -> Router:
     return router
 
 
-def _admins() -> Router:
-    router = Router(name="admins")
-    router.message.filter(IsAdmin())
-    router.callback_query.filter(IsAdmin())
-    router.include_router(outreach.create_router())
-    return router
-
-
-def _callers() -> Router:
-    """Anyone on the staff, operators included: the call list and phone surveys."""
-    router = Router(name="callers")
-    router.message.filter(IsStaff())
-    router.callback_query.filter(IsStaff())
-    router.include_router(phone.create_router())
-    return router
-
-
-def _staff() -> Router:
-    """Managers and admins: cases, reports, talking to customers."""
-    router = Router(name="staff")
-    router.message.filter(IsCaseWorker())
-    router.callback_query.filter(IsCaseWorker())
-    router.include_routers(
-        cases.create_router(),
-        board.create_router(),
-        reports.create_router(),
-        staff_relay.create_router(),
-    )
+def _only(name: str, role: Filter, *routers: Router) -> Router:
+    """Routers for one role: its filter set once on messages and button presses."""
+    router = Router(name=name)
+    router.message.filter(role)
+    router.callback_query.filter(role)
+    router.include_routers(*routers)
     return router
 
 
@@ -70,9 +49,18 @@ def get_routers() -> list[Router]:
     return [
         errors.create_router(),
         _customers(),
-        _admins(),
-        _callers(),
-        _staff(),
+        _only("admins", IsAdmin(), outreach.create_router()),
+        # Anyone on the staff, operators included: the call list and phone surveys.
+        _only("callers", IsStaff(), phone.create_router()),
+        # Managers and admins: cases, reports, talking to customers.
+        _only(
+            "staff",
+            IsCaseWorker(),
+            cases.create_router(),
+            board.create_router(),
+            reports.create_router(),
+            staff_relay.create_router(),
+        ),
         relay.create_router(),
         feedback.create_router(),
         fallback.create_router(),
