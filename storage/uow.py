@@ -6,6 +6,7 @@ does its caller talk to Telegram. `Database` opens units of work for everyone el
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -126,5 +127,19 @@ class Database:
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[UnitOfWork]:
-        async with self._sessions() as session:
+        session = self._sessions()
+        try:
             yield UnitOfWork(session, self._languages)
+        finally:
+            await _close(session)
+
+
+async def _close(session: AsyncSession) -> None:
+    """The unit's session closed. One that holds a connection is closed as `async with`
+    closes it: in a task of its own, shielded from cancellation, so the connection goes
+    back to the pool whatever happens. Most units end committed, holding none: theirs is
+    let go right here, not in a task and a turn of the event loop on every update."""
+    if session.in_transaction():
+        await asyncio.shield(session.close())
+    else:
+        session.sync_session.close()  # no connection: nothing to wait for

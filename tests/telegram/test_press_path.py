@@ -289,3 +289,26 @@ async def test_statements_go_alone_only_where_read_committed_makes_it_safe(
     assert await alone_before_and_after_a_statement() == [True, False]
     strict = {"server_settings": {"default_transaction_isolation": "serializable"}}
     assert await alone_before_and_after_a_statement(connect_args=strict) == [False, False]
+
+
+async def test_a_unit_of_work_gives_its_connection_back_however_it_ends(app: App) -> None:
+    """A committed press's session holds no connection and is let go at once; one that
+    fails after its read (a press on somebody else's survey) is rolled back and gives
+    its connection back to the pool too."""
+    pool = app.sessions.kw["bind"].sync_engine.pool
+    survey = await app.add_visit()
+    customer = app.customer()
+    await customer.send(f"/start {survey.token}")
+    await customer.click("Начать опрос")
+    await customer.click("Ответили быстро")
+    assert pool.checkedout() == 0
+
+    question = customer.last
+    button = question["reply_markup"]["inline_keyboard"][0][0]
+    stranger = app.customer(user_id=CUSTOMER_ID + 1)
+    await stranger.press(button["callback_data"], question)
+    assert pool.checkedout() == 0
+    assert "Вопрос 2 из 12" in customer.last["text"]  # the stranger's press changed nothing
+    await customer.click("Да, предложили")
+    assert "Вопрос 3 из 12" in customer.last["text"]
+    assert pool.checkedout() == 0
