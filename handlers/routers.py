@@ -25,8 +25,11 @@ def _customers() -> Router:
     router = Router(name="customers")
     router.message.filter(F.chat.type == ChatType.PRIVATE)
     router.include_routers(
-        start.create_router(),
+        # The survey first: a button press, the most frequent update, finds its handler
+        # in the first router it reaches (start's handlers take commands only, which
+        # the survey's typed answers never are).
         survey.create_router(),
+        start.create_router(),
         attachments.create_router(),
         privacy.create_router(),
         preferences.create_router(),
@@ -45,9 +48,10 @@ def _only(name: str, role: Filter, *routers: Router) -> Router:
 
 
 def get_routers() -> list[Router]:
-    # Order matters: specific handlers first, the catch-all fallback last.
+    # Order matters: specific handlers first, the catch-all fallback last. The error
+    # handlers (errors, handlers only for the "error" event, which aiogram propagates
+    # through every router) go last, so no update passes through them on its way.
     return [
-        errors.create_router(),
         _customers(),
         _only("admins", IsAdmin(), outreach.create_router()),
         # Anyone on the staff, operators included: the call list and phone surveys.
@@ -64,4 +68,5 @@ def get_routers() -> list[Router]:
         relay.create_router(),
         feedback.create_router(),
         fallback.create_router(),
+        errors.create_router(),
     ]
