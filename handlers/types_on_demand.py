@@ -24,6 +24,7 @@ the first customer does not wait for them; `followup-bot run` calls it at start.
 
 from __future__ import annotations
 
+import inspect
 import sys
 from typing import Any
 
@@ -64,6 +65,7 @@ def install() -> None:
     from aiogram.types import Message
 
     _lend_namespace(Message.__pydantic_parent_namespace__)
+    _one_post_init()
 
 
 def _lend_namespace(types: Any) -> None:
@@ -78,6 +80,40 @@ def _lend_namespace(types: Any) -> None:
             own = model.__module__.startswith("aiogram.")
             if own and model.__pydantic_parent_namespace__ is None:
                 model.__pydantic_parent_namespace__ = types
+
+
+def _one_post_init() -> None:
+    """Every aiogram object runs one small function after validation instead of a chain.
+
+    aiogram's objects keep the bot they came from (`_bot`, a private attribute set by
+    `BotContextController.model_post_init` from the validation context). pydantic wraps a
+    class's post-init to set up its private attributes first, and wraps it again on
+    every subclass: a message ran four nested wrappers, each looking the private
+    attributes up again (about 5% of a button press's CPU, most of it in the keyboard's
+    buttons). Where a class's post-init is only that chain and `_bot` its only private
+    attribute, `_bot_from_context` does the same in one step; any other class keeps its
+    own (tests/telegram/test_requests.py)."""
+    from aiogram.client.context_controller import BotContextController
+
+    original = inspect.unwrap(BotContextController.model_post_init)
+    pending: list[type[BaseModel]] = [BotContextController]
+    while pending:
+        model = pending.pop()
+        pending.extend(model.__subclasses__())
+        only_bot = model.__private_attributes__.keys() == {"_bot"}
+        if only_bot and inspect.unwrap(model.model_post_init) is original:
+            model.model_post_init = _bot_from_context  # type: ignore[method-assign]
+
+
+def _bot_from_context(self: BaseModel, context: Any, /) -> None:
+    """The private attributes as pydantic's set-up and aiogram's post-init leave them (or
+    `_bot` added to those a subclass declared later has set up already)."""
+    bot = context.get("bot") if context else None
+    private = getattr(self, "__pydantic_private__", None)
+    if private is None:
+        object.__setattr__(self, "__pydantic_private__", {"_bot": bot})
+    else:
+        private["_bot"] = bot
 
 
 def build_common() -> None:

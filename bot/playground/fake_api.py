@@ -32,6 +32,12 @@ _JSON_FIELDS = {
 }
 
 
+def _as_form_value(key: str, value: Any) -> Any:
+    if key in _JSON_FIELDS:
+        return json.loads(value) if isinstance(value, str) else value
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
 class FakeTelegram(TelegramMethods):
     def __init__(
         self,
@@ -176,7 +182,7 @@ class FakeTelegram(TelegramMethods):
         cut_off = await self._before_call(method)
         if cut_off is not None:
             return cut_off
-        self.calls.append(ApiCall(method, params, time.monotonic()))
+        self.calls.append(ApiCall(method, params, time.monotonic(), request.content_type))
         if method == "sendMessage" and self._over_rate_limit():
             self.throttled += 1
             return web.json_response(
@@ -205,7 +211,11 @@ class FakeTelegram(TelegramMethods):
     @staticmethod
     async def _params(request: web.Request) -> dict[str, Any]:
         if request.content_type == "application/json":
-            return dict(await request.json())
+            # As the Bot API reads a JSON body: an object where the form has a JSON
+            # string, and every other value as the form would have written it.
+            return {
+                key: _as_form_value(key, value) for key, value in (await request.json()).items()
+            }
         form = await request.post()
         params: dict[str, Any] = {}
         for key, value in form.items():

@@ -20,6 +20,8 @@ class ApiCall:
     method: str
     params: dict[str, Any]
     at: float
+    # How the parameters came: the request's content type, "" in a webhook reply.
+    sent_as: str = ""
 
 
 @dataclass
