@@ -1,0 +1,234 @@
+"""Where a survey press's CPU goes, step by step, beside a bare echo's update.
+
+    python -m bench.press [--database sqlite|postgres] [--customers 50] [--no-record]
+
+One update at a time, so the CPU spent while a step runs is that step's own (no other
+update's work comes in between): simulated customers walk the survey through the real
+Dispatcher, handlers and database, against the fake Bot API in this process, and this
+thread's CPU is added up inside each step of a press:
+- Telegram's side of the update: the update built and read (as a webhook reads its body)
+  and the callback's answer taken from the reply;
+- dispatch: aiogram's middlewares, routers and filters, the unit of work and the update's
+  id (the handling, less the steps below);
+- read: the survey row (`own_survey`); save: the move, its case and the commit
+  (`save_move`); screen: the next question drawn (`current_screen`);
+- edit: the request that edits the pressed message, with the fake Bot API's work on it
+  (`_edit`);
+- the rest of the handler (the step check, the move, the callback's answer).
+The presses timed are a whole walk's after "start the survey" (12 answers, "no comment",
+the contact choice), each through `_apply_press`.
+An echo's update is split the same way: Telegram's side, dispatch, and its request with
+the fake's work. The ratio here is one update at a time; `bench.dialogue` measures it
+with customers flooding at once. Appends the line to BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import functools
+import os
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from aiogram import Dispatcher
+from aiogram.types import Message, Update
+
+import handlers.customer.survey as survey_handlers
+from bench import record
+from bench.dialogue import (
+    PRESSES,
+    UPDATES_PER_CUSTOMER,
+    bench_bot,
+    customers,
+    database,
+    drop,
+    forget_history,
+)
+from bot.dispatcher import create_dispatcher
+from bot.lifecycle import settle_memory
+from bot.playground import ChatClient, FakeTelegram
+from bot.services import Services
+from bot.settings import Settings
+from storage.database import create_engine, create_session_factory
+from storage.migrate import upgrade
+from storage.workflows import answers
+
+# The steps timed inside a press: (module, function name, label).
+STEPS = (
+    (survey_handlers, "own_survey", "read"),
+    (answers, "save_move", "save"),
+    (survey_handlers, "current_screen", "screen"),
+    (survey_handlers, "_edit", "edit"),
+    (survey_handlers, "_apply_press", "handler"),
+)
+
+
+class Split:
+    """CPU of this thread inside each timed step, added up while `on`."""
+
+    def __init__(self) -> None:
+        self.cpu: defaultdict[str, float] = defaultdict(float)
+        self.on = False
+
+    def timing(self, function: Callable[..., Any], label: str) -> Callable[..., Any]:
+        split = self
+        if asyncio.iscoroutinefunction(function):
+
+            @functools.wraps(function)
+            async def timed_async(*args: Any, **kwargs: Any) -> Any:
+                started = time.thread_time()
+                try:
+                    return await function(*args, **kwargs)
+                finally:
+                    split.cpu[label] += (time.thread_time() - started) * split.on
+
+            return timed_async
+
+        @functools.wraps(function)
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            started = time.thread_time()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                split.cpu[label] += (time.thread_time() - started) * split.on
+
+        return timed
+
+    def wrap(self, owner: Any, name: str, label: str) -> Callable[[], None]:
+        """Time `owner.name`; returns what puts the original back."""
+        original = getattr(owner, name)
+        setattr(owner, name, self.timing(original, label))
+        return lambda: setattr(owner, name, original)
+
+    async def one(self, label: str, step: Awaitable[Any]) -> None:
+        started = time.thread_time()
+        try:
+            await step
+        finally:
+            self.cpu[label] += (time.thread_time() - started) * self.on
+
+
+def microseconds(split: Split, label: str, count: int) -> float:
+    return split.cpu[label] / count * 1e6
+
+
+async def presses(
+    dispatcher: Dispatcher, bot: Any, telegram: FakeTelegram, tokens: list[tuple[int, str]]
+) -> tuple[Split, int]:
+    split = Split()
+    undo = [split.wrap(module, name, label) for module, name, label in STEPS]
+    undo.append(split.wrap(dispatcher, "feed_update", "handling"))
+    try:
+        count = 0
+        for user, token in tokens:
+            client = ChatClient(dispatcher, bot, telegram, user_id=user)
+            await client.send(f"/start {token}")
+            await client.click(PRESSES[0])  # "start the survey": a handler of its own
+            for label in PRESSES[1:]:  # the answers, "no comment", the contact choice
+                split.on = True
+                await split.one("press", client.click(label))
+                split.on = False
+                count += 1
+            forget_history(telegram)
+        return split, count
+    finally:
+        for put_back in undo:
+            put_back()
+
+
+async def echoes(telegram: FakeTelegram, settings: Settings, users: int) -> tuple[Split, int]:
+    dispatcher = Dispatcher()
+    split = Split()
+    split.on = True
+
+    @dispatcher.message()
+    async def echo(message: Message) -> None:
+        await split.one("request", message.answer(message.text or ""))
+
+    feed = dispatcher.feed_update
+
+    async def handling(bot: Any, update: Update, **kwargs: Any) -> Any:
+        return await split.one("handling", feed(bot, update, **kwargs))
+
+    dispatcher.feed_update = handling  # type: ignore[method-assign]
+    bot = bench_bot(settings)
+    try:
+        for user in range(users):
+            client = ChatClient(dispatcher, bot, telegram, user_id=7_000_000 + user)
+            for n in range(UPDATES_PER_CUSTOMER):
+                await split.one("update", client.send(f"привет {n}"))
+            forget_history(telegram)
+    finally:
+        await bot.session.close()
+    return split, users * UPDATES_PER_CUSTOMER
+
+
+def share(part: float, whole: float) -> str:
+    return f"{part:.0f} µs ({part / whole:.0%})"
+
+
+async def main_async(kind: str, count: int) -> str:
+    telegram = FakeTelegram()
+    api = await telegram.start()
+    with tempfile.TemporaryDirectory() as folder:
+        url, name = await database(kind, Path(folder))
+        try:
+            settings = Settings(_env_file=None, database_url=url, telegram_api_url=api)
+            engine = create_engine(url)
+            await upgrade(engine)
+            sessions = create_session_factory(engine)
+            dispatcher = create_dispatcher(Services.build(settings, sessions))
+            settle_memory()
+            bot = bench_bot(settings)
+            await presses(dispatcher, bot, telegram, await customers(sessions, 1, 5))  # warm-up
+            split, pressed = await presses(
+                dispatcher, bot, telegram, await customers(sessions, 10, count)
+            )
+            echo, echoed = await echoes(telegram, settings, count)
+            await bot.session.close()
+            await engine.dispose()
+        finally:
+            await drop(name)
+    await telegram.stop()
+
+    def press(label: str) -> float:
+        return microseconds(split, label, pressed)
+
+    def echoed_us(label: str) -> float:
+        return microseconds(echo, label, echoed)
+
+    total, handling, handler = press("press"), press("handling"), press("handler")
+    steps = {label: press(label) for label in ("read", "save", "screen", "edit")}
+    rest = handler - sum(steps.values())
+    echo_total, echo_handling = echoed_us("update"), echoed_us("handling")
+    return (
+        f"press split on {kind} (load {os.getloadavg()[0]:.1f}), one update at a time, "
+        f"{pressed} presses of {count} customers: a press {total:.0f} µs of CPU: "
+        f"Telegram's side of the update {share(total - handling, total)}, dispatch "
+        f"{share(handling - handler, total)}, read {share(steps['read'], total)}, save and "
+        f"commit {share(steps['save'], total)}, screen {share(steps['screen'], total)}, "
+        f"edit request with the fake Bot API's work {share(steps['edit'], total)}, the rest "
+        f"of the handler {share(rest, total)}; an echo's update {echo_total:.0f} µs: "
+        f"Telegram's side {share(echo_total - echo_handling, echo_total)}, dispatch "
+        f"{share(echo_handling - echoed_us('request'), echo_total)}, its request with the "
+        f"fake's work {share(echoed_us('request'), echo_total)}; one at a time the press "
+        f"costs {total / echo_total:.1f}x the echo"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--customers", type=int, default=50)
+    parser.add_argument("--no-record", action="store_true")
+    args = parser.parse_args()
+    record(asyncio.run(main_async(args.database, args.customers)), keep=not args.no_record)
+
+
+if __name__ == "__main__":
+    main()
