@@ -33,8 +33,8 @@ class Session(AiohttpSession):
     """aiogram's session with two changes:
     - a request without files goes as a JSON body (the Bot API takes application/json
       for everything but uploads): the text as UTF-8, encoded at C speed, where aiogram's
-      form percent-encodes it byte by byte in Python (a survey screen's Cyrillic text and
-      keyboard were a tenth of a press's CPU);
+      form percent-encodes it byte by byte in Python (the edit to the next question, its
+      Cyrillic text and keyboard: 72 µs to build against 31 µs, about 3% of a press);
     - closed without its 250 ms wait for TLS connections to drain when the Bot API is
       plain HTTP (a local Bot API server, the fake one in tests and `try`): there is
       nothing to drain, and the suite closes hundreds of bots."""

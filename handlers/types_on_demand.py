@@ -89,10 +89,12 @@ def _one_post_init() -> None:
     `BotContextController.model_post_init` from the validation context). pydantic wraps a
     class's post-init to set up its private attributes first, and wraps it again on
     every subclass: a message ran four nested wrappers, each looking the private
-    attributes up again (about 5% of a button press's CPU, most of it in the keyboard's
-    buttons). Where a class's post-init is only that chain and `_bot` its only private
-    attribute, `_bot_from_context` does the same in one step; any other class keeps its
-    own (tests/telegram/test_requests.py)."""
+    attributes up again. Validating a button press's update (its message with the
+    keyboard) took 92 µs against 55 µs in one step, a button built in code 6.4 against
+    2.6 µs: about 5% of a press in all, the keyboard coming and going. Where a class's
+    post-init is only that chain and `_bot` its only private attribute,
+    `_bot_from_context` does the same in one step; any other class keeps its own
+    (tests/telegram/test_requests.py)."""
     from aiogram.client.context_controller import BotContextController
 
     original = inspect.unwrap(BotContextController.model_post_init)
