@@ -1,9 +1,9 @@
 """The bot's routers by audience, in the order the dispatcher tries them.
 
 Each audience has one router whose filters are set once: customers (private chats),
-admins (IsAdmin), staff (IsStaff). Routers are built by factories, not kept at module
-level, because a router can belong to one Dispatcher only and the tests build a fresh
-Dispatcher per bot "restart".
+admins (IsAdmin), callers (IsStaff: operators too), staff (IsCaseWorker). Routers are
+built by factories, not kept at module level, because a router can belong to one
+Dispatcher only and the tests build a fresh Dispatcher per bot "restart".
 """
 
 from __future__ import annotations

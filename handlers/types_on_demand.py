@@ -12,9 +12,11 @@ namespace aiogram passes is kept as the type's parent namespace
 (`__pydantic_parent_namespace__`, the attribute pydantic reads when it rebuilds a model
 automatically), and pydantic builds a type the first time it validates or dumps one, from
 the same namespace, so the same schema (tests/process/test_types_on_demand.py compares
-every type's JSON schema with aiogram's own build). Outside that one import nothing is
-changed. aiogram's methods and its generic reply, built when defined or parametrised,
-get the same namespace for the types they hold. It must run before anything imports
+every type's JSON schema with aiogram's own build). aiogram's methods and its generic
+reply, built when defined or parametrised, get the same namespace for the types they
+hold. One thing more is changed, after that import: aiogram's types and methods set up
+the bot they came from in one step instead of pydantic's chain of post-inits
+(`_one_post_init`). Nothing else is touched. It must run before anything imports
 aiogram, so `bot`, `bench` and `tests` import this package first; if aiogram was
 imported already it does nothing.
 
