@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar
+from typing import Any
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramNetworkError
+from aiogram.methods import EditMessageText
 from aiogram.types import Chat, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiohttp import ClientConnectorError
@@ -41,6 +43,19 @@ def not_modified(error: TelegramBadRequest) -> bool:
     return "message is not modified" in error.message
 
 
+class _EditText(EditMessageText):
+    """editMessageText whose reply is checked (an error is raised as always) but not read
+    into a Message: nobody reads the edited message back, and reading it with its keyboard
+    costs about 45 µs, some 4% of a survey press. The reply is the edited message's JSON
+    object (or true for a message sent via inline mode)."""
+
+    __returning__ = dict[str, Any] | bool
+
+
+# Built on first use from the names aiogram's own methods are built from (types on demand).
+_EditText.__pydantic_parent_namespace__ = EditMessageText.__pydantic_parent_namespace__
+
+
 async def edit_text(
     bot: Bot,
     chat_id: int,
@@ -50,8 +65,8 @@ async def edit_text(
 ) -> None:
     """Edit a message; an edit that changes nothing is not an error."""
     try:
-        await bot.edit_message_text(
-            text=text, chat_id=chat_id, message_id=message_id, reply_markup=reply_markup
+        await bot(
+            _EditText(chat_id=chat_id, message_id=message_id, text=text, reply_markup=reply_markup)
         )
     except TelegramBadRequest as error:
         if not not_modified(error):

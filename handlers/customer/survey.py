@@ -16,7 +16,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from handlers.outbound.outbox import Outbox
-from handlers.telegram import not_modified, strip_keyboard
+from handlers.telegram import edit_text, strip_keyboard
 from handlers.views import survey as screens
 from handlers.views.callbacks import AnswerCallback, SurveyAction, SurveyNavCallback
 from handlers.views.phone import phone_header
@@ -407,14 +407,13 @@ async def alert_managers(outbox: Outbox, bot: Bot | None, case: Case | None) -> 
 
 
 async def _edit(query: CallbackQuery, screen: screens.Screen) -> None:
-    if not isinstance(query.message, Message):
-        return
-    try:
-        await query.message.edit_text(screen.text, reply_markup=screen.keyboard)
-    except TelegramBadRequest as error:
-        # A double tap renders the same screen twice; Telegram refuses the no-op edit.
-        if not not_modified(error):
-            raise
+    """The pressed message shows the screen (a double tap draws the same one twice, an
+    edit Telegram refuses as a no-op: not an error)."""
+    if isinstance(query.message, Message) and query.bot is not None:
+        message = query.message
+        await edit_text(
+            query.bot, message.chat.id, message.message_id, screen.text, screen.keyboard
+        )
 
 
 def create_router() -> Router:

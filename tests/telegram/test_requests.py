@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from aiogram import Bot
 from aiogram.client.context_controller import BotContextController
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.methods import SendMessage
 from aiogram.types import (
     BufferedInputFile,
@@ -25,6 +26,7 @@ from pydantic import BaseModel
 from bot.dispatcher import create_bot
 from bot.playground.fake_chats import ApiCall
 from bot.settings import Settings
+from handlers.telegram import edit_text
 from tests.conftest import CUSTOMER_ID
 from tests.fakes import FaultyTelegram
 
@@ -102,6 +104,26 @@ def _telegram_types() -> list[type[BaseModel]]:
         found.append(model)
         pending.extend(model.__subclasses__())
     return found
+
+
+async def test_an_edit_is_checked_but_its_message_not_read_back(
+    bot: Bot, telegram: FaultyTelegram
+) -> None:
+    sent = await bot.send_message(CUSTOMER_ID, "Вопрос 1", reply_markup=KEYBOARD)
+    await edit_text(bot, CUSTOMER_ID, sent.message_id, "<b>Вопрос 2</b>", KEYBOARD)
+    call = last_call(telegram, "editMessageText")
+    assert call.sent_as == "application/json"
+    assert call.params["reply_markup"] == KEYBOARD.model_dump(exclude_none=True)
+    edited = telegram.bot_messages(CUSTOMER_ID)[-1]
+    assert edited["text"] == "Вопрос 2"
+    assert edited["entities"] == [{"type": "bold", "offset": 0, "length": 8}]
+    # The same screen again (a double tap): Telegram refuses it as a no-op, quietly.
+    await edit_text(bot, CUSTOMER_ID, sent.message_id, "<b>Вопрос 2</b>", KEYBOARD)
+    # Any other refusal is the caller's error, as before.
+    with pytest.raises(TelegramBadRequest, match="message to edit not found"):
+        await edit_text(bot, CUSTOMER_ID, sent.message_id + 1000, "Вопрос 3")
+    with pytest.raises(TelegramBadRequest, match="can't parse entities"):
+        await edit_text(bot, CUSTOMER_ID, sent.message_id, "<b>Вопрос 3")
 
 
 def test_every_aiogram_object_sets_up_its_bot_in_one_step() -> None:
