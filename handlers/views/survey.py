@@ -14,6 +14,7 @@ from handlers.views.callbacks import (
     CallWindowCallback,
     SurveyAction,
     SurveyNavCallback,
+    packed,
 )
 from handlers.views.dates import format_date
 from handlers.views.text import fill
@@ -118,7 +119,7 @@ def _question_screen(run: SurveyRun, locale: str) -> Screen:
     answers = [
         InlineKeyboardButton(
             text=f"✓ {q.label(value, locale)}" if value == chosen else q.label(value, locale),
-            callback_data=AnswerCallback(survey_id=run.id, step=q.number, value=value).pack(),
+            callback_data=packed(AnswerCallback, survey_id=run.id, step=q.number, value=value),
         )
         for value in q.values
     ]
@@ -168,8 +169,8 @@ def _navigation(run: SurveyRun, *, can_go_on: bool) -> list[InlineKeyboardButton
 def _nav_button(
     text: str, survey_id: int, step: int, action: SurveyAction
 ) -> InlineKeyboardButton:
-    data = SurveyNavCallback(survey_id=survey_id, step=step, action=action)
-    return InlineKeyboardButton(text=text, callback_data=data.pack())
+    data = packed(SurveyNavCallback, survey_id=survey_id, step=step, action=action)
+    return InlineKeyboardButton(text=text, callback_data=data)
 
 
 def _markup(rows: list[list[InlineKeyboardButton]]) -> InlineKeyboardMarkup:
