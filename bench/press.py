@@ -17,6 +17,10 @@ thread's CPU is added up inside each step of a press:
 - the rest of the handler (the step check, the move, the callback's answer).
 The presses timed are a whole walk's after "start the survey" (12 answers, "no comment",
 the contact choice), each through `_apply_press`.
+Then some parts alone, taking turns in small batches (the medians of 30 rounds): a unit of
+work's session, connection, greenlets and commit around no statement at all (SQLAlchemy's
+machinery, before SQLite or PostgreSQL does anything), and the requests a press may make:
+the edit of a question with its keyboard, a short message sent, a callback's answer.
 An echo's update is split the same way: Telegram's side, dispatch, and its request with
 the fake's work. Reading the thread's CPU clock costs about a microsecond, twice a step
 (seven steps a press, three an echo's update). The ratio here is one update at a time;
@@ -30,6 +34,7 @@ import argparse
 import asyncio
 import functools
 import os
+import statistics
 import tempfile
 import time
 from collections import defaultdict
@@ -52,13 +57,18 @@ from bench.dialogue import (
     forget_history,
 )
 from bot.dispatcher import create_dispatcher
+from bot.i18n import create_i18n
 from bot.lifecycle import settle_memory
 from bot.playground import ChatClient, FakeTelegram
 from bot.services import Services
 from bot.settings import Settings
+from handlers.telegram import edit_text
+from handlers.views.survey import step_screen
+from storage import batch
 from storage.database import create_engine, create_session_factory
 from storage.migrate import upgrade
 from storage.workflows import answers
+from survey.dialogue import SurveyRun, SurveyStatus
 
 # The steps timed inside a press: (module, function name, label).
 STEPS = (
@@ -170,6 +180,50 @@ async def echoes(telegram: FakeTelegram, settings: Settings, users: int) -> tupl
     return split, users * UPDATES_PER_CUSTOMER
 
 
+async def alone(
+    sessions: Any, bot: Any, rounds: int = 30, batch_size: int = 20
+) -> dict[str, float]:
+    """Microseconds of CPU (median of `rounds`) of each part measured alone, the parts
+    taking turns in batches so that a busy machine slows all of them alike."""
+    i18n = create_i18n()
+    with i18n.context(), i18n.use_locale("ru"):
+        screens = [
+            step_screen(SurveyRun(id=1, status=SurveyStatus.IN_PROGRESS, step=step), "ru")
+            for step in (3, 4)
+        ]
+    chat = 6_000_000
+    sent = await bot.send_message(chat, screens[0].text, reply_markup=screens[0].keyboard)
+    edits = [0]
+
+    async def empty_unit() -> None:
+        session = sessions()
+        try:
+            await batch.run_sync(session, lambda _session: None)
+            await batch.commit_with(session, lambda _session: True)
+        finally:
+            await session.close()
+
+    async def edit() -> None:
+        edits[0] += 1
+        screen = screens[edits[0] % 2]
+        await edit_text(bot, chat, sent.message_id, screen.text, screen.keyboard)
+
+    parts: dict[str, Callable[[], Awaitable[Any]]] = {
+        "unit": empty_unit,
+        "edit": edit,
+        "send": lambda: bot.send_message(chat, "привет 3"),
+        "answer": lambda: bot.answer_callback_query("1"),
+    }
+    cpu: dict[str, list[float]] = {name: [] for name in parts}
+    for _ in range(rounds):
+        for name, part in parts.items():
+            started = time.thread_time()
+            for _ in range(batch_size):
+                await part()
+            cpu[name].append((time.thread_time() - started) / batch_size * 1e6)
+    return {name: statistics.median(values) for name, values in cpu.items()}
+
+
 def share(part: float, whole: float) -> str:
     return f"{part:.0f} µs ({part / whole:.0%})"
 
@@ -192,6 +246,8 @@ async def main_async(kind: str, count: int) -> str:
                 dispatcher, bot, telegram, await customers(sessions, 10, count)
             )
             echo, echoed = await echoes(telegram, settings, count)
+            parts = await alone(sessions, bot)
+            forget_history(telegram)
             await bot.session.close()
             await engine.dispose()
         finally:
@@ -219,7 +275,10 @@ async def main_async(kind: str, count: int) -> str:
         f"Telegram's side {share(echo_total - echo_handling, echo_total)}, dispatch "
         f"{share(echo_handling - echoed_us('request'), echo_total)}, its request with the "
         f"fake's work {share(echoed_us('request'), echo_total)}; one at a time the press "
-        f"costs {total / echo_total:.1f}x the echo"
+        f"costs {total / echo_total:.1f}x the echo; alone (medians of turns): a unit of work "
+        f"with a read and a commit and no statement {parts['unit']:.0f} µs, an edit of a "
+        f"question with its keyboard {parts['edit']:.0f} µs, a short message sent "
+        f"{parts['send']:.0f} µs, a callback's answer {parts['answer']:.0f} µs"
     )
 
 
