@@ -45,9 +45,10 @@ def not_modified(error: TelegramBadRequest) -> bool:
 
 class _EditText(EditMessageText):
     """editMessageText whose reply is checked (an error is raised as always) but not read
-    into a Message: nobody reads the edited message back, and reading it with its keyboard
-    costs about 45 µs, some 4% of a survey press. The reply is the edited message's JSON
-    object (or true for a message sent via inline mode)."""
+    into a Message: nobody reads the edited message back. Reading it with its keyboard
+    costs about 48 µs against 2 µs (timeit); an edit of a question took 517 µs before and
+    429 µs after, interleaved in one process (about 4% of a survey press). The reply is the
+    edited message's JSON object (or true for a message sent via inline mode)."""
 
     __returning__ = dict[str, Any] | bool
 
