@@ -14,6 +14,7 @@ from aiogram.types import Chat, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiohttp import ClientConnectorError
 
+from handlers.types_on_demand import declared_here
 from survey.feedback import MEDIA_KINDS
 
 # Set by the outbound workers (sender, outbox): they keep a 429 for themselves and
@@ -43,6 +44,7 @@ def not_modified(error: TelegramBadRequest) -> bool:
     return "message is not modified" in error.message
 
 
+@declared_here
 class _EditText(EditMessageText):
     """editMessageText whose reply is checked (an error is raised as always) but not read
     into a Message: nobody reads the edited message back. Reading it with its keyboard
@@ -51,10 +53,6 @@ class _EditText(EditMessageText):
     edited message's JSON object (or true for a message sent via inline mode)."""
 
     __returning__ = dict[str, Any] | bool
-
-
-# Built on first use from the names aiogram's own methods are built from (types on demand).
-_EditText.__pydantic_parent_namespace__ = EditMessageText.__pydantic_parent_namespace__
 
 
 async def edit_text(

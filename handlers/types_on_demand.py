@@ -16,7 +16,8 @@ every type's JSON schema with aiogram's own build). aiogram's methods and its ge
 reply, built when defined or parametrised, get the same namespace for the types they
 hold. One thing more is changed, after that import: aiogram's types and methods set up
 the bot they came from in one step instead of pydantic's chain of post-inits
-(`_one_post_init`). Nothing else is touched. It must run before anything imports
+(`_one_post_init`); a subclass this project declares on one of aiogram's gets both
+with `declared_here`. Nothing else is touched. It must run before anything imports
 aiogram, so `bot`, `bench` and `tests` import this package first; if aiogram was
 imported already it does nothing.
 
@@ -28,9 +29,11 @@ from __future__ import annotations
 
 import inspect
 import sys
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
+
+_Model = TypeVar("_Model", bound=type[BaseModel])
 
 
 def install() -> None:
@@ -107,6 +110,24 @@ def _one_post_init() -> None:
         only_bot = model.__private_attributes__.keys() == {"_bot"}
         if only_bot and inspect.unwrap(model.model_post_init) is original:
             model.model_post_init = _bot_from_context  # type: ignore[method-assign]
+
+
+def declared_here(model: _Model) -> _Model:
+    """For a subclass of an aiogram type or method declared in this project, after
+    aiogram's import (a class decorator): it is built on first use from the namespace
+    aiogram's own are built from, and sets up its bot in one step like them. With aiogram's
+    types built eagerly (imported before `install`) there is nothing to lend or change."""
+    namespace = next(
+        base.__pydantic_parent_namespace__
+        for base in model.__mro__
+        if issubclass(base, BaseModel) and base.__module__.startswith("aiogram.")
+    )
+    if namespace is not None:
+        model.__pydantic_parent_namespace__ = namespace
+    only_bot = model.__private_attributes__.keys() == {"_bot"}
+    if only_bot and inspect.unwrap(model.model_post_init) is _bot_from_context:
+        model.model_post_init = _bot_from_context  # type: ignore[method-assign]
+    return model
 
 
 def _bot_from_context(self: BaseModel, context: Any, /) -> None:

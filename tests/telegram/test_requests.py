@@ -26,7 +26,7 @@ from pydantic import BaseModel
 from bot.dispatcher import create_bot
 from bot.playground.fake_chats import ApiCall
 from bot.settings import Settings
-from handlers.telegram import edit_text
+from handlers.telegram import _EditText, edit_text
 from tests.conftest import CUSTOMER_ID
 from tests.fakes import FaultyTelegram
 
@@ -139,6 +139,12 @@ def test_every_aiogram_object_sets_up_its_bot_in_one_step() -> None:
     assert all(t.model_post_init is flat for t in types), [
         t for t in types if t.model_post_init is not flat
     ][:5]
+    # A method of ours declared on one of aiogram's (`declared_here`): the same one step.
+    assert _EditText.model_post_init is flat
+    edit = _EditText.model_validate(
+        {"chat_id": 1, "message_id": 2, "text": "x"}, context={"bot": "the bot"}
+    )
+    assert edit.__pydantic_private__ == {"_bot": "the bot"}
 
 
 def test_objects_keep_the_bot_they_came_from(bot: Bot) -> None:
