@@ -198,8 +198,8 @@ async def alone(
     async def empty_unit() -> None:
         session = sessions()
         try:
-            await batch.run_sync(session, lambda _session: None)
-            await batch.commit_with(session, lambda _session: True)
+            await batch.read(session, lambda _connection: None)
+            await batch.commit_with(session, lambda _connection: True)
         finally:
             await session.close()
 

@@ -45,6 +45,7 @@ from typing import Any, Concatenate, NamedTuple, ParamSpec, TypeVar, cast
 from sqlalchemy import exc
 from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
 from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import MissingGreenlet
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ClauseElement, Executable
@@ -53,7 +54,7 @@ from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.util import await_
 
 from storage.database import write_queue
-from storage.sqlite_driver import OneCallConnection
+from storage.sqlite_driver import OneCallConnection, WouldWait
 from storage.sqlite_writes import SQLiteWriteQueue
 
 _P = ParamSpec("_P")
@@ -102,25 +103,120 @@ async def run_sync(
 ) -> _T:
     """`function(sync_session, ...)`: on SQLite with no hand-off to its thread. For short
     statements only (they hold the event loop while they run)."""
-    return await _run(session, partial(function, session.sync_session, *args, **kwargs))
+    call = partial(function, session.sync_session, *args, **kwargs)
+    return await _run(session, lambda _connection: call())
+
+
+async def read(
+    session: AsyncSession,
+    function: Callable[Concatenate[Connection, _P], _T],
+    *args: _P.args,
+    **kwargs: _P.kwargs,
+) -> _T:
+    """`function(connection, ...)`, which reads with Core statements (`execute`): on SQLite
+    in the event loop's thread, on a pooled connection of its own when the unit holds
+    none yet (`_own_connection`: no session machinery, no greenlet)."""
+    own = _own_connection(session)
+    if own is not None:
+        try:
+            adapted = cast(OneCallConnection, own.connection.dbapi_connection)
+            return adapted.run_now(partial(function, own, *args, **kwargs))
+        except WouldWait:
+            pass  # the usual way, below
+        finally:
+            own.close()
+    return await _run(session, lambda connection: function(connection, *args, **kwargs))
 
 
 async def commit_with(
     session: AsyncSession,
-    function: Callable[Concatenate[Session, _P], bool],
+    function: Callable[Concatenate[Connection, _P], bool],
     *args: _P.args,
     **kwargs: _P.kwargs,
 ) -> bool:
-    """Run `function(sync_session, ...)`, which writes, and commit when it returns True:
-    on SQLite the writes and COMMIT run in the event loop's thread, after waiting there
-    for the turn to write (storage.sqlite_writes). False: nothing is committed and the
-    transaction stays open for the caller."""
-    call = partial(function, session.sync_session, *args, **kwargs)
-    return await _run(session, call, writes=True, commit=True)
+    """Run `function(connection, ...)`, which writes, and commit when it returns True: the
+    session's pending changes are flushed first; on SQLite the writes and COMMIT run in
+    the event loop's thread, after waiting there for the turn to write
+    (storage.sqlite_writes), and on a pooled connection of the unit's own when its
+    session has nothing pending and holds no connection (`_own_connection`). False:
+    nothing is committed and the session's transaction stays open for the caller."""
+    own = _own_connection(session)
+    if own is not None:
+        try:
+            queue = write_queue(cast(AsyncEngine, session.bind))
+            assert queue is not None  # an SQLite engine's (`_own_connection`)
+            return await _commit_own(queue, own, partial(function, own, *args, **kwargs))
+        except (WouldWait, _Again):
+            pass  # the usual way, below
+        finally:
+            own.close()
+    return await _run(
+        session,
+        lambda connection: function(connection, *args, **kwargs),
+        writes=True,
+        commit=True,
+    )
+
+
+class _Again(Exception):
+    """On a connection of its own the function returned False: it is done again through
+    the session, whose transaction then stays open for the caller (a re-delivered
+    update: rare)."""
+
+
+def _own_connection(session: AsyncSession) -> Connection | None:
+    """For a unit whose session holds no connection and has nothing to flush, on SQLite
+    with storage.sqlite_driver: a connection of the engine's pool, checked out right here
+    in the event loop with no session and no greenlet around it (SQLAlchemy's session,
+    its transaction and the greenlet of `run_sync` cost several times what SQLite does
+    for a press). None otherwise, and when the pool would first have to open a
+    connection: aiosqlite's connect is awaited, which SQLAlchemy does in its greenlet."""
+    sync = session.sync_session
+    engine = session.bind
+    if (
+        not isinstance(engine, AsyncEngine)
+        or write_queue(engine) is None
+        or sync.in_transaction()
+        or sync.new
+        or sync.dirty
+        or sync.deleted
+    ):
+        return None
+    try:
+        connection = engine.sync_engine.connect()
+    except MissingGreenlet:
+        return None
+    if isinstance(connection.connection.dbapi_connection, OneCallConnection):
+        return connection
+    connection.close()
+    return None
+
+
+async def _commit_own(
+    queue: SQLiteWriteQueue, connection: Connection, call: Callable[[], bool]
+) -> bool:
+    """The turn to write, then `call` and COMMIT right here (SQLAlchemy's own transaction
+    on the connection, so its events are seen as for any other: the write queue passes
+    the turn on at the commit, and counters count it)."""
+    adapted = cast(OneCallConnection, connection.connection.dbapi_connection)
+    await queue.take_turn(adapted)
+
+    def then_commit() -> bool:
+        transaction = connection.begin()
+        if not call():
+            raise _Again  # rolled back by run_now, and the turn passed on at check-in
+        transaction.commit()
+        return True
+
+    return adapted.run_now(then_commit)
 
 
 async def _run(
-    session: AsyncSession, call: Callable[[], _T], *, writes: bool = False, commit: bool = False
+    session: AsyncSession,
+    call: Callable[[Connection], _T],
+    *,
+    writes: bool = False,
+    commit: bool = False,
 ) -> _T:
     """All of it in one of SQLAlchemy's greenlets (`run_sync`): the session's connection,
     the turn to write, the statements, COMMIT and the session's own commit."""
@@ -131,7 +227,7 @@ async def _run(
 def _unit(
     session: Session,
     queue: SQLiteWriteQueue | None,
-    call: Callable[[], _T],
+    call: Callable[[Connection], _T],
     writes: bool,
     commit: bool,
 ) -> _T:
@@ -142,11 +238,13 @@ def _unit(
     if queue is None or not isinstance(adapted, OneCallConnection):
         # Not SQLite (or SQLite without our driver): each statement as for any other; a
         # read that comes first in its unit without a BEGIN on PostgreSQL.
+        if commit:
+            session.flush()
         if writes or commit or pending:
-            result = call()
+            result = call(connection)
         else:
             with alone(connection):
-                result = call()
+                result = call(connection)
     else:
         if writes or pending:
             await_(queue.take_turn(adapted))
@@ -154,7 +252,9 @@ def _unit(
             session.flush()
 
         def then_commit() -> _T:
-            result = call()
+            if commit:
+                session.flush()
+            result = call(connection)
             if commit and result:
                 adapted.commit()
             return result

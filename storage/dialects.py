@@ -8,24 +8,27 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 
-def dialect_of(session: AsyncSession | Session) -> str:
-    return session.get_bind().dialect.name
+def dialect_of(bound: AsyncSession | Session | Connection) -> str:
+    if isinstance(bound, Connection):
+        return bound.dialect.name
+    return bound.get_bind().dialect.name
 
 
 def prepared(
     build: Callable[[Callable[[Any], Any]], Any],
-) -> Callable[[AsyncSession | Session], Any]:
+) -> Callable[[AsyncSession | Session | Connection], Any]:
     """A statement built once per dialect (`build` gets that dialect's insert) and reused:
     the press runs the same few statements every time, and building one costs more CPU
     than sending it."""
     built: dict[str, Any] = {}
 
-    def statement(session: AsyncSession | Session) -> Any:
-        name = dialect_of(session)
+    def statement(bound: AsyncSession | Session | Connection) -> Any:
+        name = dialect_of(bound)
         if name not in built:
             built[name] = build(insert_of(name))
         return built[name]

@@ -147,14 +147,18 @@ class OneCallCursor:
         pass
 
 
+class WouldWait(Exception):
+    """`run_now` could not run its function without waiting (nothing of it is kept)."""
+
+
 class OneCallConnection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ("_patience", "here")
+    __slots__ = ("_hasty", "here")
     _cursor_cls = OneCallCursor  # type: ignore[assignment]
 
     def __init__(self, dbapi: Any, connection: Any) -> None:  # a CountingConnection
         super().__init__(dbapi, connection)
         self.here = False  # statements run in the event loop's thread (run_here)
-        self._patience: int | None = None  # busy_timeout, milliseconds
+        self._hasty = False  # run_now: a wait is WouldWait, not an await
 
     def commit(self) -> None:
         self._end("commit")
@@ -202,18 +206,36 @@ class OneCallConnection(AsyncAdapt_aiosqlite_connection):
             return await_(driver._execute(function))  # type: ignore[no-any-return]
         return self._here(function)
 
+    def run_now(self, function: Callable[[], _T]) -> _T:
+        """`run_here` for a caller outside SQLAlchemy's greenlets (storage.batch, a unit of
+        work on a pooled connection of its own): `function` runs right here, or raises
+        WouldWait where `run_here` would wait (a call still on the thread, another
+        process's lock on the database). Whatever transaction it leaves open is rolled
+        back, so nothing of it is kept unless it committed."""
+        if not self._connection.idle:
+            raise WouldWait
+        self._hasty = True
+        try:
+            return self._here(partial(self._then_ended, function))
+        finally:
+            self._hasty = False
+
+    def _then_ended(self, function: Callable[[], _T]) -> _T:
+        try:
+            return function()
+        finally:
+            if self._open_transaction():
+                self.rollback()
+
     def _here(self, function: Callable[[], _T]) -> _T:
-        connection = self._connection._conn
-        if self._patience is None:
-            self._patience = connection.execute("PRAGMA busy_timeout").fetchone()[0]
         # Locked by another process: fail at once here, then wait on the thread.
-        connection.execute("PRAGMA busy_timeout=0")
+        driver: CountingConnection = self._connection  # type: ignore[assignment]
+        driver.hasty()
         self.here = True
         try:
             return function()
         finally:
             self.here = False
-            connection.execute(f"PRAGMA busy_timeout={self._patience}")
 
     def execute_here(self, operation: str, parameters: Any) -> _Outcome:
         """One statement inside `run_here`, past SQLAlchemy (storage.batch, `send`):
@@ -229,15 +251,13 @@ class OneCallConnection(AsyncAdapt_aiosqlite_connection):
         except sqlite3.OperationalError as error:
             if error.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
                 raise
+            if self._hasty:
+                raise WouldWait from error
         return await_(self._connection._execute(self._patiently, function, *args))  # type: ignore[no-any-return]
 
     def _patiently(self, function: Callable[..., _T], *args: Any) -> _T:
-        connection = self._connection._conn
-        connection.execute(f"PRAGMA busy_timeout={self._patience}")
-        try:
-            return function(*args)
-        finally:
-            connection.execute("PRAGMA busy_timeout=0")
+        """On the thread, where a call waits up to busy_timeout for the lock."""
+        return function(*args)
 
     def _open_transaction(self) -> bool:
         # A flag read on the connection (sqlite3_get_autocommit); no statement of this
@@ -255,6 +275,11 @@ class CountingConnection(aiosqlite.Connection):
         self.handed = 0
         self.finished = 0
         self._stopping: asyncio.Future[Any] | None = None
+        # busy_timeout (milliseconds) as opened, which calls on the thread wait with; 0
+        # for statements in the event loop's thread (`hasty`), set back lazily by the
+        # next call on the thread (`_counted`): no statement of its own a press.
+        self._patience: int | None = None
+        self._patient = True
 
     async def _connect(self) -> aiosqlite.Connection:
         """aiosqlite's, except that when the file cannot be opened it waits for the
@@ -292,8 +317,20 @@ class CountingConnection(aiosqlite.Connection):
         self._tx.put_nowait((future, partial(self._counted, partial(fn, *args))))
         return future
 
+    def hasty(self) -> None:
+        """busy_timeout 0 for statements run in the event loop's thread, which must not
+        wait there for another process's lock. Called there, with the thread idle."""
+        if self._patient:
+            if self._patience is None:
+                self._patience = self._conn.execute("PRAGMA busy_timeout").fetchone()[0]
+            self._conn.execute("PRAGMA busy_timeout=0")
+            self._patient = False
+
     def _counted(self, function: Callable[[], Any]) -> Any:
         try:
+            if not self._patient:  # after `hasty`: the thread's calls wait as opened
+                self._conn.execute(f"PRAGMA busy_timeout={self._patience}")
+                self._patient = True
             return function()
         finally:
             self.finished += 1

@@ -9,11 +9,12 @@ from datetime import date, datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, Update, bindparam, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from storage.batch import defer, execute, run_sync
+from storage.batch import defer, execute, read, run_sync
 from storage.dialects import insert_of, prepared
 from storage.models import Answer, Customer, Survey, Visit, answer_facts
 from survey.dialogue import SurveyRun, SurveyStatus
@@ -173,7 +174,7 @@ class SurveyRepository:
     async def pressed(self, survey_id: int) -> SurveyRow | None:
         """The survey as a button press needs it: one row (on SQLite in the event loop's
         thread, storage.batch)."""
-        row = await run_sync(self._session, _read_pressed, survey_id)
+        row = await read(self._session, _read_pressed, survey_id)
         return SurveyRow(**row) if row is not None else None
 
     async def mapped(self, row: SurveyRow) -> Survey:
@@ -328,8 +329,8 @@ class SurveyRepository:
             survey.invited_at = now
 
 
-def _read_pressed(session: Session, survey_id: int) -> dict[str, Any] | None:
-    rows = execute(session.connection(), _PRESSED, {"survey_id": survey_id}).rows
+def _read_pressed(connection: Connection, survey_id: int) -> dict[str, Any] | None:
+    rows = execute(connection, _PRESSED, {"survey_id": survey_id}).rows
     return rows[0] if rows else None
 
 

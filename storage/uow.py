@@ -12,8 +12,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import Session
 
 from storage import batch
 from storage.cases import CaseRepository
@@ -100,22 +100,21 @@ class UnitOfWork:
 
 
 def _write(
-    session: Session,
+    connection: Connection,
     writes: list[batch.Write],
     record: tuple[int, int, datetime] | None,
     merge: bool,
 ) -> bool:
-    """The unit's last writes as ordinary SQLAlchemy code (storage.batch.commit_with):
-    False when the update's id is recorded already (then nothing is committed). `merge`:
-    the writes and the id as one statement (PostgreSQL, `UpdateLog.claim_with`)."""
-    session.flush()
+    """The unit's last writes as Core statements (storage.batch.commit_with, after the
+    session's pending changes): False when the update's id is recorded already (then
+    nothing is committed). `merge`: the writes and the id as one statement (PostgreSQL,
+    `UpdateLog.claim_with`)."""
     if merge:
         assert record is not None
-        return UpdateLog.claim_with(session, writes, *record)
-    connection = session.connection()  # Core writes: no ORM layer around them
+        return UpdateLog.claim_with(connection, writes, *record)
     for write in writes:
         batch.execute(connection, write.statement, write.parameters)
-    return record is None or UpdateLog.claim_in(session, *record)
+    return record is None or UpdateLog.claim_in(connection, *record)
 
 
 class Database:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import delete, exc, func, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -57,11 +58,15 @@ class UpdateLog:
     async def claim(self, bot_id: int, update_id: int, now: datetime) -> bool:
         """Record the id in the update's own transaction; False when it is there already
         (one statement: the insert that conflicts is the check)."""
-        return await self._session.run_sync(self.claim_in, bot_id, update_id, now)
+        return await self._session.run_sync(_claim_in_session, bot_id, update_id, now)
 
     @staticmethod
     def claim_with(
-        session: Session, writes: Sequence[batch.Write], bot_id: int, update_id: int, now: datetime
+        connection: Connection,
+        writes: Sequence[batch.Write],
+        bot_id: int,
+        update_id: int,
+        now: datetime,
     ) -> bool:
         """`claim_in` with the deferred writes in the same statement (PostgreSQL,
         storage.batch): False when the id is recorded already; the caller's rollback then
@@ -72,16 +77,15 @@ class UpdateLog:
         again the usual way, in a transaction left open for the caller, as above (a
         re-delivery: rare)."""
         claim = {"bot_id": bot_id, "update_id": update_id, "processed_at": now}
-        connection = session.connection()
         with batch.alone(connection) as alone:
             if alone:
-                statement, parameters = batch.merged(_claim_or_fail(session), claim, writes)
+                statement, parameters = batch.merged(_claim_or_fail(connection), claim, writes)
                 try:
                     connection.execute(statement, parameters)
                     return True
                 except exc.IntegrityError:  # nothing written; the same error again below
                     pass
-        statement, parameters = batch.merged(_claim(session), claim, writes)
+        statement, parameters = batch.merged(_claim(connection), claim, writes)
         result = connection.execute(statement, parameters)
         return bool(result.rowcount == 1)
 
@@ -91,13 +95,17 @@ class UpdateLog:
         return batch.mergeable(writes) and dialect_of(session) == "postgresql"
 
     @staticmethod
-    def claim_in(session: Session, bot_id: int, update_id: int, now: datetime) -> bool:
-        """`claim` as ordinary SQLAlchemy code (storage.batch)."""
+    def claim_in(connection: Connection, bot_id: int, update_id: int, now: datetime) -> bool:
+        """`claim` as a Core statement on the unit's connection (storage.batch)."""
         parameters = {"bot_id": bot_id, "update_id": update_id, "processed_at": now}
-        return batch.execute(session.connection(), _claim(session), parameters).rowcount == 1
+        return batch.execute(connection, _claim(connection), parameters).rowcount == 1
 
     async def prune(self, before: datetime) -> int:
         result = await self._session.execute(
             delete(ProcessedUpdate).where(ProcessedUpdate.processed_at < before)
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _claim_in_session(session: Session, bot_id: int, update_id: int, now: datetime) -> bool:
+    return UpdateLog.claim_in(session.connection(), bot_id, update_id, now)

@@ -17,8 +17,8 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.settings import Settings
 from storage import sqlite_driver, surveys
-from storage.batch import HERE_AT_MOST, commit_with, run_sync, send
-from storage.database import create_engine, create_session_factory
+from storage.batch import HERE_AT_MOST, commit_with, read, run_sync, send
+from storage.database import create_engine, create_session_factory, write_queue
 from storage.migrate import upgrade
 from storage.models import Answer, Survey, TelegramUser
 from storage.sqlite_driver import OneCallConnection
@@ -136,10 +136,8 @@ async def test_checkpoints_run_on_the_thread_every_so_many_commits(
     for n in range(6):
         async with sqlite_app.sessions() as session:
 
-            def write(sync_session: Any, n: int = n) -> bool:
-                sync_session.execute(
-                    text("UPDATE surveys SET step = step WHERE id = :n"), {"n": n}
-                )
+            def write(connection: Any, n: int = n) -> bool:
+                connection.execute(text("UPDATE surveys SET step = step WHERE id = :n"), {"n": n})
                 return True
 
             # Half of them committed in the event loop (as a press), half on the thread.
@@ -179,11 +177,8 @@ async def test_many_pending_rows_are_flushed_on_the_thread(
             TelegramUser(id=700_000 + n, created_at=now) for n in range(HERE_AT_MOST + 5)
         )
 
-        def flushed(sync_session: Any) -> bool:  # as a unit of work's commit does (storage.uow)
-            sync_session.flush()
-            return True
-
-        assert await commit_with(session, flushed)
+        # A unit of work's commit: the session's pending rows are flushed first.
+        assert await commit_with(session, lambda _connection: True)
     assert inserts_ran_on
     assert threading.current_thread() not in inserts_ran_on
     async with sqlite_app.sessions() as session:
@@ -210,7 +205,7 @@ async def test_a_statement_sent_past_sqlalchemy_reads_and_fails_as_through_it(
     monkeypatch.setattr(OneCallConnection, "execute_here", noted)
 
     def both(sync_session: Any) -> tuple[Any, Any]:
-        sent = surveys._read_pressed(sync_session, survey.id)
+        sent = surveys._read_pressed(sync_session.connection(), survey.id)
         row = sync_session.connection().execute(surveys._PRESSED, {"survey_id": survey.id})
         return sent, dict(row.one()._mapping)
 
@@ -232,8 +227,8 @@ async def test_a_statement_sent_past_sqlalchemy_reads_and_fails_as_through_it(
     }
     orphan = insert(Answer.__table__).values({name: bindparam(name) for name in values})
 
-    def broken(sync_session: Any) -> bool:
-        return send(sync_session.connection(), orphan, values) is not None
+    def broken(connection: Any) -> bool:
+        return send(connection, orphan, values) is not None
 
     async with app.sessions() as session:
         with pytest.raises(IntegrityError):  # the foreign key, as SQLAlchemy would raise it
@@ -287,3 +282,111 @@ def test_a_file_that_cannot_be_opened_leaves_no_call_on_the_thread(tmp_path: Pat
         threading.excepthook = hook
     assert not connection._thread.is_alive()
     assert failures == []
+
+
+def _pool(app: App) -> Any:
+    return app.sessions.kw["bind"].sync_engine.pool
+
+
+async def test_a_unit_that_holds_no_connection_runs_on_one_of_its_own(sqlite_app: App) -> None:
+    """storage.batch `_own_connection`: a unit whose session holds nothing reads and
+    commits on a pooled connection checked out right in the event loop, with no session
+    transaction: on a fresh engine (no connection to check out yet: the pool's connect
+    is awaited, so the first unit goes the usual way), then on the pooled one; what a
+    failed write began is rolled back there and the turn to write passed on."""
+    engine = sqlite_app.sessions.kw["bind"]
+    await engine.dispose()  # an empty pool, as a bot just started
+    pool = _pool(sqlite_app)
+    held: list[bool] = []
+
+    def step(connection: Any) -> int:
+        return int(connection.execute(text("SELECT count(*) FROM surveys")).scalar_one())
+
+    for _ in range(2):
+        async with sqlite_app.sessions() as session:
+            assert await read(session, step) == 0
+            held.append(session.in_transaction())  # the session's connection, if it took one
+        assert pool.checkedout() == 0
+    assert held == [True, False]
+
+    def written(connection: Any) -> bool:
+        connection.execute(text("INSERT INTO telegram_users (id, created_at) VALUES (1, 0)"))
+        return True
+
+    def then_broken(connection: Any) -> bool:
+        connection.execute(text("INSERT INTO telegram_users (id, created_at) VALUES (2, 0)"))
+        connection.execute(text("INSERT INTO telegram_users (id, created_at) VALUES (1, 0)"))
+        return True
+
+    async with sqlite_app.sessions() as session:
+        assert await commit_with(session, written)
+        assert not session.in_transaction()
+    async with sqlite_app.sessions() as session:
+        with pytest.raises(IntegrityError):
+            await commit_with(session, then_broken)
+        assert not session.in_transaction()  # it ran on a connection of its own
+    assert pool.checkedout() == 0
+    # Nothing of the failed unit was kept, and the turn to write was passed on.
+    queue = write_queue(engine)
+    assert queue is not None
+    assert not queue._current_lock().locked()
+    async with sqlite_app.sessions() as session:
+        ids = (await session.scalars(select(TelegramUser.id).order_by(TelegramUser.id))).all()
+    assert ids == [1]
+
+
+async def test_thread_calls_wait_for_the_lock_after_units_in_the_loop(
+    sqlite_app: App, tmp_path: Path
+) -> None:
+    """In the event loop a statement must not wait for another process's lock
+    (busy_timeout 0 there); a call on SQLite's thread after it waits as opened."""
+    survey, customer = await on_question_2(sqlite_app)  # presses: units in the loop
+    other = sqlite3.connect(tmp_path / "own.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        async with sqlite_app.sessions() as session:
+            # On the thread (an ordinary async statement), while the lock is held.
+            write = asyncio.ensure_future(
+                session.execute(
+                    text("UPDATE surveys SET step = step WHERE id = :id"), {"id": survey.id}
+                )
+            )
+            await asyncio.sleep(0.2)
+            assert not write.done()  # waiting, not failed with "database is locked"
+            other.execute("ROLLBACK")
+            await asyncio.wait_for(write, CEILING)
+            await session.commit()
+    finally:
+        other.close()
+    await customer.click("Да, предложили")  # and the loop's units go on as before
+    assert "Вопрос 3 из 12" in customer.last["text"]
+
+
+async def test_a_unit_whose_pooled_connection_is_busy_on_its_thread_waits_behind(
+    sqlite_app: App,
+) -> None:
+    """A call still on the pooled connection's thread (a checkpoint, a cancelled waiter's
+    call): a unit that would run on that connection in the loop goes the usual way and
+    queues behind it on the thread."""
+    engine = sqlite_app.sessions.kw["bind"]
+    await engine.dispose()
+    async with sqlite_app.sessions() as session:
+        connection = await session.connection()  # the pool's one connection from now on
+        adapted = connection.sync_connection.connection.dbapi_connection  # type: ignore[union-attr]
+    release = threading.Event()
+    earlier = asyncio.ensure_future(adapted._connection._execute(release.wait, CEILING))
+    ran_on: list[threading.Thread] = []
+
+    def where(connection: Any) -> int:
+        ran_on.append(threading.current_thread())
+        return int(connection.execute(text("SELECT 1")).scalar_one())
+
+    async with sqlite_app.sessions() as session:
+        later = asyncio.ensure_future(read(session, where))
+        await asyncio.sleep(0.05)
+        assert not later.done()
+        release.set()
+        assert await asyncio.wait_for(later, CEILING) == 1
+    await earlier
+    assert ran_on == [adapted._connection._thread]
+    assert _pool(sqlite_app).checkedout() == 0
