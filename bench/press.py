@@ -18,9 +18,13 @@ thread's CPU is added up inside each step of a press:
 The presses timed are a whole walk's after "start the survey" (12 answers, "no comment",
 the contact choice), each through `_apply_press`.
 Then some parts alone, taking turns in small batches (the medians of 30 rounds): a unit of
-work's session, connection, greenlets and commit around no statement at all (SQLAlchemy's
-machinery, before SQLite or PostgreSQL does anything), and the requests a press may make:
+work's read and commit around no statement at all (the machinery before SQLite or
+PostgreSQL does anything: on SQLite a pooled connection of the unit's own for each,
+storage.batch), the same through the session in SQLAlchemy's greenlet (as a unit that
+holds its connection runs), and the requests a press may make:
 the edit of a question with its keyboard, a short message sent, a callback's answer.
+Then whole presses taking turns in rounds of 4 customers (40 rounds each way): units of
+work on pooled connections of their own against units through the session.
 An echo's update is split the same way: Telegram's side, dispatch, and its request with
 the fake's work. Reading the thread's CPU clock costs about a microsecond, twice a step
 (seven steps a press, three an echo's update). The ratio here is one update at a time;
@@ -203,6 +207,16 @@ async def alone(
         finally:
             await session.close()
 
+    async def through_session() -> None:
+        """The same in SQLAlchemy's greenlet on the session's connection: the way of a unit
+        that holds one (and of every unit before connections of their own)."""
+        session = sessions()
+        try:
+            await batch._run(session, lambda _connection: None)
+            await batch._run(session, lambda _connection: True, writes=True, commit=True)
+        finally:
+            await session.close()
+
     async def edit() -> None:
         edits[0] += 1
         screen = screens[edits[0] % 2]
@@ -210,6 +224,7 @@ async def alone(
 
     parts: dict[str, Callable[[], Awaitable[Any]]] = {
         "unit": empty_unit,
+        "session": through_session,
         "edit": edit,
         "send": lambda: bot.send_message(chat, "привет 3"),
         "answer": lambda: bot.answer_callback_query("1"),
@@ -222,6 +237,33 @@ async def alone(
                 await part()
             cpu[name].append((time.thread_time() - started) / batch_size * 1e6)
     return {name: statistics.median(values) for name, values in cpu.items()}
+
+
+async def own_or_session(
+    dispatcher: Dispatcher,
+    bot: Any,
+    telegram: FakeTelegram,
+    tokens: list[tuple[int, str]],
+    per_round: int = 4,
+) -> tuple[float, float, int]:
+    """Whole presses taking turns in small rounds: units on pooled connections of their own
+    (storage.batch, `_own_connection`) against units through the session (`_own_connection`
+    made to find none, the way of every unit before). Medians of the rounds' CPU per press,
+    and the number of rounds each."""
+    own = batch._own_connection
+    cpu: dict[bool, list[float]] = {True: [], False: []}
+    try:
+        for n, start in enumerate(range(0, len(tokens) - 2 * per_round + 1, 2 * per_round)):
+            for own_connection in (True, False) if n % 2 else (False, True):
+                batch._own_connection = own if own_connection else lambda _session: None  # type: ignore[assignment]
+                first = start if own_connection == bool(n % 2) else start + per_round
+                split, count = await presses(
+                    dispatcher, bot, telegram, tokens[first : first + per_round]
+                )
+                cpu[own_connection].append(microseconds(split, "press", count))
+    finally:
+        batch._own_connection = own
+    return statistics.median(cpu[True]), statistics.median(cpu[False]), len(cpu[True])
 
 
 def share(part: float, whole: float) -> str:
@@ -247,6 +289,9 @@ async def main_async(kind: str, count: int) -> str:
             )
             echo, echoed = await echoes(telegram, settings, count)
             parts = await alone(sessions, bot)
+            own_us, session_us, rounds = await own_or_session(
+                dispatcher, bot, telegram, await customers(sessions, 10 + count, 320)
+            )
             forget_history(telegram)
             await bot.session.close()
             await engine.dispose()
@@ -276,9 +321,13 @@ async def main_async(kind: str, count: int) -> str:
         f"{share(echo_handling - echoed_us('request'), echo_total)}, its request with the "
         f"fake's work {share(echoed_us('request'), echo_total)}; one at a time the press "
         f"costs {total / echo_total:.1f}x the echo; alone (medians of turns): a unit of work "
-        f"with a read and a commit and no statement {parts['unit']:.0f} µs, an edit of a "
+        f"with a read and a commit and no statement {parts['unit']:.0f} µs (through the "
+        f"session {parts['session']:.0f} µs), an edit of a "
         f"question with its keyboard {parts['edit']:.0f} µs, a short message sent "
-        f"{parts['send']:.0f} µs, a callback's answer {parts['answer']:.0f} µs"
+        f"{parts['send']:.0f} µs, a callback's answer {parts['answer']:.0f} µs; whole presses "
+        f"taking turns (medians of {rounds} rounds of 4 customers each way): units on "
+        f"connections of their own {own_us:.0f} µs, through the session {session_us:.0f} µs "
+        f"({1 - own_us / session_us:.1%} less)"
     )
 
 

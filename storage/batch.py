@@ -5,7 +5,13 @@ greenlet switch and a wake-up of the event loop: more CPU than SQLite's own work
 SQLAlchemy's. `run_sync` runs ordinary (sync) SQLAlchemy code whose statements execute
 right in the event loop's thread (storage.sqlite_driver, `run_here`): for a unit of
 work's short statements only, a row by its key or a few writes. On PostgreSQL it is the
-session's `run_sync` (each statement is a round trip as before).
+session's `run_sync` (each statement is a round trip as before). `read` and `commit_with`
+take Core code (a function of a Connection), and on SQLite, for a unit whose session
+holds no connection and has nothing to flush (a press's read, then its commit), run it
+on a pooled connection of its own checked out in the event loop: no session
+transaction, no greenlet (`_own_connection`). What would have to wait there (the pool
+opening a connection, the connection's thread busy, another process's lock) goes the
+usual way instead, with nothing of it kept.
 
 `defer` queues a Core write for the unit of work's commit, which then sends the queued
 writes, the update's id and COMMIT the same way (storage.uow, `commit_with`). A deferred

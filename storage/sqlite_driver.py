@@ -9,10 +9,12 @@ commit or roll back.
 
 `run_here` (storage.batch) goes further for a unit of work's short, known statements (a
 row read by its key, a few writes): they run in the event loop's own thread, where
-SQLite needs microseconds for them, with no hand-off at all, COMMIT included. What
-could make such a call long goes to the thread instead, where waiting does not stop the
-loop: a database locked by another process (the statement is tried with no busy wait
-here and, when locked, handed to the thread to wait as long as `busy_timeout` allows);
+SQLite needs microseconds for them, with no hand-off at all, COMMIT included (`run_now`
+the same outside SQLAlchemy's greenlets, raising WouldWait where `run_here` would wait).
+What could make such a call long goes to the thread instead, where waiting does not stop
+the loop: a database locked by another process (the statement is tried with no busy wait
+here, busy_timeout 0, and when locked handed to the thread to wait as long as
+`busy_timeout` allows, which the thread's next call sets back);
 a connection whose thread is still busy; and the copy of the write-ahead log into the
 file (a checkpoint, with its fsync), which SQLite would run inside a COMMIT: its own
 checkpoints are off, and one runs on a connection's thread every CHECKPOINT_EVERY
