@@ -27,8 +27,9 @@ Then whole presses taking turns in rounds of 4 customers (40 rounds each way): u
 work on pooled connections of their own against units through the session.
 An echo's update is split the same way: Telegram's side, dispatch, and its request with
 the fake's work. Reading the thread's CPU clock costs about a microsecond, twice a step
-(seven steps a press, three an echo's update). The ratio here is one update at a time;
-`bench.dialogue` measures it with customers flooding at once. Appends the line to
+(seven steps a press, three an echo's update). The presses and the echo's updates take
+turns in 10 rounds; the ratio is the median of the rounds' own, one update at a time
+(`bench.dialogue` measures it with customers flooding at once). Appends the line to
 BENCHMARKS.md.
 """
 
@@ -128,9 +129,41 @@ class Split:
         finally:
             self.cpu[label] += (time.thread_time() - started) * self.on
 
+    def add(self, other: Split) -> None:
+        for label, cpu in other.cpu.items():
+            self.cpu[label] += cpu
+
 
 def microseconds(split: Split, label: str, count: int) -> float:
     return split.cpu[label] / count * 1e6
+
+
+async def taking_turns(
+    dispatcher: Dispatcher,
+    bot: Any,
+    telegram: FakeTelegram,
+    settings: Settings,
+    tokens: list[tuple[int, str]],
+    rounds: int,
+) -> tuple[Split, int, Split, int, list[float]]:
+    """The presses and the echo's updates in `rounds` turns (a busy spell of the machine
+    slows a round of both, not one of them): the presses' split and count, the echo's,
+    and each round's ratio of a press to an echo's update."""
+    pressed, echoed = Split(), Split()
+    press_count = echo_count = 0
+    ratios = []
+    per_round = max(1, len(tokens) // rounds)
+    for start in range(0, per_round * rounds, per_round):
+        split, count = await presses(dispatcher, bot, telegram, tokens[start : start + per_round])
+        echo, echoes_count = await echoes(telegram, settings, per_round)
+        pressed.add(split)
+        echoed.add(echo)
+        press_count += count
+        echo_count += echoes_count
+        ratios.append(
+            microseconds(split, "press", count) / microseconds(echo, "update", echoes_count)
+        )
+    return pressed, press_count, echoed, echo_count, ratios
 
 
 async def presses(
@@ -284,10 +317,9 @@ async def main_async(kind: str, count: int) -> str:
             settle_memory()
             bot = bench_bot(settings)
             await presses(dispatcher, bot, telegram, await customers(sessions, 1, 5))  # warm-up
-            split, pressed = await presses(
-                dispatcher, bot, telegram, await customers(sessions, 10, count)
+            split, pressed, echo, echoed, ratios = await taking_turns(
+                dispatcher, bot, telegram, settings, await customers(sessions, 10, count), 10
             )
-            echo, echoed = await echoes(telegram, settings, count)
             parts = await alone(sessions, bot)
             own_us, session_us, rounds = await own_or_session(
                 dispatcher, bot, telegram, await customers(sessions, 10 + count, 320)
@@ -320,7 +352,8 @@ async def main_async(kind: str, count: int) -> str:
         f"Telegram's side {share(echo_total - echo_handling, echo_total)}, dispatch "
         f"{share(echo_handling - echoed_us('request'), echo_total)}, its request with the "
         f"fake's work {share(echoed_us('request'), echo_total)}; one at a time the press "
-        f"costs {total / echo_total:.1f}x the echo; alone (medians of turns): a unit of work "
+        f"costs {statistics.median(ratios):.1f}x the echo (median of {len(ratios)} rounds taking "
+        f"turns, {min(ratios):.1f}-{max(ratios):.1f}x); alone (medians of turns): a unit of work "
         f"with a read and a commit and no statement {parts['unit']:.0f} µs (through the "
         f"session {parts['session']:.0f} µs), an edit of a "
         f"question with its keyboard {parts['edit']:.0f} µs, a short message sent "
