@@ -18,11 +18,11 @@ thread's CPU is added up inside each step of a press:
 The presses timed are a whole walk's after "start the survey" (12 answers, "no comment",
 the contact choice), each through `_apply_press`.
 Then some parts alone, taking turns in small batches (the medians of 30 rounds): a unit of
-work's read and commit around no statement at all (the machinery before SQLite or
-PostgreSQL does anything: on SQLite a pooled connection of the unit's own for each,
+work's read of a constant (`SELECT 1`) and its commit of no statement (the machinery
+around SQLite's or PostgreSQL's work: a pooled connection of the unit's own for each,
 storage.batch), the same through the session in SQLAlchemy's greenlet (as a unit that
-holds its connection runs), and the requests a press may make:
-the edit of a question with its keyboard, a short message sent, a callback's answer.
+holds its connection runs), and the requests a press may make: the edit of a question
+with its keyboard, a short message sent, a callback's answer.
 Then whole presses taking turns in rounds of 4 customers (40 rounds each way): units of
 work on pooled connections of their own against units through the session.
 An echo's update is split the same way: Telegram's side, dispatch, and its request with
@@ -49,6 +49,7 @@ from typing import Any
 
 from aiogram import Dispatcher
 from aiogram.types import Message, Update
+from sqlalchemy import literal, select
 
 import handlers.customer.survey as survey_handlers
 from bench import record
@@ -69,12 +70,14 @@ from bot.services import Services
 from bot.settings import Settings
 from handlers.telegram import edit_text
 from handlers.views.survey import step_screen
-from storage import batch
+from storage import batch, direct
 from storage.database import create_engine, create_session_factory
 from storage.migrate import upgrade
 from storage.workflows import answers
 from survey.dialogue import SurveyRun, SurveyStatus
 
+# The read of an empty unit of work (`alone`): a constant.
+NOTHING = select(literal(1).label("one"))
 # The steps timed inside a press: (module, function name, label).
 STEPS = (
     (survey_handlers, "own_survey", "read"),
@@ -235,7 +238,7 @@ async def alone(
     async def empty_unit() -> None:
         session = sessions()
         try:
-            await batch.read(session, lambda _connection: None)
+            await batch.fetch(session, NOTHING, {})
             await batch.commit_with(session, lambda _connection: True)
         finally:
             await session.close()
@@ -245,7 +248,7 @@ async def alone(
         that holds one (and of every unit before connections of their own)."""
         session = sessions()
         try:
-            await batch._run(session, lambda _connection: None)
+            await batch._run(session, lambda connection: direct.execute(connection, NOTHING, {}))
             await batch._run(session, lambda _connection: True, writes=True, commit=True)
         finally:
             await session.close()
@@ -272,6 +275,10 @@ async def alone(
     return {name: statistics.median(values) for name, values in cpu.items()}
 
 
+async def _none(_session: Any) -> None:
+    """`batch._own_connection` finding none: the unit goes through its session."""
+
+
 async def own_or_session(
     dispatcher: Dispatcher,
     bot: Any,
@@ -288,7 +295,7 @@ async def own_or_session(
     try:
         for n, start in enumerate(range(0, len(tokens) - 2 * per_round + 1, 2 * per_round)):
             for own_connection in (True, False) if n % 2 else (False, True):
-                batch._own_connection = own if own_connection else lambda _session: None  # type: ignore[assignment]
+                batch._own_connection = own if own_connection else _none
                 first = start if own_connection == bool(n % 2) else start + per_round
                 split, count = await presses(
                     dispatcher, bot, telegram, tokens[first : first + per_round]
@@ -354,7 +361,7 @@ async def main_async(kind: str, count: int) -> str:
         f"fake's work {share(echoed_us('request'), echo_total)}; one at a time the press "
         f"costs {statistics.median(ratios):.1f}x the echo (median of {len(ratios)} rounds taking "
         f"turns, {min(ratios):.1f}-{max(ratios):.1f}x); alone (medians of turns): a unit of work "
-        f"with a read and a commit and no statement {parts['unit']:.0f} µs (through the "
+        f"reading a constant and committing nothing {parts['unit']:.0f} µs (through the "
         f"session {parts['session']:.0f} µs), an edit of a "
         f"question with its keyboard {parts['edit']:.0f} µs, a short message sent "
         f"{parts['send']:.0f} µs, a callback's answer {parts['answer']:.0f} µs; whole presses "

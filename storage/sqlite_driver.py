@@ -240,7 +240,7 @@ class OneCallConnection(AsyncAdapt_aiosqlite_connection):
             self.here = False
 
     def execute_here(self, operation: str, parameters: Any) -> _Outcome:
-        """One statement inside `run_here`, past SQLAlchemy (storage.batch, `send`):
+        """One statement inside `run_here`, past SQLAlchemy (storage.direct, `send`):
         (description, rowcount, lastrowid, rows)."""
         assert self.here
         return self.here_or_patiently(_run, self._connection._conn, operation, parameters)

@@ -9,12 +9,11 @@ from datetime import date, datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, Update, bindparam, select, update
-from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from storage.batch import defer, execute, read, run_sync
+from storage.batch import defer, fetch, run_sync
 from storage.dialects import insert_of, prepared
 from storage.models import Answer, Customer, Survey, Visit, answer_facts
 from survey.dialogue import SurveyRun, SurveyStatus
@@ -174,8 +173,8 @@ class SurveyRepository:
     async def pressed(self, survey_id: int) -> SurveyRow | None:
         """The survey as a button press needs it: one row (on SQLite in the event loop's
         thread, storage.batch)."""
-        row = await read(self._session, _read_pressed, survey_id)
-        return SurveyRow(**row) if row is not None else None
+        rows = await fetch(self._session, _PRESSED, {"survey_id": survey_id})
+        return SurveyRow(**rows[0]) if rows else None
 
     async def mapped(self, row: SurveyRow) -> Survey:
         """The mapped Survey of a row read by `pressed`, showing the row's state (what
@@ -327,11 +326,6 @@ class SurveyRepository:
     def mark_invited(survey: Survey, now: datetime) -> None:
         if survey.invited_at is None:
             survey.invited_at = now
-
-
-def _read_pressed(connection: Connection, survey_id: int) -> dict[str, Any] | None:
-    rows = execute(connection, _PRESSED, {"survey_id": survey_id}).rows
-    return rows[0] if rows else None
 
 
 def _show(survey: Survey | SurveyRow, values: dict[str, Any]) -> None:

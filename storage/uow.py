@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage import batch
+from storage import batch, direct
 from storage.cases import CaseRepository
 from storage.digests import DigestRepository
 from storage.outreach import OutreachRepository
@@ -64,6 +64,8 @@ class UnitOfWork:
             return  # else nothing is open or pending: no commit to run
         # PostgreSQL: the writes and the id in one statement (a round trip each saved).
         merge = record is not None and UpdateLog.mergeable(self._session, writes)
+        if merge and await UpdateLog.claimed_alone(self._session, writes, *record):  # type: ignore[misc]
+            return
         if await batch.commit_with(self._session, _write, writes, record, merge):
             return
         # The id was recorded before; the transaction is still open.
@@ -113,7 +115,7 @@ def _write(
         assert record is not None
         return UpdateLog.claim_with(connection, writes, *record)
     for write in writes:
-        batch.execute(connection, write.statement, write.parameters)
+        direct.execute(connection, write.statement, write.parameters)
     return record is None or UpdateLog.claim_in(connection, *record)
 
 

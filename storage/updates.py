@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from storage import batch
+from storage import batch, direct
 from storage.dialects import dialect_of, prepared
 from storage.models import ProcessedUpdate
 
@@ -73,11 +73,11 @@ class UpdateLog:
         undoes the writes with the rest.
 
         When it is the unit's only statement it is sent as a transaction of its own
-        (`batch.alone`); there an id recorded already fails it whole, and it is sent
+        (`direct.alone`); there an id recorded already fails it whole, and it is sent
         again the usual way, in a transaction left open for the caller, as above (a
         re-delivery: rare)."""
         claim = {"bot_id": bot_id, "update_id": update_id, "processed_at": now}
-        with batch.alone(connection) as alone:
+        with direct.alone(connection) as alone:
             if alone:
                 statement, parameters = batch.merged(_claim_or_fail(connection), claim, writes)
                 try:
@@ -90,6 +90,22 @@ class UpdateLog:
         return bool(result.rowcount == 1)
 
     @staticmethod
+    async def claimed_alone(
+        session: AsyncSession,
+        writes: Sequence[batch.Write],
+        bot_id: int,
+        update_id: int,
+        now: datetime,
+    ) -> bool:
+        """`claim_with`'s one statement as a transaction of its own on a connection of the
+        unit's own, past SQLAlchemy's session (PostgreSQL, `batch.commit_alone`): True once
+        it is committed; False, with nothing written, when that cannot be or the id is
+        recorded already (the caller then goes the usual way, `claim_with`)."""
+        claim = {"bot_id": bot_id, "update_id": update_id, "processed_at": now}
+        statement, parameters = batch.merged(_claim_or_fail(session), claim, writes)
+        return await batch.commit_alone(session, statement, parameters)
+
+    @staticmethod
     def mergeable(session: Session | AsyncSession, writes: Sequence[batch.Write]) -> bool:
         """Whether `claim_with` can send these writes (PostgreSQL; storage.batch)."""
         return batch.mergeable(writes) and dialect_of(session) == "postgresql"
@@ -98,7 +114,7 @@ class UpdateLog:
     def claim_in(connection: Connection, bot_id: int, update_id: int, now: datetime) -> bool:
         """`claim` as a Core statement on the unit's connection (storage.batch)."""
         parameters = {"bot_id": bot_id, "update_id": update_id, "processed_at": now}
-        return batch.execute(connection, _claim(connection), parameters).rowcount == 1
+        return direct.execute(connection, _claim(connection), parameters).rowcount == 1
 
     async def prune(self, before: datetime) -> int:
         result = await self._session.execute(

@@ -12,13 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import bindparam, func, insert, select, text
+from sqlalchemy import bindparam, event, func, insert, literal, select, text
 from sqlalchemy.exc import IntegrityError
 
 from bot.settings import Settings
 from storage import sqlite_driver, surveys
-from storage.batch import HERE_AT_MOST, commit_with, read, run_sync, send
+from storage.batch import HERE_AT_MOST, commit_with, fetch, run_sync
 from storage.database import create_engine, create_session_factory, write_queue
+from storage.direct import execute, send
 from storage.migrate import upgrade
 from storage.models import Answer, Survey, TelegramUser
 from storage.sqlite_driver import OneCallConnection
@@ -205,7 +206,9 @@ async def test_a_statement_sent_past_sqlalchemy_reads_and_fails_as_through_it(
     monkeypatch.setattr(OneCallConnection, "execute_here", noted)
 
     def both(sync_session: Any) -> tuple[Any, Any]:
-        sent = surveys._read_pressed(sync_session.connection(), survey.id)
+        sent = execute(sync_session.connection(), surveys._PRESSED, {"survey_id": survey.id}).rows[
+            0
+        ]
         row = sync_session.connection().execute(surveys._PRESSED, {"survey_id": survey.id})
         return sent, dict(row.one()._mapping)
 
@@ -298,13 +301,11 @@ async def test_a_unit_that_holds_no_connection_runs_on_one_of_its_own(sqlite_app
     await engine.dispose()  # an empty pool, as a bot just started
     pool = _pool(sqlite_app)
     held: list[bool] = []
-
-    def step(connection: Any) -> int:
-        return int(connection.execute(text("SELECT count(*) FROM surveys")).scalar_one())
+    counted = select(func.count().label("n")).select_from(Survey)
 
     for _ in range(2):
         async with sqlite_app.sessions() as session:
-            assert await read(session, step) == 0
+            assert await fetch(session, counted, {}) == [{"n": 0}]
             held.append(session.in_transaction())  # the session's connection, if it took one
         assert pool.checkedout() == 0
     assert held == [True, False]
@@ -377,16 +378,19 @@ async def test_a_unit_whose_pooled_connection_is_busy_on_its_thread_waits_behind
     earlier = asyncio.ensure_future(adapted._connection._execute(release.wait, CEILING))
     ran_on: list[threading.Thread] = []
 
-    def where(connection: Any) -> int:
+    def noted(*_args: Any) -> None:
         ran_on.append(threading.current_thread())
-        return int(connection.execute(text("SELECT 1")).scalar_one())
 
-    async with sqlite_app.sessions() as session:
-        later = asyncio.ensure_future(read(session, where))
-        await asyncio.sleep(0.05)
-        assert not later.done()
-        release.set()
-        assert await asyncio.wait_for(later, CEILING) == 1
+    event.listen(engine.sync_engine, "before_cursor_execute", noted)
+    try:
+        async with sqlite_app.sessions() as session:
+            later = asyncio.ensure_future(fetch(session, select(literal(1).label("one")), {}))
+            await asyncio.sleep(0.05)
+            assert not later.done()
+            release.set()
+            assert await asyncio.wait_for(later, CEILING) == [{"one": 1}]
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", noted)
     await earlier
     assert ran_on == [adapted._connection._thread]
     assert _pool(sqlite_app).checkedout() == 0
