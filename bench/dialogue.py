@@ -59,6 +59,7 @@ from aiogram.types import (
 )
 from aiohttp import ClientSession
 from sqlalchemy import event, text
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench import CEILING, end, record
@@ -225,8 +226,14 @@ class Statements:
 
         asyncpg.transaction.Transaction.start = begun  # type: ignore[method-assign]
 
-    def _statement(self, *_args: object) -> None:
+    def _statement(
+        self, connection: Connection, _cursor: object, sql: str, *_args: object
+    ) -> None:
         self.statements += self.counting
+        if not connection.in_transaction() and not sql.lstrip().upper().startswith("SELECT"):
+            # A write sent as a transaction of its own (PostgreSQL, storage.direct's
+            # `send_alone`): no COMMIT follows it.
+            self.commits += self.counting
 
     def _commit(self, *_args: object) -> None:
         self.commits += self.counting

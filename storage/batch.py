@@ -156,12 +156,12 @@ async def commit_with(
     (storage.sqlite_writes), and on a pooled connection of the unit's own when its
     session has nothing pending and holds no connection (`_own_connection`). False:
     nothing is committed and the session's transaction stays open for the caller."""
-    own = await _own_connection(session)
-    if own is not None:
+    queue = write_queue(session.bind) if isinstance(session.bind, AsyncEngine) else None
+    # SQLite (PostgreSQL's connection of its own sends one statement: `commit_alone`).
+    own = await _own_connection(session) if queue is not None else None
+    if queue is not None and own is not None:
         try:
-            queue = write_queue(cast(AsyncEngine, session.bind))
-            if queue is not None:  # SQLite (on PostgreSQL: `commit_alone`)
-                return await _commit_own(queue, own, partial(function, own, *args, **kwargs))
+            return await _commit_own(queue, own, partial(function, own, *args, **kwargs))
         except (WouldWait, _Again):
             pass  # the usual way, below
         finally:
