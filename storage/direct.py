@@ -71,7 +71,7 @@ _Processor = Callable[[Any], Any] | None
 
 @dataclass(frozen=True, slots=True)
 class _Compiled:
-    """A statement as SQLAlchemy would send it to SQLite: its SQL, its parameters' names
+    """A statement as SQLAlchemy would send it to the driver: its SQL, its parameters' names
     in order with their processors, its result columns' names with theirs."""
 
     sql: str
@@ -80,6 +80,17 @@ class _Compiled:
     keys: tuple[str, ...]
     results: tuple[_Processor, ...]
     needs: frozenset[str]  # the parameters it takes
+
+    def rows(self, fetched: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
+        """The driver's rows as SQLAlchemy would give them: by name, processed."""
+        keys, results = self.keys, self.results
+        return [
+            {
+                key: value if result is None else result(value)
+                for key, result, value in zip(keys, results, row, strict=True)
+            }
+            for row in fetched
+        ]
 
 
 class Sent(NamedTuple):
@@ -130,17 +141,7 @@ def send(connection: Connection, statement: Executable, parameters: dict[str, An
             hide_parameters=connection.engine.hide_parameters,
             dialect=connection.dialect,
         ) from error
-    keys, results = compiled.keys, compiled.results
-    return Sent(
-        [
-            {
-                key: value if result is None else result(value)
-                for key, result, value in zip(keys, results, row, strict=True)
-            }
-            for row in rows
-        ],
-        rowcount,
-    )
+    return Sent(compiled.rows(rows), rowcount)
 
 
 _COMPILED_ALONE: dict[tuple[Executable, Dialect], _Compiled | None] = {}
@@ -178,17 +179,7 @@ async def send_alone(
             rowcount = int(status.rsplit(" ", 1)[-1]) if status[-1:].isdigit() else -1
     except Exception as error:
         raise _as_sqlalchemy_raises(connection, compiled.sql, values, error) from error
-    keys, results = compiled.keys, compiled.results
-    return Sent(
-        [
-            {
-                key: value if result is None else result(value)
-                for key, result, value in zip(keys, results, record, strict=True)
-            }
-            for record in records
-        ],
-        rowcount,
-    )
+    return Sent(compiled.rows(records), rowcount)
 
 
 async def _compiled_for_asyncpg(

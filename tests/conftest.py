@@ -238,6 +238,15 @@ class App:
             await session.commit()
         return await self.survey(order_no)
 
+    async def on_question_2(self) -> tuple[Survey, ChatClient]:
+        """A customer who has started the survey and answered question 1."""
+        survey = await self.add_visit()
+        customer = self.customer()
+        await customer.send(f"/start {survey.token}")
+        await customer.click("Начать опрос")
+        await customer.click("Ответили быстро")
+        return survey, customer
+
     async def survey(self, order_no: str = "ZN-0001") -> Survey:
         from sqlalchemy import select
 

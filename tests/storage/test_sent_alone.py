@@ -7,14 +7,14 @@ SQLAlchemy's execution gives. On SQLite the suite runs the same statements throu
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import Float, bindparam, insert, literal, select, text
+from sqlalchemy import Float, bindparam, func, insert, literal, select, text
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from storage import surveys
 from storage.batch import commit_alone, fetch
-from storage.models import Answer
+from storage.models import ProcessedUpdate
 from tests.conftest import PG_URL, App
 
 pytestmark = pytest.mark.skipif(
@@ -22,18 +22,9 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-async def on_question_2(app: App) -> int:
-    survey = await app.add_visit()
-    customer = app.customer()
-    await customer.send(f"/start {survey.token}")
-    await customer.click("Начать опрос")
-    await customer.click("Ответили быстро")
-    return survey.id
-
-
 async def test_a_read_sent_by_asyncpg_gives_what_sqlalchemy_gives(app: App) -> None:
-    survey_id = await on_question_2(app)
-    parameters = {"survey_id": survey_id}
+    survey, _ = await app.on_question_2()
+    parameters = {"survey_id": survey.id}
     async with app.sessions() as session:
         result = await session.execute(surveys._PRESSED, parameters)
         executed = dict(result.one()._mapping)
@@ -52,37 +43,37 @@ async def test_a_read_sent_by_asyncpg_gives_what_sqlalchemy_gives(app: App) -> N
         assert await fetch(session, numbers, {}) == [{"score": 2.5}]
 
 
-async def test_a_write_sent_by_asyncpg_fails_whole_as_through_sqlalchemy(app: App) -> None:
-    survey_id = await on_question_2(app)
-    values = {
-        "survey_id": 999_999,  # no such survey: the foreign key
-        "question": 1,
-        "value": "yes",
-        "score": None,
-        "is_problem": False,
-        "answered_at": app.clock(),
-    }
-    orphan = insert(Answer.__table__).values({name: bindparam(name) for name in values})
+async def test_a_write_sent_by_asyncpg_is_its_own_transaction_and_fails_whole(
+    app: App,
+) -> None:
+    """Sent once, a write is committed by itself; sent again, it breaks the key, nothing of
+    it is written and the caller is told so (False): it then goes through the session,
+    where SQLAlchemy raises IntegrityError, as a re-delivered press does
+    (tests/telegram/test_press_path.py)."""
+    claim = insert(ProcessedUpdate.__table__).values(
+        {name: bindparam(name) for name in ("bot_id", "update_id", "processed_at")}
+    )
+    parameters = {"bot_id": 1, "update_id": 77, "processed_at": app.clock()}
+    for committed in (True, False):
+        async with app.sessions() as session:
+            assert await commit_alone(session, claim, parameters) is committed
+            assert not session.in_transaction()  # on a connection of its own
     async with app.sessions() as session:
-        assert await commit_alone(session, orphan, values) is False  # nothing written
-    kept = {**values, "survey_id": survey_id, "question": 5}
-    async with app.sessions() as session:
-        assert await commit_alone(session, orphan, kept) is True  # committed by itself
-    async with app.sessions() as session:
-        stored = await session.scalar(
-            select(Answer.value).where(Answer.survey_id == survey_id, Answer.question == 5)
+        recorded = await session.scalar(
+            select(func.count()).where(
+                ProcessedUpdate.bot_id == 1, ProcessedUpdate.update_id == 77
+            )
         )
-    assert stored == "yes"
-    # The same insert again breaks the answer's key: refused whole, as SQLAlchemy raises it.
-    async with app.sessions() as session:
         with pytest.raises(IntegrityError):
-            await session.execute(orphan, kept)
+            await session.execute(claim, parameters)
+    assert recorded == 1
 
 
 async def test_a_connection_that_is_gone_is_dropped_and_the_next_unit_reconnects(
     app: App,
 ) -> None:
-    survey_id = await on_question_2(app)
+    survey, _ = await app.on_question_2()
+    survey_id = survey.id
     engine = app.sessions.kw["bind"]
     await engine.dispose()
     async with engine.connect() as connection:  # the pool's one connection from now on

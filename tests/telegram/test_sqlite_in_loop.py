@@ -46,21 +46,11 @@ async def sqlite_app(
     await engine.dispose()
 
 
-async def on_question_2(app: App) -> tuple[Any, Any]:
-    """A customer who has started the survey and answered question 1."""
-    survey = await app.add_visit()
-    customer = app.customer()
-    await customer.send(f"/start {survey.token}")
-    await customer.click("Начать опрос")
-    await customer.click("Ответили быстро")
-    return survey, customer
-
-
 async def test_a_press_waits_out_another_process_lock_on_the_thread(
     sqlite_app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app = sqlite_app
-    survey, customer = await on_question_2(app)
+    survey, customer = await app.on_question_2()
 
     waiting = threading.Event()
     patiently = OneCallConnection._patiently
@@ -195,7 +185,7 @@ async def test_a_statement_sent_past_sqlalchemy_reads_and_fails_as_through_it(
     """storage.batch `send`: the press's read gives the values SQLAlchemy's execution gives
     (dates, aware datetimes, flags), and SQLite's errors come as SQLAlchemy's."""
     app = sqlite_app
-    survey, _ = await on_question_2(app)
+    survey, _ = await app.on_question_2()
     direct: list[str] = []
     execute_here = OneCallConnection.execute_here
 
@@ -341,7 +331,7 @@ async def test_thread_calls_wait_for_the_lock_after_units_in_the_loop(
 ) -> None:
     """In the event loop a statement must not wait for another process's lock
     (busy_timeout 0 there); a call on SQLite's thread after it waits as opened."""
-    survey, customer = await on_question_2(sqlite_app)  # presses: units in the loop
+    survey, customer = await sqlite_app.on_question_2()  # presses: units in the loop
     other = sqlite3.connect(tmp_path / "own.db", isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
     try:
