@@ -80,6 +80,21 @@ class _Compiled:
     keys: tuple[str, ...]
     results: tuple[_Processor, ...]
     needs: frozenset[str]  # the parameters it takes
+    given: dict[str, Any]  # the values bound in the statement itself (`literal`)
+
+    def values(self, parameters: dict[str, Any]) -> list[Any] | None:
+        """The parameters in order, processed; None when one is missing (SQLAlchemy
+        compiles some statements with the columns given: an INSERT of a whole table)."""
+        if not self.needs <= parameters.keys():
+            return None
+        given = self.given
+        return [
+            value if bind is None else bind(value)
+            for value, bind in (
+                (parameters[name] if name in parameters else given[name], bind)
+                for name, bind in zip(self.names, self.binds, strict=True)
+            )
+        ]
 
     def rows(self, fetched: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
         """The driver's rows as SQLAlchemy would give them: by name, processed."""
@@ -123,12 +138,10 @@ def send(connection: Connection, statement: Executable, parameters: dict[str, An
     if key not in _COMPILED:
         _COMPILED[key] = _compiled(statement, connection.dialect)
     compiled = _COMPILED[key]
-    if compiled is None or not compiled.needs <= parameters.keys():
-        return None  # SQLAlchemy compiles with the columns given (an INSERT of a table)
-    values = tuple(
-        parameters[name] if bind is None else bind(parameters[name])
-        for name, bind in zip(compiled.names, compiled.binds, strict=True)
-    )
+    listed = compiled.values(parameters) if compiled is not None else None
+    if compiled is None or listed is None:
+        return None
+    values = tuple(listed)
     connection.dispatch.before_cursor_execute(connection, None, compiled.sql, values, None, False)
     try:
         _description, rowcount, _lastrowid, rows = adapted.execute_here(compiled.sql, values)
@@ -160,25 +173,30 @@ async def send_alone(
     assert adapted is not None  # `_own_connection` checked it
     driver: Any = adapted._connection  # asyncpg's connection (asyncpg has no type hints)
     key = (statement, connection.dialect)
-    if key not in _COMPILED_ALONE:
-        _COMPILED_ALONE[key] = await _compiled_for_asyncpg(driver, statement, connection.dialect)
-    compiled = _COMPILED_ALONE[key]
-    if compiled is None or not compiled.needs <= parameters.keys():
-        return None
-    values = [
-        parameters[name] if bind is None else bind(parameters[name])
-        for name, bind in zip(compiled.names, compiled.binds, strict=True)
-    ]
-    connection.dispatch.before_cursor_execute(connection, None, compiled.sql, values, None, False)
+    sql, values = str(statement), list(parameters.values())  # for an error's message
     try:
+        if key not in _COMPILED_ALONE:
+            compiled = await _compiled_for_asyncpg(driver, statement, connection.dialect)
+            _COMPILED_ALONE[key] = compiled
+        compiled = _COMPILED_ALONE[key]
+        listed = compiled.values(parameters) if compiled is not None else None
+        if compiled is None or listed is None:
+            return None
+        sql, values = compiled.sql, listed
+        connection.dispatch.before_cursor_execute(connection, None, sql, values, None, False)
         if compiled.keys:
-            records = await driver.fetch(compiled.sql, *values)
+            records = await driver.fetch(sql, *values)
             rowcount = len(records)
         else:
-            records, status = [], await driver.execute(compiled.sql, *values)
+            records, status = [], await driver.execute(sql, *values)
             rowcount = int(status.rsplit(" ", 1)[-1]) if status[-1:].isdigit() else -1
     except Exception as error:
-        raise _as_sqlalchemy_raises(connection, compiled.sql, values, error) from error
+        raise _as_sqlalchemy_raises(connection, sql, values, error) from error
+    except BaseException:
+        # Cancelled mid-statement (the bot stopping): the connection's state is unknown,
+        # so it is closed, not given back to the pool.
+        connection.invalidate()
+        raise
     return Sent(compiled.rows(records), rowcount)
 
 
@@ -234,7 +252,14 @@ def _compiled(
     binds = [compiled._bind_processors.get(name) for name in names]
     if not all(bind is None or callable(bind) for bind in binds):
         return None  # a tuple type's processors: not one of ours
+    if any(compiled.binds[name].callable is not None for name in names):
+        return None  # a value computed at each execution
     columns = compiled._result_columns
+    given = {
+        name: compiled.binds[name].effective_value
+        for name in names
+        if not compiled.binds[name].required
+    }
     return _Compiled(
         compiled.string,
         names,
@@ -244,7 +269,8 @@ def _compiled(
             column.type.dialect_impl(dialect).result_processor(dialect, coltype)
             for column, coltype in zip(columns, coltypes or [None] * len(columns), strict=True)
         ),
-        frozenset(names),
+        frozenset(names) - given.keys(),
+        given,
     )
 
 

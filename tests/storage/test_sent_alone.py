@@ -6,17 +6,21 @@ SQLAlchemy's execution gives. On SQLite the suite runs the same statements throu
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from sqlalchemy import Float, bindparam, func, insert, literal, select, text
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 
 from storage import surveys
 from storage.batch import commit_alone, fetch
 from storage.models import ProcessedUpdate
 from tests.conftest import PG_URL, App
 
+CEILING = 120  # seconds: a ceiling for events that come in milliseconds
 pytestmark = pytest.mark.skipif(
     PG_URL is None, reason="PostgreSQL only (set TEST_DATABASE_URL): asyncpg sends these"
 )
@@ -41,6 +45,7 @@ async def test_a_read_sent_by_asyncpg_gives_what_sqlalchemy_gives(app: App) -> N
     numbers = select(sql_cast(literal(2.5), Float).label("score"))
     async with app.sessions() as session:
         assert await fetch(session, numbers, {}) == [{"score": 2.5}]
+        assert not session.in_transaction()
 
 
 async def test_a_write_sent_by_asyncpg_is_its_own_transaction_and_fails_whole(
@@ -93,3 +98,38 @@ async def test_a_connection_that_is_gone_is_dropped_and_the_next_unit_reconnects
     async with app.sessions() as session:
         rows = await fetch(session, surveys._PRESSED, parameters)
     assert rows[0]["id"] == survey_id
+
+
+async def test_a_statement_cancelled_midway_leaves_no_connection_behind(app: App) -> None:
+    """The bot stopping while asyncpg waits for a statement: that connection is closed,
+    not handed to the next unit in an unknown state."""
+    engine = app.sessions.kw["bind"]
+    await engine.dispose()
+    async with engine.connect() as connection:  # the pool's one connection from now on
+        backend = await connection.scalar(text("SELECT pg_backend_pid()"))
+    watcher = create_async_engine(app.settings.database_url, poolclass=NullPool)
+    slow = select(literal(1).label("one")).where(func.pg_sleep(literal(60.0)).is_(None))
+    try:
+        async with app.sessions() as session:
+            running = asyncio.ensure_future(fetch(session, slow, {}))
+            for _ in range(CEILING * 10):  # until the server runs it
+                async with watcher.connect() as watching:
+                    query = await watching.scalar(
+                        text("SELECT query FROM pg_stat_activity WHERE pid = :pid"),
+                        {"pid": backend},
+                    )
+                if query and "pg_sleep" in query:
+                    break
+                await asyncio.sleep(0.1)
+            running.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await running
+        assert engine.sync_engine.pool.checkedout() == 0
+        async with engine.connect() as connection:  # a new one, not the cancelled one
+            assert await connection.scalar(text("SELECT pg_backend_pid()")) != backend
+        async with app.sessions() as session:
+            assert await fetch(session, select(literal(1).label("one")), {}) == [{"one": 1}]
+    finally:
+        async with watcher.connect() as watching:  # the server's side of it sleeps on
+            await watching.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+        await watcher.dispose()
