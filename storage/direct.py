@@ -173,7 +173,7 @@ async def send_alone(
     assert adapted is not None  # `_own_connection` checked it
     driver: Any = adapted._connection  # asyncpg's connection (asyncpg has no type hints)
     key = (statement, connection.dialect)
-    sql, values = str(statement), list(parameters.values())  # for an error's message
+    sql, values = None, list(parameters.values())  # for an error's message
     try:
         if key not in _COMPILED_ALONE:
             compiled = await _compiled_for_asyncpg(driver, statement, connection.dialect)
@@ -191,6 +191,8 @@ async def send_alone(
             records, status = [], await driver.execute(sql, *values)
             rowcount = int(status.rsplit(" ", 1)[-1]) if status[-1:].isdigit() else -1
     except Exception as error:
+        if sql is None:  # it failed before it was compiled: SQLAlchemy's words for it
+            sql = str(cast(ClauseElement, statement).compile(dialect=connection.dialect))
         raise _as_sqlalchemy_raises(connection, sql, values, error) from error
     except BaseException:
         # Cancelled mid-statement (the bot stopping): the connection's state is unknown,
