@@ -12,6 +12,7 @@ import asyncpg
 import pytest
 from sqlalchemy import delete, event, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from bot.playground import CONTENT_ANSWERS
 from storage.database import create_engine, create_session_factory
@@ -315,3 +316,23 @@ async def test_a_unit_of_work_gives_its_connection_back_however_it_ends(app: App
     await customer.click("Да, предложили")
     assert "Вопрос 3 из 12" in customer.last["text"]
     assert pool.checkedout() == 0
+
+
+async def test_a_press_compiles_no_statement_once_its_statements_are_known(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Compiling SQL costs more than a press's statements: each is compiled once per
+    process (storage.direct), never again for a press, nor for a log line or a message."""
+    customer, _ = await _answered_two(app)
+    await customer.click("Да, у автомобиля")  # question 3's statements are known now
+    compiled: list[str] = []
+    original = SQLCompiler.__init__
+
+    def counted(self: SQLCompiler, *args: Any, **kwargs: Any) -> None:
+        compiled.append(type(args[1]).__name__ if len(args) > 1 else "?")
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(SQLCompiler, "__init__", counted)
+    await customer.click("Да, объяснили подробно")
+    assert "Вопрос 5 из 12" in customer.last["text"]
+    assert compiled == []
