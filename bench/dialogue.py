@@ -1,8 +1,9 @@
 """The survey's cost per update against a bare aiogram echo and a bare button bot, and its
 latency with customers answering at a human pace: simulated customers through the real
 Dispatcher, handlers and database, against the fake Bot API on loopback (in this process
-for the CPU figures, where it is the same for the three bots; in a process of its own for
-the latencies, as Telegram is not in the bot's process).
+for the CPU figures, so its work on each request is in all three figures: somewhat more
+for the survey's edit of a question with its keyboard than for the echo's short message;
+in a process of its own for the latencies, as Telegram is not in the bot's process).
 
     python -m bench.dialogue [--database sqlite|postgres] [--customers 100] [--paced 200]
                              [--memory 0] [--rounds 3] [--no-record]
