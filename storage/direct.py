@@ -117,7 +117,7 @@ _COMPILED: dict[tuple[Executable, Dialect], _Compiled | None] = {}
 
 
 def execute(connection: Connection, statement: Executable, parameters: dict[str, Any]) -> Sent:
-    """A Core statement of a unit of work's own SQL (inside `run_sync`/`commit_with`):
+    """A Core statement of a unit of work's own SQL (inside `run_sync`, `fetch`, `commit_with`):
     straight to sqlite3 where `send` can, else executed by SQLAlchemy."""
     sent = send(connection, statement, parameters)
     if sent is not None:
