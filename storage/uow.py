@@ -64,7 +64,8 @@ class UnitOfWork:
             return  # else nothing is open or pending: no commit to run
         # PostgreSQL: the writes and the id in one statement (a round trip each saved).
         merge = record is not None and UpdateLog.mergeable(self._session, writes)
-        if merge and await UpdateLog.claimed_alone(self._session, writes, *record):  # type: ignore[misc]
+        # On a connection of its own, past the session, when the unit holds none.
+        if merge and record and await UpdateLog.claimed_alone(self._session, writes, *record):
             return
         if await batch.commit_with(self._session, _write, writes, record, merge):
             return
