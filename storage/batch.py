@@ -201,7 +201,8 @@ async def _own_connection(session: AsyncSession) -> Connection | None:
         or sync.deleted
     ):
         return None
-    if write_queue(engine) is not None:  # SQLite
+    sqlite = write_queue(engine) is not None
+    if sqlite:
         try:
             connection = engine.sync_engine.connect()
         except MissingGreenlet:
@@ -211,8 +212,9 @@ async def _own_connection(session: AsyncSession) -> Connection | None:
     else:
         return None
     adapted = connection.connection.dbapi_connection
-    sqlite = isinstance(adapted, OneCallConnection) and write_queue(engine) is not None
-    if sqlite or lone(connection) is not None:
+    # SQLite through storage.sqlite_driver; PostgreSQL where a statement is its own transaction.
+    usable = isinstance(adapted, OneCallConnection) if sqlite else lone(connection) is not None
+    if usable:
         return connection
     connection.close()
     return None
