@@ -113,6 +113,9 @@ class Sent(NamedTuple):
     rowcount: int
 
 
+# Keyed by the statement object itself: for statements built once (at module level,
+# `dialects.prepared`, `batch.merged`), as every statement sent here is; one built anew
+# on each call would be compiled, and kept, each time.
 _COMPILED: dict[tuple[Executable, Dialect], _Compiled | None] = {}
 
 
@@ -157,7 +160,7 @@ def send(connection: Connection, statement: Executable, parameters: dict[str, An
     return Sent(compiled.rows(rows), rowcount)
 
 
-_COMPILED_ALONE: dict[tuple[Executable, Dialect], _Compiled | None] = {}
+_COMPILED_ALONE: dict[tuple[Executable, Dialect], _Compiled | None] = {}  # as `_COMPILED`
 
 
 async def send_alone(
