@@ -76,7 +76,7 @@ from storage.migrate import upgrade
 from storage.workflows import answers
 from survey.dialogue import SurveyRun, SurveyStatus
 
-# The read of an empty unit of work (`alone`): a constant.
+# What the empty unit of work in `alone` reads: a constant.
 NOTHING = select(literal(1).label("one"))
 # The steps timed inside a press: (module, function name, label).
 STEPS = (
@@ -296,7 +296,7 @@ async def own_or_session(
         for n, start in enumerate(range(0, len(tokens) - 2 * per_round + 1, 2 * per_round)):
             for own_connection in (True, False) if n % 2 else (False, True):
                 batch._own_connection = own if own_connection else _none
-                first = start if own_connection == bool(n % 2) else start + per_round
+                first = start if own_connection else start + per_round
                 split, count = await presses(
                     dispatcher, bot, telegram, tokens[first : first + per_round]
                 )

@@ -123,7 +123,7 @@ async def test_an_answer_is_one_transaction_of_at_most_four_statements(
         assert "write_1 AS (INSERT INTO answers" in merged, merged
         assert ") INSERT INTO processed_updates" in merged, merged
         # Two round trips: the read and that statement, each a transaction of its own
-        # (read committed: storage.batch, `alone`), with no BEGIN or COMMIT around them,
+        # (read committed: storage.direct, `alone`), with no BEGIN or COMMIT around them,
         # sent by asyncpg itself on a connection of the unit's own (`send_alone`).
         assert begun == [], begun
         assert "COMMIT" not in seen, seen
