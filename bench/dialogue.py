@@ -6,14 +6,15 @@ for the survey's edit of a question with its keyboard than for the echo's short 
 in a process of its own for the latencies, as Telegram is not in the bot's process).
 
     python -m bench.dialogue [--database sqlite|postgres] [--customers 100] [--paced 200]
-                             [--memory 0] [--rounds 3] [--no-record]
+                             [--memory 0] [--rounds 5] [--no-record]
 
 Prints, from one run:
 - CPU per update (this process's CPU, every thread: the bot, SQLite's worker threads, the
   fake Bot API and the simulated customers) for the survey, a bare echo and a bare
   button bot, each with `--customers` customers sending 16 updates as fast as they can,
-  and the ratios to the echo. The three take turns `--rounds` times; the figures are
-  medians, and each round's survey/echo ratio is printed too. Updates are handled as in
+  and the ratios to the echo. The three take turns `--rounds` times after a warm-up turn
+  at full size (not counted), on one Bot whose connections to the Bot API stay open; the
+  figures are medians, and each round's survey/echo ratio is printed too. Updates are handled as in
   webhook mode: a method a handler returns (the survey's answer to a pressed button)
   goes back in the reply, which the fake Telegram applies without a request; the bare
   bots call the Bot API as usual;
@@ -387,14 +388,12 @@ async def _paced(
     return await measured(dispatcher, [walk(u, t) for u, t in tokens], UPDATES_PER_CUSTOMER)
 
 
-async def echo_flood(telegram: FakeTelegram, settings: Settings, users: int) -> Run:
+async def echo_flood(telegram: FakeTelegram, bot: Bot, users: int) -> Run:
     dispatcher = Timed.timing(Dispatcher())
 
     @dispatcher.message()
     async def echo(message: Message) -> None:
         await message.answer(message.text or "")
-
-    bot = bench_bot(settings)
 
     def walk(user: int) -> Callable[[], Awaitable[None]]:
         async def talk() -> None:
@@ -404,12 +403,10 @@ async def echo_flood(telegram: FakeTelegram, settings: Settings, users: int) -> 
 
         return talk
 
-    run = await measured(dispatcher, [walk(9_000_000 + u) for u in range(users)], 16)
-    await bot.session.close()
-    return run
+    return await measured(dispatcher, [walk(9_000_000 + u) for u in range(users)], 16)
 
 
-async def button_flood(telegram: FakeTelegram, settings: Settings, users: int) -> Run:
+async def button_flood(telegram: FakeTelegram, bot: Bot, users: int) -> Run:
     """A bare aiogram bot with the survey's Telegram traffic and nothing else: a message
     with a button, then presses that edit it and answer the callback (no database)."""
     dispatcher = Timed.timing(Dispatcher())
@@ -427,8 +424,6 @@ async def button_flood(telegram: FakeTelegram, settings: Settings, users: int) -
         await query.message.edit_text(f"Вопрос {time.monotonic_ns()}", reply_markup=keyboard)
         await query.answer()
 
-    bot = bench_bot(settings)
-
     def walk(user: int) -> Callable[[], Awaitable[None]]:
         async def presses() -> None:
             client = ChatClient(dispatcher, bot, telegram, user_id=user)
@@ -438,9 +433,7 @@ async def button_flood(telegram: FakeTelegram, settings: Settings, users: int) -
 
         return presses
 
-    run = await measured(dispatcher, [walk(8_000_000 + u) for u in range(users)], 16)
-    await bot.session.close()
-    return run
+    return await measured(dispatcher, [walk(8_000_000 + u) for u in range(users)], 16)
 
 
 def forget_history(telegram: FakeTelegram) -> None:
@@ -493,25 +486,26 @@ async def main_async(kind: str, count: int, paced: int, memory: int, rounds: int
             bot = bench_bot(settings)
             idle = rss_mb()
 
-            # Warm-up: the first updates build aiogram's and pydantic's types.
-            await survey_flood(dispatcher, bot, telegram, await customers(sessions, 1, 5), sql)
-            forget_history(telegram)
-            # The three floods take turns, `rounds` times: the figures are each one's
-            # median, the ratios the medians of each round's own ratios (a busy machine
-            # slows one round, not one kind of bot).
+            # The three floods take turns: one warm-up turn at full size, not counted (the
+            # first flood builds aiogram's and pydantic's types, opens the bot's connections
+            # to the Bot API, fills the caches), then `rounds` turns. The figures are each
+            # one's median, the ratios the medians of each turn's own ratios (a busy machine
+            # slows one turn, not one kind of bot). All three bots share one Bot, whose
+            # connections stay open between floods as a running bot's do.
             rounds_run: list[tuple[Run, Run, Run]] = []
-            first = 10
-            for _ in range(rounds):
+            first = 1
+            for turn in range(rounds + 1):
                 flood, statements, transactions, hand_offs, begun = await survey_flood(
                     dispatcher, bot, telegram, await customers(sessions, first, count), sql
                 )
                 first += count
                 forget_history(telegram)
-                echo = await echo_flood(telegram, settings, count)
+                echo = await echo_flood(telegram, bot, count)
                 forget_history(telegram)
-                bare = await button_flood(telegram, settings, count)
+                bare = await button_flood(telegram, bot, count)
                 forget_history(telegram)
-                rounds_run.append((flood, echo, bare))
+                if turn:
+                    rounds_run.append((flood, echo, bare))
             flood, echo, bare = (median_run([r[kind] for r in rounds_run]) for kind in range(3))
             survey_ratio = median([f.cpu_ms / e.cpu_ms for f, e, _ in rounds_run])
             bare_ratio = median([b.cpu_ms / e.cpu_ms for _, e, b in rounds_run])
@@ -567,7 +561,7 @@ def main() -> None:
         "--memory", type=int, default=0, help="further customers for the memory figure"
     )
     parser.add_argument(
-        "--rounds", type=int, default=3, help="turns of the three floods (medians are kept)"
+        "--rounds", type=int, default=5, help="turns of the three floods (medians are kept)"
     )
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()

@@ -145,7 +145,6 @@ async def taking_turns(
     dispatcher: Dispatcher,
     bot: Any,
     telegram: FakeTelegram,
-    settings: Settings,
     tokens: list[tuple[int, str]],
     rounds: int,
 ) -> tuple[Split, int, Split, int, list[float]]:
@@ -158,7 +157,7 @@ async def taking_turns(
     per_round = max(1, len(tokens) // rounds)
     for start in range(0, per_round * rounds, per_round):
         split, count = await presses(dispatcher, bot, telegram, tokens[start : start + per_round])
-        echo, echoes_count = await echoes(telegram, settings, per_round)
+        echo, echoes_count = await echoes(telegram, bot, per_round)
         pressed.add(split)
         echoed.add(echo)
         press_count += count
@@ -193,7 +192,8 @@ async def presses(
             put_back()
 
 
-async def echoes(telegram: FakeTelegram, settings: Settings, users: int) -> tuple[Split, int]:
+async def echoes(telegram: FakeTelegram, bot: Any, users: int) -> tuple[Split, int]:
+    """The echo's updates on the presses' Bot (its connection to the Bot API open)."""
     dispatcher = Dispatcher()
     split = Split()
     split.on = True
@@ -208,15 +208,11 @@ async def echoes(telegram: FakeTelegram, settings: Settings, users: int) -> tupl
         return await split.one("handling", feed(bot, update, **kwargs))
 
     dispatcher.feed_update = handling  # type: ignore[method-assign]
-    bot = bench_bot(settings)
-    try:
-        for user in range(users):
-            client = ChatClient(dispatcher, bot, telegram, user_id=7_000_000 + user)
-            for n in range(UPDATES_PER_CUSTOMER):
-                await split.one("update", client.send(f"привет {n}"))
-            forget_history(telegram)
-    finally:
-        await bot.session.close()
+    for user in range(users):
+        client = ChatClient(dispatcher, bot, telegram, user_id=7_000_000 + user)
+        for n in range(UPDATES_PER_CUSTOMER):
+            await split.one("update", client.send(f"привет {n}"))
+        forget_history(telegram)
     return split, users * UPDATES_PER_CUSTOMER
 
 
@@ -325,7 +321,7 @@ async def main_async(kind: str, count: int) -> str:
             bot = bench_bot(settings)
             await presses(dispatcher, bot, telegram, await customers(sessions, 1, 5))  # warm-up
             split, pressed, echo, echoed, ratios = await taking_turns(
-                dispatcher, bot, telegram, settings, await customers(sessions, 10, count), 10
+                dispatcher, bot, telegram, await customers(sessions, 10, count), 10
             )
             parts = await alone(sessions, bot)
             own_us, session_us, rounds = await own_or_session(
