@@ -12,6 +12,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
 from aiogram.methods import TelegramMethod
+from aiogram.types import InlineKeyboardMarkup
 from aiohttp import FormData
 from aiohttp.payload import BytesPayload, Payload
 
@@ -34,7 +35,9 @@ class Session(AiohttpSession):
     - a request without files goes as a JSON body (the Bot API takes application/json
       for everything but uploads): the text as UTF-8, encoded at C speed, where aiogram's
       form percent-encodes it byte by byte in Python (the edit to the next question, its
-      Cyrillic text and keyboard: 72 µs to build against 31 µs, about 3% of a press);
+      Cyrillic text and keyboard: 72 µs to build against 31 µs, about 3% of a press),
+      with an inline keyboard as pydantic dumps it, not walked by aiogram's
+      `prepare_value` button by button (an edit of a question: 49 µs against 30 µs);
     - closed without its 250 ms wait for TLS connections to drain when the Bot API is
       plain HTTP (a local Bot API server, the fake one in tests and `try`): there is
       nothing to drain, and the suite closes hundreds of bots."""
@@ -42,7 +45,13 @@ class Session(AiohttpSession):
     def build_form_data(self, bot: Bot, method: TelegramMethod[Any]) -> FormData:
         fields: dict[str, Any] = {}
         files: dict[str, Any] = {}
-        for key, value in method.model_dump(warnings=False).items():
+        # The form drops None at every level; pydantic drops it here, at C speed.
+        for key, value in method.model_dump(warnings=False, exclude_none=True).items():
+            if isinstance(getattr(method, key, None), InlineKeyboardMarkup):
+                # Buttons hold text, numbers and flags only (no file, default or date):
+                # nothing for aiogram to prepare, button by button, on every edit.
+                fields[key] = value
+                continue
             # Nested objects stay objects here (the form sends them as JSON strings).
             prepared = self.prepare_value(value, bot=bot, files=files, _dumps_json=False)
             if prepared is not None and prepared != "":

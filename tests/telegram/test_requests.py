@@ -15,9 +15,12 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.methods import SendMessage
 from aiogram.types import (
     BufferedInputFile,
+    CopyTextButton,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    LoginUrl,
     Message,
+    SwitchInlineQueryChosenChat,
     TelegramObject,
     Update,
 )
@@ -38,6 +41,25 @@ KEYBOARD = InlineKeyboardMarkup(
         [InlineKeyboardButton(text="← Назад", callback_data="n:1:2:back")],
     ]
 )
+# Buttons of every shape a keyboard of ours may carry: sent without aiogram's preparation.
+RICH_KEYBOARD = InlineKeyboardMarkup(
+    inline_keyboard=[
+        [
+            InlineKeyboardButton(text="Да ✓", callback_data="a:1:2:yes"),
+            InlineKeyboardButton(text="Сайт", url="https://example.com/?a=1&b=<2>"),
+        ],
+        [InlineKeyboardButton(text="Копия", copy_text=CopyTextButton(text=TYPED))],
+        [
+            InlineKeyboardButton(
+                text="Найти",
+                switch_inline_query_chosen_chat=SwitchInlineQueryChosenChat(
+                    query="", allow_user_chats=True, allow_bot_chats=False
+                ),
+            )
+        ],
+        [InlineKeyboardButton(text="Войти", login_url=LoginUrl(url="https://example.com/login"))],
+    ]
+)
 
 
 @pytest.fixture
@@ -54,16 +76,19 @@ def last_call(telegram: FaultyTelegram, method: str) -> ApiCall:
 async def test_a_message_goes_as_json_with_the_values_the_form_carried(
     bot: Bot, telegram: FaultyTelegram
 ) -> None:
-    await bot.send_message(CUSTOMER_ID, TYPED, reply_markup=KEYBOARD, parse_mode=None)
+    await bot.send_message(CUSTOMER_ID, TYPED, reply_markup=RICH_KEYBOARD, parse_mode=None)
     call = last_call(telegram, "sendMessage")
     assert call.sent_as == "application/json"
     assert call.params["text"] == TYPED
     assert call.params["chat_id"] == str(CUSTOMER_ID)  # as a form field reads
     assert "parse_mode" not in call.params
-    assert call.params["reply_markup"] == KEYBOARD.model_dump(exclude_none=True)
+    assert call.params["reply_markup"] == RICH_KEYBOARD.model_dump(exclude_none=True)
+    assert call.params["reply_markup"]["inline_keyboard"][2][0][
+        "switch_inline_query_chosen_chat"
+    ] == {"query": "", "allow_user_chats": True, "allow_bot_chats": False}
     # What the form would have sent, field by field.
     form = SendMessage(
-        chat_id=CUSTOMER_ID, text=TYPED, reply_markup=KEYBOARD, parse_mode=None
+        chat_id=CUSTOMER_ID, text=TYPED, reply_markup=RICH_KEYBOARD, parse_mode=None
     ).model_dump(warnings=False)
     for key, value in form.items():
         prepared = bot.session.prepare_value(value, bot=bot, files={})
