@@ -43,6 +43,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.dml import UpdateBase
+from sqlalchemy.sql.expression import CTE
 from sqlalchemy.util import await_, greenlet_spawn
 
 from storage.database import write_queue
@@ -53,6 +54,7 @@ from storage.sqlite_writes import SQLiteWriteQueue
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
 _DEFERRED = "followup.deferred_writes"
+_AFTER_COMMIT = "followup.after_commit"
 # Pending ORM objects flushed in the event loop's thread at most; more are flushed the
 # usual way first (each statement on SQLite's thread).
 HERE_AT_MOST = 20
@@ -68,6 +70,15 @@ class Write:
     parameters: dict[str, Any]
     renamed: Renamed | None = None
     row: Hashable = None  # the row it writes: merged writes must each write another
+    # A write that must change one row, else nothing of the unit is written (StaleRow,
+    # storage.surveys): an UPDATE that checks the row is as the unit saw it.
+    guard: bool = False
+
+
+class StaleRow(Exception):
+    """A guard write found its row no longer as the unit saw it (a survey row this process
+    had committed, changed since by another process, a typed answer or a staff member):
+    nothing of the unit was written; the caller rolls back, reads and decides again."""
 
 
 def defer(
@@ -76,16 +87,35 @@ def defer(
     parameters: dict[str, Any],
     renamed: Renamed | None = None,
     row: Hashable = None,
+    *,
+    guard: bool = False,
 ) -> None:
     """Send this Core write with the unit of work's commit. With `renamed` (a module-level
     builder, so it can key a cache) and the `row` it writes, PostgreSQL sends it within
-    the commit's one statement."""
-    session.info.setdefault(_DEFERRED, []).append(Write(statement, parameters, renamed, row))
+    the commit's one statement. A `guard` goes first; its renamed form returns its row's
+    key (storage.updates, `claim_with`)."""
+    write = Write(statement, parameters, renamed, row, guard)
+    deferred = session.info.setdefault(_DEFERRED, [])
+    if guard:
+        deferred.insert(0, write)
+    else:
+        deferred.append(write)
 
 
 def take_deferred(session: AsyncSession) -> list[Write]:
     writes: list[Write] = session.info.pop(_DEFERRED, [])
     return writes
+
+
+def after_commit(session: AsyncSession, call: Callable[[], None]) -> None:
+    """Call this once the unit of work's next commit has succeeded (storage.uow);
+    forgotten if it rolls back instead."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(call)
+
+
+def take_after_commit(session: AsyncSession) -> list[Callable[[], None]]:
+    calls: list[Callable[[], None]] = session.info.pop(_AFTER_COMMIT, [])
+    return calls
 
 
 async def run_sync(
@@ -295,7 +325,7 @@ def _unit(
     return result
 
 
-_MERGED: dict[tuple[UpdateBase, tuple[Renamed, ...]], UpdateBase] = {}
+_MERGED: dict[tuple[Any, tuple[Renamed, ...]], UpdateBase] = {}
 
 
 def mergeable(writes: Sequence[Write]) -> bool:
@@ -311,18 +341,26 @@ def mergeable(writes: Sequence[Write]) -> bool:
 
 
 def merged(
-    main: UpdateBase, main_parameters: dict[str, Any], writes: Sequence[Write]
+    main: UpdateBase,
+    main_parameters: dict[str, Any],
+    writes: Sequence[Write],
+    gated: Callable[[CTE], UpdateBase] | None = None,
 ) -> tuple[UpdateBase, dict[str, Any]]:
     """One PostgreSQL statement: `main` (built once, like the writes' builders) with each
     write as a data-modifying CTE. Built once per combination of writes, so SQLAlchemy's
-    compiled cache serves it after."""
+    compiled cache serves it after. When the first write is a guard, `gated(its CTE)`
+    (a module-level builder) is the main statement instead: it must fail when the guard
+    changed no row, so that the statement writes nothing (storage.updates)."""
     builders = tuple(write.renamed for write in writes if write.renamed is not None)
     assert len(builders) == len(writes), "every merged write needs its renamed form"
-    key = (main, builders)
+    guarded = writes[0].guard
+    assert not guarded or gated is not None, "a guard needs a main statement it gates"
+    key = (gated if guarded else main, builders)
     statement = _MERGED.get(key)
     if statement is None:
         written = [build(f"w{n}_").cte(f"write_{n}") for n, build in enumerate(builders)]
-        statement = _MERGED[key] = main.add_cte(*written)
+        base = gated(written[0]) if gated is not None and guarded else main
+        statement = _MERGED[key] = base.add_cte(*written)
     parameters = dict(main_parameters)
     for n, write in enumerate(writes):
         parameters.update({f"w{n}_{name}": value for name, value in write.parameters.items()})

@@ -6,21 +6,24 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 from typing import Any, cast
 
-from sqlalchemy import Table, Update, bindparam, select, update
+from sqlalchemy import ColumnElement, Table, Update, and_, bindparam, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from storage.batch import defer, fetch, run_sync
+from storage.batch import StaleRow, after_commit, defer, fetch, run_sync
 from storage.dialects import insert_of, prepared
 from storage.models import Answer, Customer, Survey, Visit, answer_facts
+from survey.calls import PHONE
 from survey.dialogue import SurveyRun, SurveyStatus
 from survey.metrics import survey_score
 from survey.questionnaire import decode_answers, encode_answers, question
 
 OPEN_STATUSES = (SurveyStatus.INVITED, SurveyStatus.IN_PROGRESS)
+_OPEN = frozenset(status.value for status in OPEN_STATUSES)
 # The press's Core statements, built once.
 _SURVEYS = cast(Table, Survey.__table__)
 _ANSWERS = cast(Table, Answer.__table__)
@@ -61,26 +64,62 @@ def _save_run(prefix: str) -> Update:
 
 
 _SAVE_RUN = _save_run("")
+# What a press reads of the survey's visit and customer (for the owner check and screens).
+_JOINED: dict[str, Any] = {
+    "owner_id": Customer.telegram_user_id,
+    "customer_name": Customer.name,
+    "customer_phone": Customer.phone,
+    "order_no": Visit.order_no,
+    "visit_date": Visit.visit_date,
+    "car": Visit.car,
+}
+# The survey's own columns a press reads besides those it writes.
+_READ_ONLY_COLUMNS = ("invited_at", "channel", "operator_id", "has_case")
 # A press's read: the columns it writes back, whose survey it is and what its screens show.
 _PRESSED = (
     select(
         _SURVEYS.c.id,
         *(_SURVEYS.c[name] for name in _PRESS_COLUMNS),
-        _SURVEYS.c.invited_at,
-        _SURVEYS.c.channel,
-        _SURVEYS.c.operator_id,
-        _SURVEYS.c.has_case,
-        Customer.telegram_user_id.label("owner_id"),
-        Customer.name.label("customer_name"),
-        Customer.phone.label("customer_phone"),
-        Visit.order_no,
-        Visit.visit_date,
-        Visit.car,
+        *(_SURVEYS.c[name] for name in _READ_ONLY_COLUMNS),
+        *(column.label(name) for name, column in _JOINED.items()),
     )
     .join(Visit, Visit.id == _SURVEYS.c.visit_id)
     .join(Customer, Customer.id == Visit.customer_id)
     .where(_SURVEYS.c.id == bindparam("survey_id"))
 )
+# Compared with what this process last committed (SurveyRows) by the UPDATE of a press
+# that did not read the row. Not has_case: a case opened in the same transaction sets it
+# before that UPDATE runs (and `mapped` reads it; a case is opened only with an answer,
+# which changes the columns compared).
+_SEEN_COLUMNS = (*_PRESS_COLUMNS, *_READ_ONLY_COLUMNS[:-1])
+
+
+def _save_run_if_seen(prefix: str) -> Update:
+    """`_save_run` that changes the row only while it, its visit and its customer are as
+    `seen_*` says (IS NOT DISTINCT FROM: NULL equals NULL)."""
+    columns = _SURVEYS.c
+
+    def same(column: ColumnElement[Any], name: str) -> ColumnElement[bool]:
+        return column.is_not_distinct_from(bindparam(prefix + "seen_" + name, type_=column.type))
+
+    visit_and_customer = (
+        exists()
+        .where(Visit.id == columns.visit_id, Customer.id == Visit.customer_id)
+        .where(*(same(column, name) for name, column in _JOINED.items()))
+    )
+    return _save_run(prefix).where(
+        and_(*(same(columns[name], name) for name in _SEEN_COLUMNS)), visit_and_customer
+    )
+
+
+def _save_run_if_seen_returning(prefix: str) -> Update:
+    """`_save_run_if_seen` returning the survey's id: PostgreSQL's merged commit claims the
+    update's id with it, so a row no longer as seen fails the whole statement
+    (storage.updates, `claim_with`)."""
+    return _save_run_if_seen(prefix).returning(_SURVEYS.c.id)
+
+
+_SAVE_RUN_IF_SEEN = _save_run_if_seen("")
 
 
 def _set_live(prefix: str) -> Update:
@@ -154,6 +193,48 @@ class SurveyRow:
     order_no: str
     visit_date: date
     car: str
+    # Taken from SurveyRows instead of read: the values as this process last committed
+    # them, which its writes check are still the database's (`save_run`, `mapped`).
+    seen: tuple[Any, ...] | None = None
+
+
+# SurveyRow's fields that hold the row (all but `seen`), in order.
+_ROW_FIELDS = tuple(name for name in SurveyRow.__slots__ if name != "seen")
+
+
+class SurveyRows:
+    """The survey rows this process committed last, by survey id, so that a customer's
+    next press need not read its row (about a tenth of a press's CPU, and on PostgreSQL
+    a round trip). A row is taken out when a press uses it and put back only once that
+    press has committed, so a failed press leaves nothing behind; the press's UPDATE
+    changes the row only while the database still has what was taken
+    (`_save_run_if_seen`), so an out-of-date row costs a read, never a wrong write.
+    Only surveys a customer is answering (not phone surveys, not finished ones), the
+    most recent `limit` of them."""
+
+    def __init__(self, limit: int = 2_000) -> None:
+        self._limit = limit
+        self._rows: dict[int, tuple[Any, ...]] = {}
+
+    def take(self, survey_id: int) -> SurveyRow | None:
+        values = self._rows.pop(survey_id, None)
+        if values is None:
+            return None
+        row = SurveyRow(*values)
+        row.seen = values
+        return row
+
+    def keep(self, row: SurveyRow) -> None:
+        """After the commit that wrote `row`: as it now is in the database."""
+        self._rows.pop(row.id, None)
+        if row.channel == PHONE or row.status not in _OPEN:
+            return
+        self._rows[row.id] = tuple(getattr(row, name) for name in _ROW_FIELDS)
+        if len(self._rows) > self._limit:
+            del self._rows[next(iter(self._rows))]
+
+    def __len__(self) -> int:
+        return len(self._rows)
 
 
 def new_token() -> str:
@@ -162,25 +243,33 @@ def new_token() -> str:
 
 
 class SurveyRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, rows: SurveyRows | None = None) -> None:
         self._session = session
+        self._rows = rows if rows is not None else SurveyRows(limit=0)
 
     async def get(self, survey_id: int) -> Survey | None:
         """The mapped survey with its visit and customer (on SQLite in the event loop's
         thread, storage.batch); a button press reads `pressed` instead."""
         return await run_sync(self._session, Session.get, Survey, survey_id)
 
-    async def pressed(self, survey_id: int) -> SurveyRow | None:
-        """The survey as a button press needs it: one row (on SQLite in the event loop's
-        thread, storage.batch)."""
+    async def pressed(self, survey_id: int, *, read: bool = False) -> SurveyRow | None:
+        """The survey as a button press needs it: the row this process committed last
+        (SurveyRows: no query, its `seen` set), else one row read (on SQLite in the event
+        loop's thread, storage.batch); `read`: always read."""
+        if not read:
+            kept = self._rows.take(survey_id)
+            if kept is not None:
+                return kept
         rows = await fetch(self._session, _PRESSED, {"survey_id": survey_id})
         return SurveyRow(**rows[0]) if rows else None
 
     async def mapped(self, row: SurveyRow) -> Survey:
-        """The mapped Survey of a row read by `pressed`, showing the row's state (what
-        `save_run` has written since is not in the database before the commit)."""
+        """The mapped Survey of a row from `pressed`, showing the row's state (what
+        `save_run` has written since is not in the database before the commit); its
+        `has_case` as the database has it. StaleRow when the survey is gone."""
         survey = await self.get(row.id)
-        assert survey is not None  # the row was read in this transaction
+        if survey is None:
+            raise StaleRow(row.id)
         for name in _PRESS_COLUMNS:
             set_committed_value(survey, name, getattr(row, name))
         return survey
@@ -286,8 +375,16 @@ class SurveyRepository:
         )
         row = {name: values.get(name, getattr(survey, name)) for name in _PRESS_COLUMNS}
         key = ("surveys", survey.id)
-        defer(self._session, _SAVE_RUN, {"survey_id": survey.id, **row}, _save_run, key)
+        if isinstance(survey, SurveyRow) and survey.seen is not None:
+            seen = dict(zip(_ROW_FIELDS, survey.seen, strict=True))
+            checked = {"seen_" + name: seen[name] for name in (*_SEEN_COLUMNS, *_JOINED)}
+            parameters = {"survey_id": survey.id, **row, **checked}
+            renamed = _save_run_if_seen_returning
+            defer(self._session, _SAVE_RUN_IF_SEEN, parameters, renamed, key, guard=True)
+        else:
+            defer(self._session, _SAVE_RUN, {"survey_id": survey.id, **row}, _save_run, key)
         _show(survey, values)
+        self._kept_after_commit(survey)
 
         upsert = _upsert_answers(self._session)
         for number in sorted(run.changed_answers):
@@ -318,9 +415,16 @@ class SurveyRepository:
             key = ("surveys", survey.id)
             defer(self._session, _SET_LIVE, {"survey_id": survey.id, **values}, _set_live, key)
             _show(survey, values)
+            self._kept_after_commit(survey)
             return
         survey.chat_id = chat_id
         survey.live_message_id = message_id
+
+    def _kept_after_commit(self, survey: Survey | SurveyRow) -> None:
+        """A row's next press need not read it once this unit has committed (SurveyRows):
+        kept as it is at the commit (a case opened meanwhile shows in `has_case`)."""
+        if isinstance(survey, SurveyRow):
+            after_commit(self._session, partial(self._rows.keep, survey))
 
     @staticmethod
     def mark_invited(survey: Survey, now: datetime) -> None:

@@ -16,12 +16,13 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage import batch, direct
+from storage.batch import StaleRow
 from storage.cases import CaseRepository
 from storage.digests import DigestRepository
 from storage.outreach import OutreachRepository
 from storage.reports import ReportRepository
 from storage.staff import StaffRepository
-from storage.surveys import SurveyRepository
+from storage.surveys import SurveyRepository, SurveyRows
 from storage.updates import UpdateLog, UpdateSeenBefore
 from storage.users import Languages, TelegramUserRepository
 from storage.visits import VisitRepository
@@ -32,10 +33,15 @@ log = logging.getLogger(__name__)
 class UnitOfWork:
     """One update's (or one job step's) repositories; `commit` ends the use case."""
 
-    def __init__(self, session: AsyncSession, languages: Languages | None = None) -> None:
+    def __init__(
+        self,
+        session: AsyncSession,
+        languages: Languages | None = None,
+        survey_rows: SurveyRows | None = None,
+    ) -> None:
         self._session = session
         self._update_to_record: tuple[int, int, datetime] | None = None
-        self.surveys = SurveyRepository(session)
+        self.surveys = SurveyRepository(session, survey_rows)
         self.cases = CaseRepository(session)
         self.staff = StaffRepository(session)
         self.outreach = OutreachRepository(session)
@@ -54,7 +60,18 @@ class UnitOfWork:
         """Commit the use case; with the update's id the first time (UpdateSeenBefore, and
         nothing written, when that id is recorded already: a re-delivery). The pending
         changes, the deferred writes (storage.batch), the id and COMMIT go together, on
-        SQLite in the event loop's thread (storage.batch)."""
+        SQLite in the event loop's thread (storage.batch). StaleRow: nothing written, the
+        update's id still to record (the caller rolls back and decides again)."""
+        record = self._update_to_record
+        try:
+            await self._commit()
+        except StaleRow:
+            self._update_to_record = record
+            raise
+        for call in batch.take_after_commit(self._session):
+            call()
+
+    async def _commit(self) -> None:
         writes = batch.take_deferred(self._session)
         record, self._update_to_record = self._update_to_record, None
         if record is None and not writes:
@@ -99,6 +116,7 @@ class UnitOfWork:
 
     async def rollback(self) -> None:
         batch.take_deferred(self._session)  # deferred writes go with the rest
+        batch.take_after_commit(self._session)
         await self._session.rollback()
 
 
@@ -116,7 +134,9 @@ def _write(
         assert record is not None
         return UpdateLog.claim_with(connection, writes, *record)
     for write in writes:
-        direct.execute(connection, write.statement, write.parameters)
+        written = direct.execute(connection, write.statement, write.parameters)
+        if write.guard and written.rowcount != 1:
+            raise StaleRow  # rolled back by the caller, nothing of it kept
     return record is None or UpdateLog.claim_in(connection, *record)
 
 
@@ -126,12 +146,13 @@ class Database:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
         self._languages = Languages()
+        self._survey_rows = SurveyRows()
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[UnitOfWork]:
         session = self._sessions()
         try:
-            yield UnitOfWork(session, self._languages)
+            yield UnitOfWork(session, self._languages, self._survey_rows)
         finally:
             await _close(session)
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import delete, exc, func, select
+from sqlalchemy import Table, bindparam, delete, exc, func, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import CTE
 
 from storage import batch, direct
 from storage.dialects import dialect_of, prepared
@@ -22,6 +25,26 @@ RESTART_GAP = 1000
 _claim = prepared(lambda insert: insert(ProcessedUpdate.__table__).on_conflict_do_nothing())
 # Alone (storage.batch): a recorded id fails the whole statement, its writes with it.
 _claim_or_fail = prepared(lambda insert: insert(ProcessedUpdate.__table__))
+_UPDATES = cast(Table, ProcessedUpdate.__table__)
+
+
+def _gated_claim(guard: CTE) -> postgresql.Insert:
+    """PostgreSQL's claim whose update id comes through the guard's CTE (storage.batch,
+    `merged`): when the guard changed no row the id is NULL, which fails the whole
+    statement, its writes with it (a NOT NULL column, not a conflict: even the insert
+    that ignores conflicts fails)."""
+    columns = _UPDATES.c
+    update_id = select(bindparam("update_id", type_=columns.update_id.type)).select_from(guard)
+    return postgresql.insert(_UPDATES).values(
+        bot_id=bindparam("bot_id", type_=columns.bot_id.type),
+        update_id=update_id.scalar_subquery(),
+        processed_at=bindparam("processed_at", type_=columns.processed_at.type),
+    )
+
+
+def _gated_claim_or_skip(guard: CTE) -> postgresql.Insert:
+    """`_gated_claim` that ignores a recorded id (inside the unit's transaction)."""
+    return _gated_claim(guard).on_conflict_do_nothing()
 
 
 class UpdateSeenBefore(Exception):
@@ -79,14 +102,23 @@ class UpdateLog:
         claim = {"bot_id": bot_id, "update_id": update_id, "processed_at": now}
         with direct.alone(connection) as alone:
             if alone:
-                statement, parameters = batch.merged(_claim_or_fail(connection), claim, writes)
+                statement, parameters = batch.merged(
+                    _claim_or_fail(connection), claim, writes, _gated_claim
+                )
                 try:
                     connection.execute(statement, parameters)
                     return True
                 except exc.IntegrityError:  # nothing written; the same error again below
                     pass
-        statement, parameters = batch.merged(_claim(connection), claim, writes)
-        result = connection.execute(statement, parameters)
+        statement, parameters = batch.merged(
+            _claim(connection), claim, writes, _gated_claim_or_skip
+        )
+        try:
+            result = connection.execute(statement, parameters)
+        except exc.IntegrityError as error:
+            if writes[0].guard:  # no id: the guard's row is no longer as seen
+                raise batch.StaleRow from error
+            raise
         return bool(result.rowcount == 1)
 
     @staticmethod
@@ -102,7 +134,7 @@ class UpdateLog:
         it is committed; False, with nothing written, when that cannot be or the id is
         recorded already (the caller then goes the usual way, `claim_with`)."""
         claim = {"bot_id": bot_id, "update_id": update_id, "processed_at": now}
-        statement, parameters = batch.merged(_claim_or_fail(session), claim, writes)
+        statement, parameters = batch.merged(_claim_or_fail(session), claim, writes, _gated_claim)
         return await batch.commit_alone(session, statement, parameters)
 
     @staticmethod

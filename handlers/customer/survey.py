@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -15,6 +16,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from handlers.customer.survey_row import afresh, as_read, own_survey
 from handlers.outbound.outbox import Outbox
 from handlers.telegram import edit_text, strip_keyboard
 from handlers.views import survey as screens
@@ -29,7 +31,6 @@ from survey.calls import PHONE
 from survey.clock import Clock
 from survey.dialogue import (
     COMMENT_STEP,
-    NotYourSurvey,
     StaleStep,
     SurveyRun,
     SurveyStatus,
@@ -45,17 +46,6 @@ async def survey_on_screen(message: Message, db: UnitOfWork) -> dict[str, Survey
     and a restart or another process finds the same answer."""
     survey = await db.surveys.on_screen(message.chat.id)
     return {"survey": survey} if survey is not None else False
-
-
-async def own_survey(db: UnitOfWork, survey_id: int, user_id: int) -> SurveyRow:
-    """The customer's survey, or a phone survey the operator is walking with them: the
-    row a button press needs (one query, no mapped objects)."""
-    survey = await db.surveys.pressed(survey_id)
-    if survey is None:
-        raise NotYourSurvey
-    if (survey.operator_id if survey.channel == PHONE else survey.owner_id) != user_id:
-        raise NotYourSurvey
-    return survey
 
 
 def current_screen(
@@ -100,13 +90,18 @@ async def survey_started(
     clock: Clock,
     i18n: I18n,
 ) -> AnswerCallbackQuery:
-    survey = await own_survey(db, callback_data.survey_id, query.from_user.id)
-    run = db.surveys.run_of(survey)
-    run.start()
-    shown = _Shown.of(query, survey)
-    await answers.save_move(
-        db, survey, run, policies, clock(), live=shown.live_after(run), may_escalate=False
-    )
+    async def decide(read: bool) -> tuple[SurveyRow, SurveyRun, _Shown]:
+        survey = await own_survey(db, callback_data.survey_id, query.from_user.id, read=read)
+        run = db.surveys.run_of(survey)
+        with as_read(survey):
+            run.start()
+        shown = _Shown.of(query, survey)
+        await answers.save_move(
+            db, survey, run, policies, clock(), live=shown.live_after(run), may_escalate=False
+        )
+        return survey, run, shown
+
+    survey, run, shown = await afresh(db, decide)
     return await _show_in_pressed_message(
         query, survey, run, shown, db, policies, i18n.current_locale
     )
@@ -119,12 +114,15 @@ async def survey_declined(
     policies: Policies,
     clock: Clock,
 ) -> None:
-    survey = await own_survey(db, callback_data.survey_id, query.from_user.id)
-    run = db.surveys.run_of(survey)
-    run.decline()
-    await answers.save_move(
-        db, survey, run, policies, clock(), live=(query.from_user.id, None), may_escalate=False
-    )
+    async def decide(read: bool) -> None:
+        survey = await own_survey(db, callback_data.survey_id, query.from_user.id, read=read)
+        run = db.surveys.run_of(survey)
+        with as_read(survey):
+            run.decline()
+        live = (query.from_user.id, None)
+        await answers.save_move(db, survey, run, policies, clock(), live=live, may_escalate=False)
+
+    await afresh(db, decide)
     await _edit(query, screens.declined())
     await query.answer()
 
@@ -205,21 +203,30 @@ async def _apply_press(
     then send any alert. Returns the callback's answer: in webhook mode it rides in the
     reply to Telegram's request instead of a request of its own (aiogram sends it
     itself when polling)."""
-    survey = await own_survey(db, survey_id, query.from_user.id)
-    run = db.surveys.run_of(survey)
-    if not await _pressed_on_current_step(query, step, survey, run, policies, i18n):
+
+    async def decide(read: bool) -> tuple[SurveyRow, SurveyRun, _Shown, Case | None] | None:
+        survey = await own_survey(db, survey_id, query.from_user.id, read=read)
+        run = db.surveys.run_of(survey)
+        if not await _pressed_on_current_step(query, step, survey, run, policies, i18n):
+            return None
+        with as_read(survey):
+            move(run)
+        shown = _Shown.of(query, survey)
+        case = await answers.save_move(
+            db,
+            survey,
+            run,
+            policies,
+            clock(),
+            details_changed=step >= COMMENT_STEP,
+            live=shown.live_after(run),
+        )
+        return survey, run, shown, case
+
+    decided = await afresh(db, decide)
+    if decided is None:
         return None
-    move(run)
-    shown = _Shown.of(query, survey)
-    case = await answers.save_move(
-        db,
-        survey,
-        run,
-        policies,
-        clock(),
-        details_changed=step >= COMMENT_STEP,
-        live=shown.live_after(run),
-    )
+    survey, run, shown, case = decided
     answer = await _show_in_pressed_message(
         query, survey, run, shown, db, policies, i18n.current_locale, case, clock
     )
@@ -301,10 +308,12 @@ async def _pressed_on_current_step(
     policies: Policies,
     i18n: I18n,
 ) -> bool:
-    """Refuse a press on an old message or an outdated step; never record it elsewhere."""
+    """Refuse a press on an old message or an outdated step; never record it elsewhere.
+    StaleRow when a row this process kept says so: the database's row decides."""
     message_id = query.message.message_id if query.message else None
     try:
-        run.ensure_current(step, message_id)
+        with as_read(survey) if isinstance(survey, SurveyRow) else nullcontext():
+            run.ensure_current(step, message_id)
     except StaleStep:
         if message_id is not None and message_id == survey.live_message_id and run.is_open:
             # The live message shows another step than the survey is on (an edit that

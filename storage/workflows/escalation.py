@@ -31,13 +31,16 @@ async def escalate(
     problems = policies.cases.rules.problems(run.answers, run.wants_contact)
     if not survey.has_case and not problems:
         return None  # most presses: no case, no query
-    if isinstance(survey, SurveyRow):
-        survey = await db.surveys.mapped(survey)
+    row = survey if isinstance(survey, SurveyRow) else None
+    if row is not None:
+        survey = await db.surveys.mapped(row)
     case = await db.cases.for_survey(survey.id) if survey.has_case else None
     if case is None:
         if not problems:
             return None
         survey.has_case = True
+        if row is not None:
+            row.has_case = True  # as the press's row is kept after the commit
         case = Case(
             survey=survey,
             severity=severity_of(problems).value,

@@ -96,40 +96,68 @@ async def test_an_answer_is_one_transaction_of_at_most_four_statements(
 
     assert "Вопрос 3 из 12" in customer.last["text"]
     sent = [s for s in seen if s != "COMMIT"]
-    reads = [s for s in sent if s.startswith("SELECT")]
     assert len(sent) <= 4, seen
-    # The survey row (with its visit and customer, for the owner check) is the only read:
-    # no dialogue state, no language, no case, no update-id lookup.
-    assert len(reads) == 1, reads
-    assert "FROM surveys" in reads[0], reads
+    # No read at all: the survey row is the one this process committed with the last
+    # press (storage.surveys.SurveyRows), and the UPDATE checks the database still has
+    # it. No dialogue state, no language, no case, no update-id lookup either.
+    assert not any(s.startswith("SELECT") for s in sent), sent
     assert not any(t in s for s in seen for t in ("fsm_records", "telegram_users", "cases"))
     if app.settings.database_url.startswith("sqlite"):
         assert seen.count("COMMIT") == 1, seen
         assert seen[-1] == "COMMIT", seen
-        assert [s.split()[:3] for s in sent[1:]] == [
+        assert [s.split()[:3] for s in sent] == [
             ["UPDATE", "surveys", "SET"],
             ["INSERT", "INTO", "answers"],
             ["INSERT", "INTO", "processed_updates"],
         ]
-        # No hand-off to SQLite's thread: the read, the writes and COMMIT run in the
-        # event loop's thread (storage.sqlite_driver).
+        assert "surveys.step IS ?" in sent[0], sent[0]
+        assert "EXISTS (SELECT" in sent[0], sent[0]
+        # No hand-off to SQLite's thread: the writes and COMMIT run in the event loop's
+        # thread (storage.sqlite_driver).
         assert handed == [], handed
     else:
         # PostgreSQL: the writes and the update's id are one statement, the writes as
-        # data-modifying CTEs of the id's insert (storage.batch, `merged`).
-        assert len(sent) == 2, sent
-        merged = sent[1]
+        # data-modifying CTEs of the id's insert (storage.batch, `merged`), the id taken
+        # through the survey's checked UPDATE (none when the row changed: the statement
+        # fails whole).
+        assert len(sent) == 1, sent
+        merged = sent[0]
         assert merged.startswith("WITH write_0 AS (UPDATE surveys SET"), merged
+        assert "IS NOT DISTINCT FROM" in merged, merged
+        assert "RETURNING surveys.id" in merged, merged
         assert "write_1 AS (INSERT INTO answers" in merged, merged
         assert ") INSERT INTO processed_updates" in merged, merged
-        # Two round trips: the read and that statement, each a transaction of its own
-        # (read committed: storage.direct, `alone`), with no BEGIN or COMMIT around them,
-        # sent by asyncpg itself on a connection of the unit's own (`send_alone`).
+        assert "FROM write_0)" in merged, merged
+        # One round trip: that statement as a transaction of its own (read committed:
+        # storage.direct, `alone`), with no BEGIN or COMMIT around it, sent by asyncpg
+        # itself on a connection of the unit's own (`send_alone`).
         assert begun == [], begun
         assert "COMMIT" not in seen, seen
         assert await _stored(app) == (3, {1: "no", 2: "yes"})
     # The button's answer went back in the reply to Telegram's request, not as a request.
     assert customer.replies[-1:] == ["answerCallbackQuery"]
+
+
+async def test_a_press_reads_its_row_once_when_this_process_kept_none(app: App) -> None:
+    """After a restart (or in another process) the first press reads the survey row,
+    with its visit and customer for the owner check: one read, then the writes (the
+    process's first update also loads what it keeps for all: the newest update id...)."""
+    survey = await app.add_visit()
+    customer = app.customer()
+    await customer.send(f"/start {survey.token}")
+    await customer.click("Начать опрос")
+    restarted = app.restarted()
+    customer = restarted.customer()
+    with statements(restarted) as seen:
+        await customer.click("Ответили быстро")
+    assert "Вопрос 2 из 12" in customer.last["text"]
+    sent = [s for s in seen if s != "COMMIT"]
+    reads = [s for s in sent if s.startswith("SELECT") and "surveys" in s]
+    assert len(reads) == 1, reads
+    assert "FROM surveys JOIN visits" in reads[0], reads
+    writes = [s for s in sent if not s.startswith("SELECT")]
+    assert len(writes) <= 3, writes
+    assert not any("IS NOT DISTINCT FROM" in s or "IS ?" in s for s in writes), writes
 
 
 ANSWERS_BEFORE_Q7 = CONTENT_ANSWERS[:6]
