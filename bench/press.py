@@ -10,8 +10,9 @@ thread's CPU is added up inside each step of a press:
   and the callback's answer taken from the reply;
 - dispatch: aiogram's middlewares, routers and filters, the unit of work and the update's
   id (the handling, less the steps below);
-- read: the survey row (`own_survey`); save: the move, its case and the commit
-  (`save_move`); screen: the next question drawn (`current_screen`);
+- read: the survey row (`own_survey`: nothing to read when the process kept it,
+  storage.surveys.SurveyRows; a walk's first press reads it); save: the move, its case
+  and the commit (`save_move`); screen: the next question drawn (`current_screen`);
 - edit: the request that edits the pressed message, with the fake Bot API's work on it
   (`_edit`);
 - the rest of the handler (the step check, the move, the callback's answer).

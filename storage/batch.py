@@ -7,12 +7,12 @@ right in the event loop's thread (storage.sqlite_driver, `run_here`): for a unit
 work's short statements only, a row by its key or a few writes. On PostgreSQL it is the
 session's `run_sync` (each statement is a round trip as before).
 
-A unit whose session holds no connection and has nothing to flush (a press: its read,
-then its commit) goes further: `fetch` and `commit_with` (SQLite) or `commit_alone`
-(PostgreSQL) take a pooled connection of its own, checked out in the event loop, with no
-session transaction and no greenlet around it (`_own_connection`): that machinery cost a
-press more than SQLite's work, and on PostgreSQL asyncpg's adapter several times
-asyncpg's own. On SQLite the statements run in the event loop's thread; on PostgreSQL
+A unit whose session holds no connection and has nothing to flush (a press: its commit,
+after a read when its row was not kept) goes further: `fetch` and `commit_with` (SQLite)
+or `commit_alone` (PostgreSQL) take a pooled connection of its own, checked out in the
+event loop, with no session transaction and no greenlet around it (`_own_connection`):
+that machinery cost a press more than SQLite's work, and on PostgreSQL asyncpg's adapter
+several times asyncpg's own. On SQLite the statements run in the event loop's thread; on PostgreSQL
 each is a transaction of its own sent by asyncpg itself (storage.direct, `send_alone`).
 What would have to wait there (the pool opening a connection, the connection's thread
 busy, another process's lock) goes the usual way instead, with nothing of it kept.
