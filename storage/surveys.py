@@ -233,8 +233,8 @@ class SurveyRows:
         if len(self._rows) > self._limit:
             del self._rows[next(iter(self._rows))]
 
-    def __len__(self) -> int:
-        return len(self._rows)
+    def forget(self, survey_id: int) -> None:
+        self._rows.pop(survey_id, None)
 
 
 def new_token() -> str:
@@ -419,12 +419,17 @@ class SurveyRepository:
             return
         survey.chat_id = chat_id
         survey.live_message_id = message_id
+        self._kept_after_commit(survey)
 
     def _kept_after_commit(self, survey: Survey | SurveyRow) -> None:
         """A row's next press need not read it once this unit has committed (SurveyRows):
-        kept as it is at the commit (a case opened meanwhile shows in `has_case`)."""
+        kept as it is at the commit (a case opened meanwhile shows in `has_case`). A
+        survey written through the ORM (a typed answer) is no longer kept: its next press
+        reads it, instead of finding out from its UPDATE."""
         if isinstance(survey, SurveyRow):
             after_commit(self._session, partial(self._rows.keep, survey))
+        else:
+            self._rows.forget(survey.id)
 
     @staticmethod
     def mark_invited(survey: Survey, now: datetime) -> None:
