@@ -483,7 +483,7 @@ def median_run(runs: list[Run]) -> Run:
 def spread(rounds: list[tuple[Run, Run, Run]], kind: int) -> str:
     """Each round's ratio of one bot to the echo, lowest to highest."""
     ratios = sorted(r[kind].cpu_ms / r[1].cpu_ms for r in rounds)
-    return "-".join(f"{ratio:.1f}" for ratio in ratios) + "x"
+    return "-".join(f"{ratio:.2f}" for ratio in ratios) + "x"
 
 
 async def main_async(kind: str, count: int, paced: int, memory: int, rounds: int) -> str:
@@ -573,10 +573,10 @@ async def main_async(kind: str, count: int, paced: int, memory: int, rounds: int
         f"dialogue on {kind} (load {os.getloadavg()[0]:.1f}): CPU per update with {count} "
         f"customers flooding (median of {rounds} rounds): survey press {flood.cpu_ms:.2f} ms"
         f"{failed(flood)}, echo {echo.cpu_ms:.2f} ms{failed(echo)}, bare button bot "
-        f"{bare.cpu_ms:.2f} ms{failed(bare)}: the survey costs {survey_ratio:.1f}x the echo "
+        f"{bare.cpu_ms:.2f} ms{failed(bare)}: the survey costs {survey_ratio:.2f}x the echo "
         f"(rounds {spread(rounds_run, 0)}; the bare button bot {bare_ratio:.1f}x; each one's "
         f"fastest round: survey {fastest_survey:.2f} ms, echo {fastest_echo:.2f} ms, "
-        f"{fastest_survey / fastest_echo:.1f}x); per press "
+        f"{fastest_survey / fastest_echo:.2f}x); per press "
         f"{statements:.1f} SQL statements in {transactions:.1f} transactions"
         f"{handed(kind, statements, hand_offs, begun)}; "
         f"{paced} customers at a human pace (a press every 2-5 s): p50 "
