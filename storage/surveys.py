@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from functools import partial
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, Update, and_, bindparam, exists, select, update
+from sqlalchemy import Table, Update, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -17,109 +16,24 @@ from sqlalchemy.orm.attributes import set_committed_value
 from storage.batch import StaleRow, after_commit, defer, fetch, run_sync
 from storage.dialects import insert_of, prepared
 from storage.models import Answer, Customer, Survey, Visit, answer_facts
-from survey.calls import PHONE
+from storage.survey_rows import (
+    JOINED,
+    PRESS_COLUMNS,
+    PRESSED,
+    ROW_FIELDS,
+    SEEN_COLUMNS,
+    SurveyRow,
+    SurveyRows,
+    saving,
+)
 from survey.dialogue import SurveyRun, SurveyStatus
 from survey.metrics import survey_score
 from survey.questionnaire import decode_answers, encode_answers, question
 
 OPEN_STATUSES = (SurveyStatus.INVITED, SurveyStatus.IN_PROGRESS)
-_OPEN = frozenset(status.value for status in OPEN_STATUSES)
 # The press's Core statements, built once.
 _SURVEYS = cast(Table, Survey.__table__)
 _ANSWERS = cast(Table, Answer.__table__)
-_PRESS_COLUMNS = (
-    "status",
-    "step",
-    "answer_codes",
-    "comment",
-    "wants_contact",
-    "updated_at",
-    "started_at",
-    "completed_at",
-    "declined_at",
-    "score",
-    "chat_id",
-    "live_message_id",
-    "answered_count",
-    "problem_count",
-    "friendliness",
-    "responsiveness",
-    "completion_seconds",
-)
-
-
-def _save_run(prefix: str) -> Update:
-    """The survey row's UPDATE (prefixed bind names: for PostgreSQL's merged commit,
-    storage.batch)."""
-    return (
-        update(_SURVEYS)
-        .where(_SURVEYS.c.id == bindparam(prefix + "survey_id"))
-        .values(
-            {
-                name: bindparam(prefix + name, type_=_SURVEYS.c[name].type)
-                for name in _PRESS_COLUMNS
-            }
-        )
-    )
-
-
-_SAVE_RUN = _save_run("")
-# What a press reads of the survey's visit and customer (for the owner check and screens).
-_JOINED: dict[str, Any] = {
-    "owner_id": Customer.telegram_user_id,
-    "customer_name": Customer.name,
-    "customer_phone": Customer.phone,
-    "order_no": Visit.order_no,
-    "visit_date": Visit.visit_date,
-    "car": Visit.car,
-}
-# The survey's own columns a press reads besides those it writes.
-_READ_ONLY_COLUMNS = ("invited_at", "channel", "operator_id", "has_case")
-# A press's read: the columns it writes back, whose survey it is and what its screens show.
-_PRESSED = (
-    select(
-        _SURVEYS.c.id,
-        *(_SURVEYS.c[name] for name in _PRESS_COLUMNS),
-        *(_SURVEYS.c[name] for name in _READ_ONLY_COLUMNS),
-        *(column.label(name) for name, column in _JOINED.items()),
-    )
-    .join(Visit, Visit.id == _SURVEYS.c.visit_id)
-    .join(Customer, Customer.id == Visit.customer_id)
-    .where(_SURVEYS.c.id == bindparam("survey_id"))
-)
-# Compared with what this process last committed (SurveyRows) by the UPDATE of a press
-# that did not read the row. Not has_case: a case opened in the same transaction sets it
-# before that UPDATE runs (and `mapped` reads it; a case is opened only with an answer,
-# which changes the columns compared).
-_SEEN_COLUMNS = (*_PRESS_COLUMNS, *_READ_ONLY_COLUMNS[:-1])
-
-
-def _save_run_if_seen(prefix: str) -> Update:
-    """`_save_run` that changes the row only while it, its visit and its customer are as
-    `seen_*` says (IS NOT DISTINCT FROM: NULL equals NULL)."""
-    columns = _SURVEYS.c
-
-    def same(column: ColumnElement[Any], name: str) -> ColumnElement[bool]:
-        return column.is_not_distinct_from(bindparam(prefix + "seen_" + name, type_=column.type))
-
-    visit_and_customer = (
-        exists()
-        .where(Visit.id == columns.visit_id, Customer.id == Visit.customer_id)
-        .where(*(same(column, name) for name, column in _JOINED.items()))
-    )
-    return _save_run(prefix).where(
-        and_(*(same(columns[name], name) for name in _SEEN_COLUMNS)), visit_and_customer
-    )
-
-
-def _save_run_if_seen_returning(prefix: str) -> Update:
-    """`_save_run_if_seen` returning the survey's id: PostgreSQL's merged commit claims the
-    update's id with it, so a row no longer as seen fails the whole statement
-    (storage.updates, `claim_with`)."""
-    return _save_run_if_seen(prefix).returning(_SURVEYS.c.id)
-
-
-_SAVE_RUN_IF_SEEN = _save_run_if_seen("")
 
 
 def _set_live(prefix: str) -> Update:
@@ -157,86 +71,6 @@ def _upsert_answer_renamed(prefix: str) -> Any:
     return _on_answer_conflict(insert_of("postgresql")(_ANSWERS).values(values))
 
 
-@dataclass(slots=True)
-class SurveyRow:
-    """A survey as a button press reads it (`SurveyRepository.pressed`): one Core query
-    of its row, its customer and visit, instead of three mapped objects, whose load cost
-    a press more than its writes. Written back like a mapped Survey (`save_run`,
-    `set_live_message`); `mapped` gives the Survey when a case must be opened or updated.
-    """
-
-    id: int
-    status: str
-    step: int
-    answer_codes: str
-    comment: str | None
-    wants_contact: bool | None
-    updated_at: datetime
-    started_at: datetime | None
-    completed_at: datetime | None
-    declined_at: datetime | None
-    score: float | None
-    chat_id: int | None
-    live_message_id: int | None
-    answered_count: int
-    problem_count: int
-    friendliness: int | None
-    responsiveness: int | None
-    completion_seconds: float | None
-    invited_at: datetime | None
-    channel: str
-    operator_id: int | None
-    has_case: bool
-    owner_id: int | None  # the customer's Telegram user
-    customer_name: str
-    customer_phone: str | None
-    order_no: str
-    visit_date: date
-    car: str
-    # Taken from SurveyRows instead of read: the values as this process last committed
-    # them, which its writes check are still the database's (`save_run`, `mapped`).
-    seen: tuple[Any, ...] | None = None
-
-
-# SurveyRow's fields that hold the row (all but `seen`), in order.
-_ROW_FIELDS = tuple(name for name in SurveyRow.__slots__ if name != "seen")
-
-
-class SurveyRows:
-    """The survey rows this process committed last, by survey id, so that a customer's
-    next press need not read its row (about a tenth of a press's CPU, and on PostgreSQL
-    a round trip). A row is taken out when a press uses it and put back only once that
-    press has committed, so a failed press leaves nothing behind; the press's UPDATE
-    changes the row only while the database still has what was taken
-    (`_save_run_if_seen`), so an out-of-date row costs a read, never a wrong write.
-    Only surveys a customer is answering (not phone surveys, not finished ones), the
-    most recent `limit` of them."""
-
-    def __init__(self, limit: int = 2_000) -> None:
-        self._limit = limit
-        self._rows: dict[int, tuple[Any, ...]] = {}
-
-    def take(self, survey_id: int) -> SurveyRow | None:
-        values = self._rows.pop(survey_id, None)
-        if values is None:
-            return None
-        row = SurveyRow(*values)
-        row.seen = values
-        return row
-
-    def keep(self, row: SurveyRow) -> None:
-        """After the commit that wrote `row`: as it now is in the database."""
-        self._rows.pop(row.id, None)
-        if row.channel == PHONE or row.status not in _OPEN:
-            return
-        self._rows[row.id] = tuple(getattr(row, name) for name in _ROW_FIELDS)
-        if len(self._rows) > self._limit:
-            del self._rows[next(iter(self._rows))]
-
-    def forget(self, survey_id: int) -> None:
-        self._rows.pop(survey_id, None)
-
-
 def new_token() -> str:
     """32 characters of A-Za-z0-9_-: fits a /start payload and cannot be guessed."""
     return secrets.token_urlsafe(24)
@@ -260,7 +94,7 @@ class SurveyRepository:
             kept = self._rows.take(survey_id)
             if kept is not None:
                 return kept
-        rows = await fetch(self._session, _PRESSED, {"survey_id": survey_id})
+        rows = await fetch(self._session, PRESSED, {"survey_id": survey_id})
         return SurveyRow(**rows[0]) if rows else None
 
     async def mapped(self, row: SurveyRow) -> Survey:
@@ -270,7 +104,7 @@ class SurveyRepository:
         survey = await self.get(row.id)
         if survey is None:
             raise StaleRow(row.id)
-        for name in _PRESS_COLUMNS:
+        for name in PRESS_COLUMNS:
             set_committed_value(survey, name, getattr(row, name))
         return survey
 
@@ -373,16 +207,20 @@ class SurveyRepository:
             values.get("completed_at", survey.completed_at),
             survey.invited_at,
         )
-        row = {name: values.get(name, getattr(survey, name)) for name in _PRESS_COLUMNS}
+        # What changed, with updated_at always (the statement must set something).
+        changed = tuple(
+            name
+            for name in PRESS_COLUMNS
+            if name in values and (name == "updated_at" or values[name] != getattr(survey, name))
+        )
+        parameters = {"survey_id": survey.id, **{name: values[name] for name in changed}}
+        kept = survey.seen if isinstance(survey, SurveyRow) else None
+        if kept is not None:  # checked against what this process committed (SurveyRows)
+            seen = dict(zip(ROW_FIELDS, kept, strict=True))
+            parameters |= {"seen_" + name: seen[name] for name in (*SEEN_COLUMNS, *JOINED)}
+        statement, renamed = saving(changed, kept is not None)
         key = ("surveys", survey.id)
-        if isinstance(survey, SurveyRow) and survey.seen is not None:
-            seen = dict(zip(_ROW_FIELDS, survey.seen, strict=True))
-            checked = {"seen_" + name: seen[name] for name in (*_SEEN_COLUMNS, *_JOINED)}
-            parameters = {"survey_id": survey.id, **row, **checked}
-            renamed = _save_run_if_seen_returning
-            defer(self._session, _SAVE_RUN_IF_SEEN, parameters, renamed, key, guard=True)
-        else:
-            defer(self._session, _SAVE_RUN, {"survey_id": survey.id, **row}, _save_run, key)
+        defer(self._session, statement, parameters, renamed, key, guard=kept is not None)
         _show(survey, values)
         self._kept_after_commit(survey)
 

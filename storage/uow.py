@@ -22,7 +22,8 @@ from storage.digests import DigestRepository
 from storage.outreach import OutreachRepository
 from storage.reports import ReportRepository
 from storage.staff import StaffRepository
-from storage.surveys import SurveyRepository, SurveyRows
+from storage.survey_rows import SurveyRows
+from storage.surveys import SurveyRepository
 from storage.updates import UpdateLog, UpdateSeenBefore
 from storage.users import Languages, TelegramUserRepository
 from storage.visits import VisitRepository

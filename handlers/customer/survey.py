@@ -24,7 +24,7 @@ from handlers.views.callbacks import AnswerCallback, SurveyAction, SurveyNavCall
 from handlers.views.phone import phone_header
 from handlers.views.text import fill
 from storage.models import Case, Survey
-from storage.surveys import SurveyRow
+from storage.survey_rows import SurveyRow
 from storage.uow import UnitOfWork
 from storage.workflows import answers
 from survey.calls import PHONE

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from typing import TypeVar
 
 from storage.batch import StaleRow
-from storage.surveys import SurveyRow
+from storage.survey_rows import SurveyRow
 from storage.uow import UnitOfWork
 from survey.calls import PHONE
 from survey.dialogue import DialogueError, NotYourSurvey

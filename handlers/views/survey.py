@@ -19,7 +19,7 @@ from handlers.views.callbacks import (
 from handlers.views.dates import format_date
 from handlers.views.text import fill
 from storage.models import Survey
-from storage.surveys import SurveyRow
+from storage.survey_rows import SurveyRow
 from survey.dialogue import COMMENT_MAX_CHARS, COMMENT_STEP, CONTACT_STEP, SurveyRun, SurveyStatus
 from survey.questionnaire import QUESTION_COUNT, Kind, question
 

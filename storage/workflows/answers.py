@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from storage.models import Case, Survey
-from storage.surveys import SurveyRow
+from storage.survey_rows import SurveyRow
 from storage.uow import UnitOfWork
 from storage.workflows.escalation import escalate
 from survey.dialogue import SurveyRun

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from storage.cases import apply_state
 from storage.models import Case, Survey
-from storage.surveys import SurveyRow
+from storage.survey_rows import SurveyRow
 from storage.uow import UnitOfWork
 from storage.workflows.staff import alert_chats
 from survey import cases

@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from storage import surveys
+from storage import survey_rows
 from storage.batch import commit_alone, fetch
 from storage.models import ProcessedUpdate
 from tests.conftest import PG_URL, App
@@ -30,10 +30,10 @@ async def test_a_read_sent_by_asyncpg_gives_what_sqlalchemy_gives(app: App) -> N
     survey, _ = await app.on_question_2()
     parameters = {"survey_id": survey.id}
     async with app.sessions() as session:
-        result = await session.execute(surveys._PRESSED, parameters)
+        result = await session.execute(survey_rows.PRESSED, parameters)
         executed = dict(result.one()._mapping)
     async with app.sessions() as session:
-        sent = await fetch(session, surveys._PRESSED, parameters)
+        sent = await fetch(session, survey_rows.PRESSED, parameters)
         assert not session.in_transaction()  # on a connection of its own, not the session's
     assert sent == [executed]
     assert [type(value) for value in sent[0].values()] == [
@@ -92,11 +92,11 @@ async def test_a_connection_that_is_gone_is_dropped_and_the_next_unit_reconnects
     parameters = {"survey_id": survey_id}
     async with app.sessions() as session:
         with pytest.raises(DBAPIError) as raised:
-            await fetch(session, surveys._PRESSED, parameters)
+            await fetch(session, survey_rows.PRESSED, parameters)
     assert raised.value.connection_invalidated
     assert engine.sync_engine.pool.checkedout() == 0
     async with app.sessions() as session:
-        rows = await fetch(session, surveys._PRESSED, parameters)
+        rows = await fetch(session, survey_rows.PRESSED, parameters)
     assert rows[0]["id"] == survey_id
 
 

@@ -18,7 +18,7 @@ from bot.playground import CONTENT_ANSWERS
 from storage.database import create_engine, create_session_factory
 from storage.direct import alone
 from storage.models import Answer, ProcessedUpdate, Survey
-from storage.surveys import SurveyRow
+from storage.survey_rows import SurveyRow
 from storage.uow import UnitOfWork
 from survey.dialogue import SurveyRun
 from survey.questionnaire import question

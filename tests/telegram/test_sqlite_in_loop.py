@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, event, func, insert, literal, select, text
 from sqlalchemy.exc import IntegrityError
 
 from bot.settings import Settings
-from storage import sqlite_driver, surveys
+from storage import sqlite_driver, survey_rows
 from storage.batch import HERE_AT_MOST, commit_with, fetch, run_sync
 from storage.database import create_engine, create_session_factory, write_queue
 from storage.direct import execute, send
@@ -196,10 +196,10 @@ async def test_a_statement_sent_past_sqlalchemy_reads_and_fails_as_through_it(
     monkeypatch.setattr(OneCallConnection, "execute_here", noted)
 
     def both(sync_session: Any) -> tuple[Any, Any]:
-        sent = execute(sync_session.connection(), surveys._PRESSED, {"survey_id": survey.id}).rows[
-            0
-        ]
-        row = sync_session.connection().execute(surveys._PRESSED, {"survey_id": survey.id})
+        sent = execute(
+            sync_session.connection(), survey_rows.PRESSED, {"survey_id": survey.id}
+        ).rows[0]
+        row = sync_session.connection().execute(survey_rows.PRESSED, {"survey_id": survey.id})
         return sent, dict(row.one()._mapping)
 
     async with app.sessions() as session:
