@@ -111,6 +111,12 @@ async def test_an_answer_is_one_transaction_of_at_most_four_statements(
             ["INSERT", "INTO", "processed_updates"],
         ]
         assert "surveys.step IS ?" in sent[0], sent[0]
+        # Only what the answer changed is set: an index on a column in SET is rewritten
+        # whether its value changed or not (status, chat, completion, the report's).
+        set_part = sent[0].split(" WHERE ")[0]
+        assert "step=?" in set_part, set_part
+        assert "answer_codes=?" in set_part, set_part
+        assert not any(f" {c}=?" in set_part for c in ("status", "chat_id", "score")), set_part
         assert "EXISTS (SELECT" in sent[0], sent[0]
         # No hand-off to SQLite's thread: the writes and COMMIT run in the event loop's
         # thread (storage.sqlite_driver).
@@ -124,6 +130,9 @@ async def test_an_answer_is_one_transaction_of_at_most_four_statements(
         merged = sent[0]
         assert merged.startswith("WITH write_0 AS (UPDATE surveys SET"), merged
         assert "IS NOT DISTINCT FROM" in merged, merged
+        set_part = merged.split(" WHERE ")[0]
+        assert "answer_codes=" in set_part, set_part
+        assert not any(f" {c}=" in set_part for c in ("status", "chat_id", "score")), set_part
         assert "RETURNING surveys.id" in merged, merged
         assert "write_1 AS (INSERT INTO answers" in merged, merged
         assert ") INSERT INTO processed_updates" in merged, merged
