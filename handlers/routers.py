@@ -24,11 +24,11 @@ from handlers.staff import relay as staff_relay
 def _customers() -> Router:
     router = Router(name="customers")
     router.message.filter(F.chat.type == ChatType.PRIVATE)
+    # The survey first, on this router itself: a button press, the most frequent update,
+    # finds its handler in the first router it reaches (start's handlers take commands
+    # only, which the survey's typed answers never are).
+    survey.register(router)
     router.include_routers(
-        # The survey first: a button press, the most frequent update, finds its handler
-        # in the first router it reaches (start's handlers take commands only, which
-        # the survey's typed answers never are).
-        survey.create_router(),
         start.create_router(),
         attachments.create_router(),
         privacy.create_router(),

@@ -17,14 +17,12 @@ from storage.batch import StaleRow, after_commit, defer, fetch, run_sync
 from storage.dialects import insert_of, prepared
 from storage.models import Answer, Customer, Survey, Visit, answer_facts
 from storage.survey_rows import (
-    JOINED,
     PRESS_COLUMNS,
     PRESSED,
-    ROW_FIELDS,
-    SEEN_COLUMNS,
     SurveyRow,
     SurveyRows,
     saving,
+    seen_parameters,
 )
 from survey.dialogue import SurveyRun, SurveyStatus
 from survey.metrics import survey_score
@@ -216,8 +214,7 @@ class SurveyRepository:
         parameters = {"survey_id": survey.id, **{name: values[name] for name in changed}}
         kept = survey.seen if isinstance(survey, SurveyRow) else None
         if kept is not None:  # checked against what this process committed (SurveyRows)
-            seen = dict(zip(ROW_FIELDS, kept, strict=True))
-            parameters |= {"seen_" + name: seen[name] for name in (*SEEN_COLUMNS, *JOINED)}
+            parameters |= seen_parameters(kept)
         statement, renamed = saving(changed, kept is not None)
         key = ("surveys", survey.id)
         defer(self._session, statement, parameters, renamed, key, guard=kept is not None)

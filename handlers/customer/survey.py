@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from aiogram import Bot, F, Router
-from aiogram.enums import ChatType
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import StateFilter
 from aiogram.methods import AnswerCallbackQuery
@@ -425,9 +424,11 @@ async def _edit(query: CallbackQuery, screen: screens.Screen) -> None:
         )
 
 
-def create_router() -> Router:
-    router = Router(name=__name__)
-    router.message.filter(F.chat.type == ChatType.PRIVATE)
+def register(router: Router) -> None:
+    """The survey's handlers, on the customers' router itself (private chats only), not on
+    a router of their own below it: a button press, the most frequent update, finds its
+    handler one router level sooner (aiogram wraps the middlewares again at each level:
+    10-16 µs of a press's 1.3 ms, a `/tmp` script taking turns)."""
     # The most frequent press first: each filter tried unpacks the callback data.
     router.callback_query.register(answer_chosen, AnswerCallback.filter())
     router.callback_query.register(
@@ -441,4 +442,3 @@ def create_router() -> Router:
     router.message.register(
         text_received, StateFilter(None), F.text, ~F.text.startswith("/"), survey_on_screen
     )
-    return router
