@@ -12,8 +12,9 @@ after a read when its row was not kept) goes further: `fetch` and `commit_with` 
 or `commit_alone` (PostgreSQL) take a pooled connection of its own, checked out in the
 event loop, with no session transaction and no greenlet around it (`_own_connection`):
 that machinery cost a press more than SQLite's work, and on PostgreSQL asyncpg's adapter
-several times asyncpg's own. On SQLite the statements run in the event loop's thread; on PostgreSQL
-each is a transaction of its own sent by asyncpg itself (storage.direct, `send_alone`).
+several times asyncpg's own. On SQLite the statements run in the event loop's thread; on
+PostgreSQL each is a transaction of its own sent by asyncpg itself (storage.direct,
+`send_alone`).
 What would have to wait there (the pool opening a connection, the connection's thread
 busy, another process's lock) goes the usual way instead, with nothing of it kept.
 
@@ -71,7 +72,7 @@ class Write:
     renamed: Renamed | None = None
     row: Hashable = None  # the row it writes: merged writes must each write another
     # A write that must change one row, else nothing of the unit is written (StaleRow,
-    # storage.surveys): an UPDATE that checks the row is as the unit saw it.
+    # storage.survey_rows): an UPDATE that checks the row is as the unit saw it.
     guard: bool = False
 
 

@@ -123,10 +123,11 @@ def saving(changed: tuple[str, ...], checked: bool) -> tuple[Update, Callable[[s
 
 @dataclass(slots=True)
 class SurveyRow:
-    """A survey as a button press reads it (`SurveyRepository.pressed`): one Core query
-    of its row, its customer and visit, instead of three mapped objects, whose load cost
-    a press more than its writes. Written back like a mapped Survey (`save_run`,
-    `set_live_message`); `mapped` gives the Survey when a case must be opened or updated.
+    """A survey as a button press takes it (`SurveyRepository.pressed`): kept from this
+    process's last commit of it (SurveyRows), else one Core query of its row, its
+    customer and visit, instead of three mapped objects, whose load cost a press more
+    than its writes. Written back like a mapped Survey (`save_run`, `set_live_message`);
+    `mapped` gives the Survey when a case must be opened or updated.
     """
 
     id: int
@@ -158,7 +159,7 @@ class SurveyRow:
     visit_date: date
     car: str
     # Taken from SurveyRows instead of read: the values as this process last committed
-    # them, which its writes check are still the database's (`save_run`, `mapped`).
+    # them, which its UPDATE checks are still the database's (`save_run`).
     seen: tuple[Any, ...] | None = None
 
 

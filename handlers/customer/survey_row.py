@@ -1,5 +1,5 @@
 """The survey row a button press decides on: the customer's own, kept from this process's
-last commit when it can be (storage.surveys.SurveyRows), read again when that row proves
+last commit when it can be (storage.survey_rows.SurveyRows), read again when that row proves
 out of date."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ async def own_survey(
 ) -> SurveyRow:
     """The customer's survey, or a phone survey the operator is walking with them: the
     row a button press needs (one query, no mapped objects; none when this process kept
-    the row it committed last, storage.surveys.SurveyRows). `read`: from the database."""
+    the row it committed last, storage.survey_rows.SurveyRows). `read`: from the database."""
     survey = await db.surveys.pressed(survey_id, read=read)
     if survey is not None and survey.seen is not None and not _owns(survey, user_id):
         survey = await db.surveys.pressed(survey_id, read=True)  # as the database has it
