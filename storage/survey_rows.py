@@ -16,7 +16,8 @@ from storage.models import Customer, Survey, Visit
 from survey.calls import PHONE
 from survey.dialogue import SurveyStatus
 
-_OPEN = frozenset((SurveyStatus.INVITED.value, SurveyStatus.IN_PROGRESS.value))
+OPEN_STATUSES = (SurveyStatus.INVITED, SurveyStatus.IN_PROGRESS)
+_OPEN = frozenset(status.value for status in OPEN_STATUSES)
 _SURVEYS = cast(Table, Survey.__table__)
 PRESS_COLUMNS = (
     "status",

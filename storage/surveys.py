@@ -17,6 +17,7 @@ from storage.batch import StaleRow, after_commit, defer, fetch, run_sync
 from storage.dialects import insert_of, prepared
 from storage.models import Answer, Customer, Survey, Visit, answer_facts
 from storage.survey_rows import (
+    OPEN_STATUSES,
     PRESS_COLUMNS,
     PRESSED,
     SurveyRow,
@@ -28,7 +29,6 @@ from survey.dialogue import SurveyRun, SurveyStatus
 from survey.metrics import survey_score
 from survey.questionnaire import decode_answers, encode_answers, question
 
-OPEN_STATUSES = (SurveyStatus.INVITED, SurveyStatus.IN_PROGRESS)
 # The press's Core statements, built once.
 _SURVEYS = cast(Table, Survey.__table__)
 _ANSWERS = cast(Table, Answer.__table__)
