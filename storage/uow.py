@@ -66,8 +66,10 @@ class UnitOfWork:
         record = self._update_to_record
         try:
             await self._commit()
-        except StaleRow:
-            self._update_to_record = record
+        except BaseException as error:
+            batch.take_after_commit(self._session)  # for a commit that did not happen
+            if isinstance(error, StaleRow):
+                self._update_to_record = record
             raise
         for call in batch.take_after_commit(self._session):
             call()
