@@ -11,7 +11,7 @@ thread's CPU is added up inside each step of a press:
 - dispatch: aiogram's middlewares, routers and filters, the unit of work and the update's
   id (the handling, less the steps below);
 - read: the survey row (`own_survey`: nothing to read when the process kept it,
-  storage.surveys.SurveyRows; a walk's first press reads it); save: the move, its case
+  storage.survey_rows.SurveyRows; a walk's first press reads it); save: the move, its case
   and the commit (`save_move`); screen: the next question drawn (`current_screen`);
 - edit: the request that edits the pressed message, with the fake Bot API's work on it
   (`_edit`);

@@ -98,7 +98,7 @@ async def test_an_answer_is_one_transaction_of_at_most_four_statements(
     sent = [s for s in seen if s != "COMMIT"]
     assert len(sent) <= 4, seen
     # No read at all: the survey row is the one this process committed with the last
-    # press (storage.surveys.SurveyRows), and the UPDATE checks the database still has
+    # press (storage.survey_rows.SurveyRows), and the UPDATE checks the database still has
     # it. No dialogue state, no language, no case, no update-id lookup either.
     assert not any(s.startswith("SELECT") for s in sent), sent
     assert not any(t in s for s in seen for t in ("fsm_records", "telegram_users", "cases"))
